@@ -1,0 +1,109 @@
+import { BadRequestException, HttpException, Injectable } from '@nestjs/common';
+import type { Collection } from '@app/collections';
+import { DocumentsService, type WriteResult } from '../documents/documents.service';
+import { EventsService } from '../events/events.service';
+import { BacklogGuard } from '../store/backlog.guard';
+import { isRedisUnavailable } from '../store/redis-errors';
+import { assertObject, assertValidId, type JsonObject } from './document-body';
+import { requireKind } from './collection.pipe';
+
+export const MAX_BULK_ITEMS = 1000;
+
+export type BulkItemResult = WriteResult | { error: { status: number; detail: string } };
+
+interface BulkOp {
+  op: 'put' | 'patch' | 'delete';
+  id: string;
+  doc?: unknown;
+  ifMatch?: number;
+}
+
+function itemsOf(body: unknown, field: 'ops' | 'events'): unknown[] {
+  assertObject(body);
+  const items = body[field];
+  if (!Array.isArray(items)) {
+    throw new BadRequestException(`body must be {"${field}": [...]}`);
+  }
+  if (items.length === 0 || items.length > MAX_BULK_ITEMS) {
+    throw new BadRequestException(`"${field}" must hold 1 to ${MAX_BULK_ITEMS} items, not ${items.length}`);
+  }
+
+  return items;
+}
+
+function toOp(raw: unknown, index: number): BulkOp {
+  assertObject(raw, `ops[${index}]`);
+  const { op, id, doc, ifMatch } = raw as JsonObject;
+  if (op !== 'put' && op !== 'patch' && op !== 'delete') {
+    throw new BadRequestException(`ops[${index}].op must be "put", "patch" or "delete"`);
+  }
+  assertValidId(id, `ops[${index}].id`);
+  if (ifMatch !== undefined && !(Number.isSafeInteger(ifMatch) && (ifMatch as number) >= 0)) {
+    throw new BadRequestException(`ops[${index}].ifMatch must be a version number`);
+  }
+
+  return { op, id, doc, ifMatch: ifMatch as number | undefined };
+}
+
+/** Settles one item; an HTTP error becomes that item's result, anything else fails the request. */
+async function settle(write: () => Promise<WriteResult>): Promise<BulkItemResult> {
+  try {
+    return await write();
+  } catch (error) {
+    if (error instanceof HttpException) {
+      const response = error.getResponse();
+      const detail = typeof response === 'string' ? response : String((response as { message?: unknown }).message);
+
+      return { error: { status: error.getStatus(), detail } };
+    }
+    if (isRedisUnavailable(error)) {
+      return { error: { status: 503, detail: 'Redis cannot be reached' } };
+    }
+    throw error;
+  }
+}
+
+/** `POST /v1/{collection}/_bulk`: items of one id apply in order; different ids go to Redis concurrently. */
+@Injectable()
+export class BulkService {
+  constructor(
+    private readonly documents: DocumentsService,
+    private readonly events: EventsService,
+    private readonly backlog: BacklogGuard,
+  ) {}
+
+  async write(collection: Collection, body: unknown): Promise<{ results: BulkItemResult[] }> {
+    if (collection.kind === 'event') {
+      const events = itemsOf(body, 'events');
+      this.backlog.assertAccepting(collection, events.length);
+
+      return { results: await Promise.all(events.map((e) => settle(() => this.events.append(collection, e)))) };
+    }
+    requireKind(collection, 'document');
+    const ops = itemsOf(body, 'ops').map(toOp);
+    this.backlog.assertAccepting(collection, ops.length);
+    const results: BulkItemResult[] = new Array<BulkItemResult>(ops.length);
+    const byId = new Map<string, number[]>();
+    ops.forEach((op, i) => byId.set(op.id, [...(byId.get(op.id) ?? []), i]));
+    await Promise.all(
+      [...byId.values()].map(async (indexes) => {
+        for (const i of indexes) {
+          results[i] = await settle(() => this.apply(collection, ops[i]));
+        }
+      }),
+    );
+
+    return { results };
+  }
+
+  private apply(collection: Collection, op: BulkOp): Promise<WriteResult> {
+    switch (op.op) {
+      case 'put':
+        return this.documents.put(collection, op.id, op.doc, op.ifMatch);
+      case 'patch':
+        return this.documents.patch(collection, op.id, op.doc, op.ifMatch);
+      case 'delete':
+        return this.documents.remove(collection, op.id, op.ifMatch);
+    }
+  }
+}

@@ -1,0 +1,35 @@
+import { HttpException, HttpStatus, Injectable, NotFoundException, type PipeTransform } from '@nestjs/common';
+import { type Collection, type CollectionKind, CollectionRegistry } from '@app/collections';
+import { assertValidId } from './document-body';
+
+/** Resolves the `{collection}` URL segment to its definition; 404 when no such collection is configured. */
+@Injectable()
+export class CollectionPipe implements PipeTransform<string, Collection> {
+  constructor(private readonly registry: CollectionRegistry) {}
+
+  transform(name: string): Collection {
+    const collection = this.registry.find(name);
+    if (!collection) {
+      throw new NotFoundException(`no collection named "${name}"`);
+    }
+
+    return collection;
+  }
+}
+
+/** Checks the `{id}` URL segment. */
+@Injectable()
+export class IdPipe implements PipeTransform<string, string> {
+  transform(id: string): string {
+    assertValidId(id);
+
+    return id;
+  }
+}
+
+export function requireKind(collection: Collection, kind: CollectionKind): void {
+  if (collection.kind !== kind) {
+    const hint = kind === 'document' ? 'events are appended with POST' : 'documents are written with PUT, PATCH, DELETE';
+    throw new HttpException(`${collection.name} is a ${collection.kind} collection: ${hint}`, HttpStatus.METHOD_NOT_ALLOWED);
+  }
+}

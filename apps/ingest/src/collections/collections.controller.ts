@@ -1,0 +1,100 @@
+import { Body, Controller, Delete, Get, Headers, HttpCode, HttpStatus, Param, Patch, Post, Put, Query, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import type { Collection } from '@app/collections';
+import { DocumentsService, type WriteResult } from '../documents/documents.service';
+import { EventsService } from '../events/events.service';
+import { ApiKeyGuard } from '../http/api-key.guard';
+import { parseIfMatch } from '../http/if-match';
+import { BulkService, type BulkItemResult } from './bulk.service';
+import { CollectionPipe, IdPipe, requireKind } from './collection.pipe';
+import { ReadsService } from './reads.service';
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+@Controller('v1/:collection')
+@UseGuards(ApiKeyGuard)
+export class CollectionsController {
+  constructor(
+    private readonly documents: DocumentsService,
+    private readonly events: EventsService,
+    private readonly bulk: BulkService,
+    private readonly reads: ReadsService,
+  ) {}
+
+  @Put(':id')
+  @HttpCode(HttpStatus.ACCEPTED)
+  put(
+    @Param('collection', CollectionPipe) collection: Collection,
+    @Param('id', IdPipe) id: string,
+    @Body() body: unknown,
+    @Headers('if-match') ifMatch?: string,
+  ): Promise<WriteResult> {
+    requireKind(collection, 'document');
+
+    return this.documents.put(collection, id, body, parseIfMatch(ifMatch));
+  }
+
+  @Patch(':id')
+  @HttpCode(HttpStatus.ACCEPTED)
+  patch(
+    @Param('collection', CollectionPipe) collection: Collection,
+    @Param('id', IdPipe) id: string,
+    @Body() body: unknown,
+    @Headers('if-match') ifMatch?: string,
+  ): Promise<WriteResult> {
+    requireKind(collection, 'document');
+
+    return this.documents.patch(collection, id, body, parseIfMatch(ifMatch));
+  }
+
+  @Delete(':id')
+  @HttpCode(HttpStatus.ACCEPTED)
+  remove(
+    @Param('collection', CollectionPipe) collection: Collection,
+    @Param('id', IdPipe) id: string,
+    @Headers('if-match') ifMatch?: string,
+  ): Promise<WriteResult> {
+    requireKind(collection, 'document');
+
+    return this.documents.remove(collection, id, parseIfMatch(ifMatch));
+  }
+
+  @Post()
+  @HttpCode(HttpStatus.ACCEPTED)
+  create(@Param('collection', CollectionPipe) collection: Collection, @Body() body: unknown): Promise<WriteResult> {
+    return collection.kind === 'event' ? this.events.append(collection, body) : this.documents.create(collection, body);
+  }
+
+  @Post('_bulk')
+  @HttpCode(HttpStatus.OK)
+  writeBulk(
+    @Param('collection', CollectionPipe) collection: Collection,
+    @Body() body: unknown,
+  ): Promise<{ results: BulkItemResult[] }> {
+    return this.bulk.write(collection, body);
+  }
+
+  @Get(':id')
+  async getOne(
+    @Param('collection', CollectionPipe) collection: Collection,
+    @Param('id', IdPipe) id: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
+    const doc = await this.documents.current(collection, id);
+    void reply.header('ETag', `"${doc.version}"`).type(JSON_TYPE);
+
+    return doc.json;
+  }
+
+  @Get()
+  async getMany(
+    @Param('collection', CollectionPipe) collection: Collection,
+    @Query('ids') ids: string | string[] | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
+    const body = await this.reads.many(collection, ids);
+    void reply.type(JSON_TYPE);
+
+    return body;
+  }
+}

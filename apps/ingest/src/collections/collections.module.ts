@@ -1,0 +1,27 @@
+import { Module } from '@nestjs/common';
+import { DocumentsService } from '../documents/documents.service';
+import { EventsService } from '../events/events.service';
+import { ApiKeyGuard } from '../http/api-key.guard';
+import { BacklogGuard } from '../store/backlog.guard';
+import { DocumentStore } from '../store/document-store';
+import { PostgresStateReader } from '../store/postgres-state.reader';
+import { BulkService } from './bulk.service';
+import { CollectionPipe } from './collection.pipe';
+import { CollectionsController } from './collections.controller';
+import { ReadsService } from './reads.service';
+
+@Module({
+  controllers: [CollectionsController],
+  providers: [
+    ApiKeyGuard,
+    BacklogGuard,
+    BulkService,
+    CollectionPipe,
+    DocumentsService,
+    DocumentStore,
+    EventsService,
+    PostgresStateReader,
+    ReadsService,
+  ],
+})
+export class CollectionsApiModule {}

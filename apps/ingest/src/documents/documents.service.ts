@@ -1,0 +1,96 @@
+import { Injectable, NotFoundException } from '@nestjs/common';
+import mergePatch from 'json-merge-patch';
+import { v7 as uuidv7 } from 'uuid';
+import type { Collection } from '@app/collections';
+import { SpillwayMetrics } from '@app/metrics';
+import { assertObject, idInBody, type JsonObject, prepareDocument } from '../collections/document-body';
+import { BacklogGuard } from '../store/backlog.guard';
+import { DocumentStore, type StoredDocument, VersionMismatchException } from '../store/document-store';
+
+export interface WriteResult {
+  id: string;
+  version: number;
+}
+
+/** A PATCH that races other writers re-reads and retries; past this many losses it gives up with 412. */
+const PATCH_ATTEMPTS = 5;
+
+@Injectable()
+export class DocumentsService {
+  constructor(
+    private readonly store: DocumentStore,
+    private readonly backlog: BacklogGuard,
+    private readonly metrics: SpillwayMetrics,
+  ) {}
+
+  async put(collection: Collection, id: string, body: unknown, ifMatch?: number): Promise<WriteResult> {
+    assertObject(body);
+    const json = prepareDocument(collection, id, body);
+    this.backlog.assertAccepting(collection);
+    const version = await this.store.write(collection, { op: 'put', id, json, expectedVersion: ifMatch });
+
+    return this.written(collection, 'put', id, version);
+  }
+
+  async create(collection: Collection, body: unknown): Promise<WriteResult> {
+    assertObject(body);
+    const id = idInBody(collection, body) ?? uuidv7();
+    const json = prepareDocument(collection, id, body);
+    this.backlog.assertAccepting(collection);
+    const version = await this.store.write(collection, { op: 'put', id, json, createOnly: true });
+
+    return this.written(collection, 'create', id, version);
+  }
+
+  async patch(collection: Collection, id: string, patch: unknown, ifMatch?: number): Promise<WriteResult> {
+    assertObject(patch);
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.current(collection, id);
+      if (ifMatch !== undefined && ifMatch !== current.version) {
+        throw new VersionMismatchException();
+      }
+      const merged = mergePatch.apply(JSON.parse(current.json) as JsonObject, patch) as unknown;
+      assertObject(merged, 'the patched document');
+      const json = prepareDocument(collection, id, merged);
+      this.backlog.assertAccepting(collection);
+      try {
+        const version = await this.store.write(collection, {
+          op: 'put',
+          id,
+          json,
+          expectedVersion: current.version,
+          floor: { version: current.version, live: true },
+        });
+
+        return this.written(collection, 'patch', id, version);
+      } catch (error) {
+        // Another writer got in between our read and our write: read again, unless the client pinned a version.
+        if (!(error instanceof VersionMismatchException) || ifMatch !== undefined || attempt === PATCH_ATTEMPTS) {
+          throw error;
+        }
+      }
+    }
+  }
+
+  async remove(collection: Collection, id: string, ifMatch?: number): Promise<WriteResult> {
+    this.backlog.assertAccepting(collection);
+    const version = await this.store.write(collection, { op: 'del', id, json: '', expectedVersion: ifMatch });
+
+    return this.written(collection, 'delete', id, version);
+  }
+
+  async current(collection: Collection, id: string): Promise<StoredDocument> {
+    const doc = (await this.store.read(collection, [id])).get(id);
+    if (!doc) {
+      throw new NotFoundException(`${collection.name}/${id} does not exist`);
+    }
+
+    return doc;
+  }
+
+  private written(collection: Collection, op: string, id: string, version: number): WriteResult {
+    this.metrics.ingestWrites.inc({ collection: collection.name, op });
+
+    return { id, version };
+  }
+}

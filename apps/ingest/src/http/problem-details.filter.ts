@@ -1,0 +1,93 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { isRedisUnavailable } from '../store/redis-errors';
+
+interface Problem {
+  status: number;
+  title: string;
+  detail: string;
+  headers?: Record<string, string>;
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  412: 'Precondition Failed',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+/** Errors raised by Fastify itself before a handler runs (body parsing, size, content type). */
+function fromFastify(error: { statusCode?: number; code?: string; message: string }): Problem | undefined {
+  if (typeof error.code !== 'string' || !error.code.startsWith('FST_') || !error.statusCode) {
+    return undefined;
+  }
+  const detail =
+    error.statusCode === 415
+      ? 'Content-Type must be application/json'
+      : error.statusCode === 413
+        ? 'request body is larger than INGEST_MAX_BODY'
+        : error.message;
+
+  return { status: error.statusCode, title: TITLES[error.statusCode] ?? 'Error', detail };
+}
+
+function fromHttpException(error: HttpException): Problem {
+  const status = error.getStatus();
+  const response = error.getResponse();
+  const message =
+    typeof response === 'string' ? response : (response as { message?: string | string[] }).message ?? error.message;
+  const headers = (response as { headers?: Record<string, string> }).headers;
+
+  return {
+    status,
+    title: TITLES[status] ?? 'Error',
+    detail: Array.isArray(message) ? message.join('; ') : message,
+    headers,
+  };
+}
+
+/** Answers every error as RFC 9457 application/problem+json. */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Http');
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const problem = this.toProblem(error);
+    for (const [name, value] of Object.entries(problem.headers ?? {})) {
+      void reply.header(name, value);
+    }
+    void reply
+      .status(problem.status)
+      .type('application/problem+json')
+      .send({
+        type: `https://spillway.dev/problems/${problem.status}`,
+        title: problem.title,
+        status: problem.status,
+        detail: problem.detail,
+      });
+  }
+
+  private toProblem(error: unknown): Problem {
+    if (error instanceof HttpException) {
+      return fromHttpException(error);
+    }
+    const fastify = fromFastify(error as { statusCode?: number; code?: string; message: string });
+    if (fastify) {
+      return fastify;
+    }
+    if (isRedisUnavailable(error)) {
+      return { status: 503, title: TITLES[503], detail: 'Redis cannot be reached', headers: { 'Retry-After': '1' } };
+    }
+    this.logger.error({ message: 'unhandled error', error: (error as Error).message, stack: (error as Error).stack });
+
+    return { status: HttpStatus.INTERNAL_SERVER_ERROR, title: TITLES[500], detail: 'internal error' };
+  }
+}

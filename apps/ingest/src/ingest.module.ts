@@ -1,0 +1,38 @@
+import { Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { CollectionsModule } from '@app/collections';
+import { SpillwayConfigModule } from '@app/config';
+import { HealthModule, SpillwayHealthIndicators } from '@app/health';
+import { MetricsModule } from '@app/metrics';
+import { DatabaseService, PersistenceModule } from '@app/persistence';
+import { RedisModule } from '@app/redis';
+import { CollectionsApiModule } from './collections/collections.module';
+import { RequestMetricsHook } from './http/request-metrics.hook';
+
+/** Ingest only reads PostgreSQL (read-through and version floors), so a small pool does. */
+const INGEST_POOL_SIZE = 4;
+
+@Module({
+  imports: [
+    SpillwayConfigModule,
+    CollectionsModule,
+    RedisModule,
+    PersistenceModule.forRoot({ poolSize: INGEST_POOL_SIZE, runMigrations: false }),
+    MetricsModule,
+    HealthModule.forRoot({
+      inject: [SpillwayHealthIndicators],
+      useFactory: (indicators: SpillwayHealthIndicators) => [
+        () => indicators.redisPing(),
+        () => indicators.notDraining(),
+      ],
+    }),
+    CollectionsApiModule,
+  ],
+  providers: [RequestMetricsHook],
+})
+export class IngestModule implements OnApplicationBootstrap {
+  constructor(private readonly database: DatabaseService) {}
+
+  onApplicationBootstrap(): void {
+    void this.database.connect();
+  }
+}

@@ -1,0 +1,64 @@
+import { Injectable, ServiceUnavailableException } from '@nestjs/common';
+import type { Collection } from '@app/collections';
+import { DatabaseService, qualifiedTable } from '@app/persistence';
+
+/** What PostgreSQL holds for a document id: the highest version it has seen, and whether a row is live. */
+export interface PostgresVersion {
+  version: number;
+  live: boolean;
+}
+
+export interface PostgresDocument {
+  version: number;
+  json: string;
+}
+
+const UNDEFINED_TABLE = '42P01';
+
+/** Reads PostgreSQL for what Redis no longer holds: documents for GET, version floors for writes. */
+@Injectable()
+export class PostgresStateReader {
+  constructor(private readonly database: DatabaseService) {}
+
+  async documents(collection: Collection, ids: string[]): Promise<Map<string, PostgresDocument>> {
+    const version = collection.kind === 'document' ? 'version' : '1';
+    const rows = await this.query<{ id: string; version: string; json: string }>(
+      `SELECT id, ${version} AS version, doc::text AS json FROM ${qualifiedTable(collection)} WHERE id = ANY($1::text[])`,
+      [ids],
+    );
+
+    return new Map(rows.map((r) => [r.id, { version: Number(r.version), json: r.json }]));
+  }
+
+  async versions(collection: Collection, ids: string[]): Promise<Map<string, PostgresVersion>> {
+    const rows = await this.query<{ id: string; version: string; live: boolean }>(
+      `SELECT i.id,
+              GREATEST(COALESCE(t.version, 0), COALESCE(tb.version, 0)) AS version,
+              (t.id IS NOT NULL AND t.version > COALESCE(tb.version, 0)) AS live
+         FROM unnest($1::text[]) AS i(id)
+         LEFT JOIN ${qualifiedTable(collection)} t ON t.id = i.id
+         LEFT JOIN spillway_tombstones tb ON tb.collection = $2 AND tb.id = i.id`,
+      [ids, collection.name],
+    );
+
+    return new Map(rows.map((r) => [r.id, { version: Number(r.version), live: r.live }]));
+  }
+
+  private async query<T>(sql: string, params: unknown[]): Promise<T[]> {
+    if (!this.database.isConnected) {
+      throw new ServiceUnavailableException('PostgreSQL cannot be reached');
+    }
+    try {
+      return (await this.database.dataSource.query(sql, params)) as T[];
+    } catch (error) {
+      if ((error as { code?: string }).code === UNDEFINED_TABLE) {
+        // The sink creates tables on start; until then PostgreSQL holds nothing for this collection.
+        return [];
+      }
+      if ((error as { code?: string }).code === undefined) {
+        throw new ServiceUnavailableException('PostgreSQL cannot be reached');
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,4 @@
+export * from './collection';
+export * from './collections.loader';
+export * from './collections.registry';
+export * from './collections.module';

@@ -1,0 +1,44 @@
+import { registerAs } from '@nestjs/config';
+import { hostname } from 'node:os';
+import { loadEnv } from './env.schema';
+
+export const appConfig = registerAs('app', () => {
+  const env = loadEnv();
+
+  return { port: env.PORT, collectionsDir: env.COLLECTIONS_DIR, logLevel: env.LOG_LEVEL };
+});
+
+export const redisConfig = registerAs('redis', () => ({ url: loadEnv().REDIS_URL }));
+
+export const postgresConfig = registerAs('postgres', () => ({ url: loadEnv().DATABASE_URL }));
+
+export const ingestConfig = registerAs('ingest', () => {
+  const env = loadEnv();
+
+  return {
+    maxBodyBytes: env.INGEST_MAX_BODY,
+    maxBacklog: env.INGEST_MAX_BACKLOG,
+    docTtlSeconds: env.INGEST_DOC_TTL_S ?? 0,
+    apiKeys: env.INGEST_API_KEYS ? env.INGEST_API_KEYS.split(',') : [],
+  };
+});
+
+export const sinkConfig = registerAs('sink', () => {
+  const env = loadEnv();
+
+  return {
+    group: env.SINK_GROUP,
+    consumer: env.SINK_CONSUMER ?? `${hostname()}-${process.pid}`,
+    batchSize: env.SINK_BATCH_SIZE,
+    blockMs: env.SINK_BLOCK_MS,
+    claimIdleMs: env.SINK_CLAIM_IDLE_MS,
+    maxDeliveries: env.SINK_MAX_DELIVERIES,
+    shutdownMs: env.SINK_SHUTDOWN_MS,
+  };
+});
+
+export type AppConfig = ReturnType<typeof appConfig>;
+export type RedisConfig = ReturnType<typeof redisConfig>;
+export type PostgresConfig = ReturnType<typeof postgresConfig>;
+export type IngestConfig = ReturnType<typeof ingestConfig>;
+export type SinkConfig = ReturnType<typeof sinkConfig>;

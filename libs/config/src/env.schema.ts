@@ -1,0 +1,110 @@
+import { plainToInstance, Transform, Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const toInt = () => Type(() => Number);
+
+/** Every setting of both apps, validated once at boot (CONTRACT.md section 8). */
+export class Env {
+  @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
+  REDIS_URL = 'redis://127.0.0.1:6379';
+
+  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/spillway';
+
+  @IsOptional()
+  @toInt()
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT?: number;
+
+  @IsString()
+  COLLECTIONS_DIR = 'config/collections';
+
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.toLowerCase() : value))
+  @IsIn(LOG_LEVELS)
+  LOG_LEVEL: LogLevel = 'log';
+
+  @toInt()
+  @IsInt()
+  @Min(1024)
+  INGEST_MAX_BODY = 1024 * 1024;
+
+  @toInt()
+  @IsInt()
+  @Min(1)
+  INGEST_MAX_BACKLOG = 1_000_000;
+
+  @IsOptional()
+  @toInt()
+  @IsInt()
+  @Min(1)
+  INGEST_DOC_TTL_S?: number;
+
+  @IsOptional()
+  @Matches(/^[^,\s]+(,[^,\s]+)*$/, { message: 'INGEST_API_KEYS must be comma-separated keys without spaces' })
+  INGEST_API_KEYS?: string;
+
+  @Matches(/^[A-Za-z0-9._:-]{1,64}$/, { message: 'SINK_GROUP must be 1 to 64 of A-Z a-z 0-9 . _ : -' })
+  SINK_GROUP = 'spillway';
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9._:-]{1,128}$/, { message: 'SINK_CONSUMER must be 1 to 128 of A-Z a-z 0-9 . _ : -' })
+  SINK_CONSUMER?: string;
+
+  @toInt()
+  @IsInt()
+  @Min(1)
+  @Max(10_000)
+  SINK_BATCH_SIZE = 500;
+
+  @toInt()
+  @IsInt()
+  @Min(1)
+  @Max(60_000)
+  SINK_BLOCK_MS = 1000;
+
+  @toInt()
+  @IsInt()
+  @Min(100)
+  SINK_CLAIM_IDLE_MS = 30_000;
+
+  @toInt()
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  SINK_MAX_DELIVERIES = 5;
+
+  @toInt()
+  @IsInt()
+  @Min(100)
+  SINK_SHUTDOWN_MS = 10_000;
+}
+
+export class ConfigValidationException extends Error {
+  override readonly name = 'ConfigValidationException';
+}
+
+/** Validates a plain environment; throws one line that names every bad setting. */
+export function validate(raw: Record<string, unknown>): Env {
+  // An empty variable means "not set", as in most shells' `VAR= cmd`.
+  const present = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== '' && value !== undefined));
+  const env = plainToInstance(Env, present, { exposeDefaultValues: true });
+  const errors = validateSync(env, { skipMissingProperties: false });
+  if (errors.length > 0) {
+    const problems = errors.flatMap((e) =>
+      Object.values(e.constraints ?? {}).map((message) => `${message} (got ${JSON.stringify(e.value)})`),
+    );
+    throw new ConfigValidationException(`Invalid environment: ${problems.join('; ')}`);
+  }
+
+  return env;
+}
+
+/** The validated process environment. */
+export function loadEnv(): Env {
+  return validate(process.env);
+}

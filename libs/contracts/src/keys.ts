@@ -1,0 +1,49 @@
+/**
+ * Every Redis key Spillway uses is built here, so ingest and sink cannot disagree on a name.
+ *
+ * All keys of one stream partition share the hash tag `{<collection>.<partition>}`, so a Lua
+ * script that touches a document and its stream stays inside one Redis Cluster slot.
+ */
+export const KEY_PREFIX = 'spw';
+
+/** Partitions per collection. One today; ids are routed by {@link partitionOf} so more can follow. */
+export const PARTITIONS_PER_COLLECTION = 1;
+
+export function partitionOf(_id: string): number {
+  return 0;
+}
+
+function slotTag(collection: string, partition: number): string {
+  return `{${collection}.${partition}}`;
+}
+
+export interface PartitionKeys {
+  /** The change stream of this partition. */
+  readonly stream: string;
+  /** Entries the sink gave up on, with the reason. */
+  readonly deadLetters: string;
+  /** Hash of one document: version, body, timestamps, deleted flag. */
+  document(id: string): string;
+}
+
+export function partitionKeys(collection: string, partition = 0): PartitionKeys {
+  const base = `${KEY_PREFIX}:${slotTag(collection, partition)}`;
+
+  return {
+    stream: `${base}:stream`,
+    deadLetters: `${base}:dlq`,
+    document: (id) => `${base}:doc:${id}`,
+  };
+}
+
+/** The keys that hold a document, routed to its partition. */
+export function documentKeys(collection: string, id: string): { document: string; stream: string } {
+  const keys = partitionKeys(collection, partitionOf(id));
+
+  return { document: keys.document(id), stream: keys.stream };
+}
+
+/** Every partition of a collection, for the sink and the stream gauges. */
+export function allPartitions(collection: string): PartitionKeys[] {
+  return Array.from({ length: PARTITIONS_PER_COLLECTION }, (_, p) => partitionKeys(collection, p));
+}

@@ -1,0 +1,3 @@
+export * from './spillway.metrics';
+export * from './stream-stats.service';
+export * from './metrics.module';

@@ -1,0 +1,30 @@
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import { TombstoneEntity } from './entities/tombstone.entity';
+import { CreateTombstones1763800000000 } from './migrations/1763800000000-create-tombstones';
+
+export interface DataSourceSettings {
+  url: string;
+  /** Connections in the pool. */
+  poolSize: number;
+  /** Run Spillway's own migrations on connect (the sink does; ingest only reads). */
+  runMigrations: boolean;
+}
+
+export function spillwayDataSourceOptions(settings: DataSourceSettings): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url: settings.url,
+    entities: [TombstoneEntity],
+    migrations: [CreateTombstones1763800000000],
+    migrationsRun: settings.runMigrations,
+    migrationsTableName: 'spillway_migrations',
+    synchronize: false,
+    logging: false,
+    poolSize: settings.poolSize,
+    extra: { connectionTimeoutMillis: 3000, application_name: 'spillway' },
+  };
+}
+
+export function createSpillwayDataSource(settings: DataSourceSettings): DataSource {
+  return new DataSource(spillwayDataSourceOptions(settings));
+}

@@ -1,0 +1,49 @@
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { retryDelayMs } from './backoff';
+
+/**
+ * Owns the process's TypeORM DataSource and connects it in the background with backoff,
+ * so an app starts (and reports not-ready) while PostgreSQL is still down.
+ */
+@Injectable()
+export class DatabaseService implements OnApplicationShutdown {
+  private readonly logger = new Logger(DatabaseService.name);
+  private connecting?: Promise<DataSource>;
+  private closed = false;
+
+  constructor(readonly dataSource: DataSource) {}
+
+  get isConnected(): boolean {
+    return this.dataSource.isInitialized;
+  }
+
+  /** Resolves once connected (and migrated, where configured); retries until then. */
+  connect(): Promise<DataSource> {
+    this.connecting ??= this.connectWithRetry();
+
+    return this.connecting;
+  }
+
+  private async connectWithRetry(): Promise<DataSource> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.dataSource.initialize();
+      } catch (error) {
+        if (this.closed) {
+          throw error;
+        }
+        const delay = retryDelayMs(attempt);
+        this.logger.warn(`postgres not reachable (${(error as Error).message}); retrying in ${delay} ms`);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    if (this.dataSource.isInitialized) {
+      await this.dataSource.destroy();
+    }
+  }
+}

@@ -1,0 +1,6 @@
+export * from './entities/tombstone.entity';
+export * from './data-source';
+export * from './collection-tables';
+export * from './database.service';
+export * from './backoff';
+export * from './persistence.module';

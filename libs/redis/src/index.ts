@@ -1,0 +1,4 @@
+export * from './redis.tokens';
+export * from './redis.scripts';
+export * from './redis.connection';
+export * from './redis.module';
