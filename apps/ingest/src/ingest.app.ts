@@ -1,7 +1,7 @@
 import { ConsoleLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { loadEnv } from '@app/config';
+import { loadEnv, logLevelsFrom } from '@app/config';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
 import { IngestModule } from './ingest.module';
 
@@ -18,11 +18,4 @@ export async function createIngestApp(): Promise<NestFastifyApplication> {
   app.enableShutdownHooks();
 
   return app;
-}
-
-const LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
-
-/** Nest takes the list of levels to print; LOG_LEVEL names the most verbose one. */
-export function logLevelsFrom(level: (typeof LEVELS)[number]): (typeof LEVELS)[number][] {
-  return LEVELS.slice(0, LEVELS.indexOf(level) + 1);
 }

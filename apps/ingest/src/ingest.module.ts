@@ -1,11 +1,12 @@
 import { Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { CollectionsModule } from '@app/collections';
 import { SpillwayConfigModule } from '@app/config';
-import { HealthModule, SpillwayHealthIndicators } from '@app/health';
+import { HealthModule } from '@app/health';
 import { MetricsModule } from '@app/metrics';
 import { DatabaseService, PersistenceModule } from '@app/persistence';
 import { RedisModule } from '@app/redis';
 import { CollectionsApiModule } from './collections/collections.module';
+import { HealthController } from './health/health.controller';
 import { RequestMetricsHook } from './http/request-metrics.hook';
 
 /** Ingest only reads PostgreSQL (read-through and version floors), so a small pool does. */
@@ -16,17 +17,12 @@ const INGEST_POOL_SIZE = 4;
     SpillwayConfigModule,
     CollectionsModule,
     RedisModule,
-    PersistenceModule.forRoot({ poolSize: INGEST_POOL_SIZE, runMigrations: false }),
+    PersistenceModule.forRoot({ poolSize: INGEST_POOL_SIZE }),
     MetricsModule,
-    HealthModule.forRoot({
-      inject: [SpillwayHealthIndicators],
-      useFactory: (indicators: SpillwayHealthIndicators) => [
-        () => indicators.redisPing(),
-        () => indicators.notDraining(),
-      ],
-    }),
+    HealthModule,
     CollectionsApiModule,
   ],
+  controllers: [HealthController],
   providers: [RequestMetricsHook],
 })
 export class IngestModule implements OnApplicationBootstrap {

@@ -108,3 +108,8 @@ export function validate(raw: Record<string, unknown>): Env {
 export function loadEnv(): Env {
   return validate(process.env);
 }
+
+/** Nest takes the list of levels to print; LOG_LEVEL names the most verbose one. */
+export function logLevelsFrom(level: LogLevel): LogLevel[] {
+  return LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(level) + 1);
+}

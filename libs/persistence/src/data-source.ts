@@ -6,8 +6,6 @@ export interface DataSourceSettings {
   url: string;
   /** Connections in the pool. */
   poolSize: number;
-  /** Run Spillway's own migrations on connect (the sink does; ingest only reads). */
-  runMigrations: boolean;
 }
 
 export function spillwayDataSourceOptions(settings: DataSourceSettings): DataSourceOptions {
@@ -16,7 +14,7 @@ export function spillwayDataSourceOptions(settings: DataSourceSettings): DataSou
     url: settings.url,
     entities: [TombstoneEntity],
     migrations: [CreateTombstones1763800000000],
-    migrationsRun: settings.runMigrations,
+    migrationsRun: false,
     migrationsTableName: 'spillway_migrations',
     synchronize: false,
     logging: false,

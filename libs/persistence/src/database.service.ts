@@ -18,7 +18,7 @@ export class DatabaseService implements OnApplicationShutdown {
     return this.dataSource.isInitialized;
   }
 
-  /** Resolves once connected (and migrated, where configured); retries until then. */
+  /** Resolves once connected; retries until then. */
   connect(): Promise<DataSource> {
     this.connecting ??= this.connectWithRetry();
 

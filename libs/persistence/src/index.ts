@@ -4,3 +4,4 @@ export * from './collection-tables';
 export * from './database.service';
 export * from './backoff';
 export * from './persistence.module';
+export * from './schema.provisioner';

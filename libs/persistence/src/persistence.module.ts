@@ -6,7 +6,6 @@ import { DatabaseService } from './database.service';
 
 export interface PersistenceModuleOptions {
   poolSize: number;
-  runMigrations: boolean;
 }
 
 @Global()

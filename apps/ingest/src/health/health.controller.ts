@@ -1,12 +1,12 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
-import { READINESS_CHECKS, type ReadinessChecks } from './readiness.checks';
+import { SpillwayHealthIndicators } from '@app/health';
 
 @Controller('health')
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
-    @Inject(READINESS_CHECKS) private readonly readiness: ReadinessChecks,
+    private readonly indicators: SpillwayHealthIndicators,
   ) {}
 
   @Get('live')
@@ -15,9 +15,10 @@ export class HealthController {
     return this.health.check([]);
   }
 
+  /** Ingest serves while Redis answers; PostgreSQL is only needed for reads Redis cannot answer. */
   @Get('ready')
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {
-    return this.health.check(this.readiness);
+    return this.health.check([() => this.indicators.redisPing(), () => this.indicators.notDraining()]);
   }
 }

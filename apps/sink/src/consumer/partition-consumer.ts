@@ -1,0 +1,268 @@
+import { Logger } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import type { Collection } from '@app/collections';
+import type { SinkConfig } from '@app/config';
+import { ChangeOp, type ChangeEntry, decodeEntry, type PartitionKeys } from '@app/contracts';
+import type { SpillwayMetrics } from '@app/metrics';
+import { retryDelayMs } from '@app/persistence';
+import type { BatchWriterService, IsolatedBatchResult } from '../upsert/batch-writer.service';
+import { describeError } from '../upsert/postgres-errors';
+import { type DeadLetter, sendToDeadLetters } from './dead-letters';
+import { parseAutoClaimReply, parseDeliveryCounts, parseReadGroupReply, type RawEntry } from './stream-replies';
+
+export interface PartitionConsumerDeps {
+  redis: Redis;
+  writer: BatchWriterService;
+  metrics: SpillwayMetrics;
+  cfg: SinkConfig;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Reads one partition stream in the consumer group and writes it behind, batch by batch:
+ * XREADGROUP (and XAUTOCLAIM of idle entries) → one transaction → XACK after commit.
+ */
+export class PartitionConsumer {
+  private readonly logger: Logger;
+  private running?: Promise<void>;
+  private stopping = false;
+  private stopDeadline = Number.POSITIVE_INFINITY;
+  private claimCursor = '0-0';
+  private nextClaimAt = 0;
+  /** True while the last write attempt failed for a reason other than the data: readiness reports it. */
+  databaseFailing = false;
+
+  constructor(
+    private readonly collection: Collection,
+    private readonly keys: PartitionKeys,
+    private readonly deps: PartitionConsumerDeps,
+  ) {
+    this.logger = new Logger(`PartitionConsumer:${keys.stream}`);
+  }
+
+  /** Starts the loop; a second call is refused. */
+  run(): Promise<void> {
+    if (this.running) {
+      throw new Error(`consumer of ${this.keys.stream} is already running`);
+    }
+    this.running = this.loop();
+
+    return this.running;
+  }
+
+  /** Stops reading, lets the batch in hand commit and ack (until the deadline), then returns. */
+  async stop(deadlineMs: number): Promise<void> {
+    this.stopping = true;
+    this.stopDeadline = Date.now() + deadlineMs;
+    await this.running;
+  }
+
+  /** Removes this consumer from the group when it holds no pending entries, so XINFO stays tidy. */
+  async leaveGroupIfIdle(): Promise<void> {
+    const pending = (await this.deps.redis.xpending(
+      this.keys.stream, this.deps.cfg.group, '-', '+', 1, this.deps.cfg.consumer,
+    )) as unknown[];
+    if (pending.length === 0) {
+      await this.deps.redis.xgroup('DELCONSUMER', this.keys.stream, this.deps.cfg.group, this.deps.cfg.consumer);
+    }
+  }
+
+  private async loop(): Promise<void> {
+    await this.ensureGroup();
+    await this.drainOwnPending();
+    while (!this.stopping) {
+      try {
+        const entries = (await this.claimIdle()) ?? (await this.readNew());
+        if (entries.length > 0) {
+          await this.handle(entries);
+        }
+      } catch (error) {
+        if (/NOGROUP/.test((error as Error).message)) {
+          this.logger.warn('consumer group vanished (Redis lost its data?); recreating it');
+          await this.ensureGroup().catch(() => undefined);
+        } else {
+          this.deps.metrics.sinkRetries.inc({ reason: 'redis' });
+          this.logger.warn(`redis: ${(error as Error).message}`);
+          await sleep(retryDelayMs(3));
+        }
+      }
+    }
+  }
+
+  private async ensureGroup(): Promise<void> {
+    try {
+      await this.deps.redis.xgroup('CREATE', this.keys.stream, this.deps.cfg.group, '0', 'MKSTREAM');
+    } catch (error) {
+      if (!/BUSYGROUP/.test((error as Error).message)) {
+        throw error;
+      }
+    }
+  }
+
+  /** Entries a previous run under the same consumer name read and never acked. */
+  private async drainOwnPending(): Promise<void> {
+    for (;;) {
+      const reply = await this.deps.redis.xreadgroup(
+        'GROUP', this.deps.cfg.group, this.deps.cfg.consumer,
+        'COUNT', this.deps.cfg.batchSize,
+        'STREAMS', this.keys.stream, '0',
+      );
+      const entries = parseReadGroupReply(reply);
+      if (entries.length === 0 || this.stopping) {
+        return;
+      }
+      await this.handle(await this.withDeliveryCounts(entries));
+    }
+  }
+
+  private async readNew(): Promise<RawEntry[]> {
+    const reply = await this.deps.redis.xreadgroup(
+      'GROUP', this.deps.cfg.group, this.deps.cfg.consumer,
+      'COUNT', this.deps.cfg.batchSize,
+      'BLOCK', this.deps.cfg.blockMs,
+      'STREAMS', this.keys.stream, '>',
+    );
+
+    return parseReadGroupReply(reply);
+  }
+
+  /** Every half idle period, takes over entries other consumers have held too long; undefined when none. */
+  private async claimIdle(): Promise<RawEntry[] | undefined> {
+    if (Date.now() < this.nextClaimAt || this.databaseFailing) {
+      return undefined;
+    }
+    const reply = await this.deps.redis.xautoclaim(
+      this.keys.stream, this.deps.cfg.group, this.deps.cfg.consumer,
+      this.deps.cfg.claimIdleMs, this.claimCursor, 'COUNT', this.deps.cfg.batchSize,
+    );
+    const { cursor, entries } = parseAutoClaimReply(reply);
+    this.claimCursor = cursor;
+    if (cursor === '0-0') {
+      this.nextClaimAt = Date.now() + Math.max(500, this.deps.cfg.claimIdleMs / 2);
+    }
+    if (entries.length === 0) {
+      return undefined;
+    }
+    this.deps.metrics.sinkReclaimed.inc({ collection: this.collection.name }, entries.length);
+    this.logger.log(`reclaimed ${entries.length} idle entries`);
+
+    return this.withDeliveryCounts(entries);
+  }
+
+  private async withDeliveryCounts(entries: RawEntry[]): Promise<RawEntry[]> {
+    const reply = await this.deps.redis.xpending(
+      this.keys.stream, this.deps.cfg.group,
+      entries[0].id, entries[entries.length - 1].id, entries.length, this.deps.cfg.consumer,
+    );
+    const counts = parseDeliveryCounts(reply);
+
+    return entries.map((e) => ({ ...e, deliveries: counts.get(e.id) ?? 1 }));
+  }
+
+  private async handle(raw: RawEntry[]): Promise<void> {
+    const letters: DeadLetter[] = [];
+    const changes: ChangeEntry[] = [];
+    const settledIds: string[] = [];
+    for (const entry of raw) {
+      if (entry.fields === null) {
+        settledIds.push(entry.id);
+      } else if (entry.deliveries > this.deps.cfg.maxDeliveries) {
+        letters.push({ entry, reason: `delivered ${entry.deliveries} times without being written` });
+      } else {
+        try {
+          changes.push(decodeEntry(entry.id, entry.fields));
+        } catch (error) {
+          letters.push({ entry, reason: `undecodable entry: ${(error as Error).message}` });
+        }
+      }
+    }
+    const result = changes.length > 0 ? await this.writeWithRetry(changes, raw) : undefined;
+    if (changes.length > 0 && !result) {
+      return; // shutting down with the database still failing: leave the batch pending for another replica
+    }
+    const byId = new Map(raw.map((e) => [e.id, e]));
+    for (const { entry, reason } of result?.rejected ?? []) {
+      letters.push({ entry: byId.get(entry.entryId)!, reason: `rejected by PostgreSQL: ${reason}` });
+    }
+    await sendToDeadLetters(this.deps.redis, this.keys, this.deps.cfg.group, letters);
+    const rejected = new Set(letters.map((l) => l.entry.id));
+    await this.acknowledge(
+      [...settledIds, ...changes.filter((c) => !rejected.has(c.entryId)).map((c) => c.entryId)],
+      changes.filter((c) => c.op === ChangeOp.DELETE && !rejected.has(c.entryId)),
+    );
+    this.record(changes, result, letters.length);
+  }
+
+  /** Retries while the database is down, keeping the entries claimed so no other replica takes them meanwhile. */
+  private async writeWithRetry(changes: ChangeEntry[], raw: RawEntry[]): Promise<IsolatedBatchResult | undefined> {
+    let lastHeartbeat = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      const started = process.hrtime.bigint();
+      try {
+        const result = await this.deps.writer.writeIsolating(this.collection, changes);
+        this.deps.metrics.sinkWriteDuration.observe(
+          { collection: this.collection.name },
+          Number(process.hrtime.bigint() - started) / 1e9,
+        );
+        this.databaseFailing = false;
+
+        return result;
+      } catch (error) {
+        this.databaseFailing = true;
+        this.deps.metrics.sinkRetries.inc({ reason: 'database' });
+        if (attempt === 0 || attempt % 10 === 0) {
+          this.logger.warn(`write failed, retrying with backoff: ${describeError(error)}`);
+        }
+        if (this.stopping && Date.now() >= this.stopDeadline) {
+          return undefined;
+        }
+        if (Date.now() - lastHeartbeat > this.deps.cfg.claimIdleMs / 3) {
+          await this.keepClaimed(raw);
+          lastHeartbeat = Date.now();
+        }
+        await sleep(Math.min(retryDelayMs(attempt), Math.max(0, this.stopDeadline - Date.now())));
+      }
+    }
+  }
+
+  /** XCLAIM … JUSTID to ourselves resets the idle time without counting a delivery. */
+  private async keepClaimed(raw: RawEntry[]): Promise<void> {
+    await this.deps.redis
+      .xclaim(this.keys.stream, this.deps.cfg.group, this.deps.cfg.consumer, 0, ...raw.map((e) => e.id), 'JUSTID')
+      .catch((error: Error) => this.logger.warn(`could not refresh claimed entries: ${error.message}`));
+  }
+
+  /** XACK after commit, and drop Redis tombstones whose delete is now in PostgreSQL. */
+  private async acknowledge(entryIds: string[], deletes: ChangeEntry[]): Promise<void> {
+    if (entryIds.length === 0) {
+      return;
+    }
+    const pipeline = this.deps.redis.pipeline();
+    pipeline.xack(this.keys.stream, this.deps.cfg.group, ...entryIds);
+    for (const change of deletes) {
+      pipeline.dropTombstone(this.keys.document(change.id), change.version);
+    }
+    const replies = await pipeline.exec();
+    const failed = replies?.find(([error]) => error);
+    if (failed) {
+      throw failed[0]!;
+    }
+  }
+
+  private record(changes: ChangeEntry[], result: IsolatedBatchResult | undefined, rejected: number): void {
+    const collection = this.collection.name;
+    const { metrics } = this.deps;
+    if (result) {
+      for (const outcome of ['inserted', 'updated', 'deleted', 'stale'] as const) {
+        metrics.sinkEntries.inc({ collection, outcome }, result.outcome[outcome]);
+      }
+      const now = Date.now();
+      for (const change of changes) {
+        metrics.sinkLag.observe({ collection }, Math.max(0, now - change.ingestedAt) / 1000);
+      }
+      metrics.sinkBatchSize.observe({ collection }, changes.length);
+    }
+    metrics.sinkEntries.inc({ collection, outcome: 'rejected' }, rejected);
+  }
+}

@@ -1,0 +1,105 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import type { Redis } from 'ioredis';
+import { CollectionRegistry } from '@app/collections';
+import { sinkConfig } from '@app/config';
+import { allPartitions, entryIdMs, type PartitionKeys } from '@app/contracts';
+import { DatabaseService } from '@app/persistence';
+import { REDIS_CLIENT } from '@app/redis';
+import { minEntryId, nextEntryId } from '../consumer/stream-replies';
+import { PRUNE_TOMBSTONES } from '../upsert/batch-sql';
+
+const INTERVAL_MS = 5000;
+/**
+ * Tombstones outlive the oldest unacked entry by this much, as a margin for a paused replica that wakes
+ * up holding old entries it no longer owns.
+ */
+const TOMBSTONE_MARGIN_MS = 60 * 60 * 1000;
+
+type Fields = (string | number | null)[];
+const field = (fields: Fields, name: string) => fields[fields.indexOf(name) + 1];
+
+/**
+ * Housekeeping every few seconds: trims stream entries every group has acked, removes consumers that
+ * hold nothing and have been idle long, prunes tombstones no older entry can reach.
+ */
+@Injectable()
+export class StreamMaintenanceService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(StreamMaintenanceService.name);
+  private timer?: NodeJS.Timeout;
+  private busy = false;
+
+  constructor(
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(sinkConfig.KEY) private readonly cfg: ConfigType<typeof sinkConfig>,
+    private readonly collections: CollectionRegistry,
+    private readonly database: DatabaseService,
+  ) {}
+
+  onModuleInit(): void {
+    this.timer = setInterval(() => void this.runOnce(), INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  async runOnce(): Promise<void> {
+    if (this.busy) {
+      return;
+    }
+    this.busy = true;
+    try {
+      for (const collection of this.collections.all()) {
+        for (const keys of allPartitions(collection.name)) {
+          const safeId = await this.trim(keys);
+          await this.removeIdleConsumers(keys);
+          if (safeId && collection.kind === 'document' && this.database.isConnected) {
+            await this.database.dataSource.query(PRUNE_TOMBSTONES, [
+              collection.name,
+              entryIdMs(safeId) - TOMBSTONE_MARGIN_MS,
+            ]);
+          }
+        }
+      }
+    } catch (error) {
+      this.logger.debug(`maintenance skipped: ${(error as Error).message}`);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /**
+   * Trims entries below the oldest one any group still needs (its oldest pending entry, or the one after
+   * its last delivered entry). Returns that id, or undefined when the stream has no group yet.
+   */
+  async trim(keys: PartitionKeys): Promise<string | undefined> {
+    const groups = (await this.redis.xinfo('GROUPS', keys.stream).catch(() => [])) as Fields[];
+    if (groups.length === 0) {
+      return undefined;
+    }
+    let safe: string | undefined;
+    for (const group of groups) {
+      const name = String(field(group, 'name'));
+      const summary = (await this.redis.xpending(keys.stream, name)) as [number, string | null, ...unknown[]];
+      const needed = summary[1] ?? nextEntryId(String(field(group, 'last-delivered-id')));
+      safe = safe === undefined ? needed : minEntryId(safe, needed);
+    }
+    await this.redis.xtrim(keys.stream, 'MINID', safe!);
+
+    return safe;
+  }
+
+  private async removeIdleConsumers(keys: PartitionKeys): Promise<void> {
+    const consumers = (await this.redis.xinfo('CONSUMERS', keys.stream, this.cfg.group).catch(() => [])) as Fields[];
+    const idleLimit = Math.max(10 * this.cfg.claimIdleMs, 5 * 60 * 1000);
+    for (const consumer of consumers) {
+      const name = String(field(consumer, 'name'));
+      if (name !== this.cfg.consumer && Number(field(consumer, 'pending')) === 0 && Number(field(consumer, 'idle')) > idleLimit) {
+        await this.redis.xgroup('DELCONSUMER', keys.stream, this.cfg.group, name);
+        this.logger.log(`removed idle consumer ${name} from ${keys.stream}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,145 @@
+import { Injectable } from '@nestjs/common';
+import type { QueryRunner } from 'typeorm';
+import type { Collection } from '@app/collections';
+import { type ChangeEntry, entryIdMs } from '@app/contracts';
+import { DatabaseService, qualifiedTable } from '@app/persistence';
+import { deleteDocuments, insertEvents, LOCK_DOCUMENTS, upsertDocuments } from './batch-sql';
+import { coalesce } from './coalesce';
+import { describeError, isContentError } from './postgres-errors';
+
+export interface BatchOutcome {
+  inserted: number;
+  updated: number;
+  deleted: number;
+  stale: number;
+}
+
+export interface RejectedEntry {
+  entry: ChangeEntry;
+  reason: string;
+}
+
+export interface IsolatedBatchResult {
+  outcome: BatchOutcome;
+  /** Entries PostgreSQL refused for their content; the rest of the batch was committed. */
+  rejected: RejectedEntry[];
+}
+
+const emptyOutcome = (): BatchOutcome => ({ inserted: 0, updated: 0, deleted: 0, stale: 0 });
+
+function addOutcome(into: BatchOutcome, more: BatchOutcome): void {
+  into.inserted += more.inserted;
+  into.updated += more.updated;
+  into.deleted += more.deleted;
+  into.stale += more.stale;
+}
+
+const toDate = (ms: number) => new Date(ms).toISOString();
+
+/** Writes batches of change entries into a collection's table, one transaction per batch. */
+@Injectable()
+export class BatchWriterService {
+  constructor(private readonly database: DatabaseService) {}
+
+  /**
+   * Writes the batch; when PostgreSQL refuses it for its content, splits it in halves until the
+   * refused entries stand alone, so that their batch-mates still land. Other errors are thrown.
+   */
+  async writeIsolating(collection: Collection, entries: ChangeEntry[]): Promise<IsolatedBatchResult> {
+    try {
+      return { outcome: await this.write(collection, entries), rejected: [] };
+    } catch (error) {
+      if (!isContentError(error)) {
+        throw error;
+      }
+      if (entries.length === 1) {
+        return { outcome: emptyOutcome(), rejected: [{ entry: entries[0], reason: describeError(error) }] };
+      }
+      const middle = Math.ceil(entries.length / 2);
+      const result: IsolatedBatchResult = { outcome: emptyOutcome(), rejected: [] };
+      for (const half of [entries.slice(0, middle), entries.slice(middle)]) {
+        const part = await this.writeIsolating(collection, half);
+        addOutcome(result.outcome, part.outcome);
+        result.rejected.push(...part.rejected);
+      }
+
+      return result;
+    }
+  }
+
+  /** Writes one batch in one transaction. */
+  async write(collection: Collection, entries: ChangeEntry[]): Promise<BatchOutcome> {
+    const batch = coalesce(entries);
+    const table = qualifiedTable(collection);
+    const runner = (await this.database.connect()).createQueryRunner();
+    const outcome = emptyOutcome();
+    outcome.stale = batch.superseded.length;
+    try {
+      await runner.connect();
+      await runner.startTransaction();
+      if (batch.puts.length + batch.deletes.length > 0) {
+        const ids = [...batch.puts, ...batch.deletes].map((e) => e.id);
+        await runner.query(LOCK_DOCUMENTS, [collection.name, ids]);
+      }
+      if (batch.puts.length > 0) {
+        const rows = await this.upsert(runner, table, collection.name, batch.puts);
+        const inserted = rows.filter((r) => r.inserted).length;
+        outcome.inserted += inserted;
+        outcome.updated += rows.length - inserted;
+        outcome.stale += batch.puts.length - rows.length;
+      }
+      if (batch.deletes.length > 0) {
+        const rows = await this.remove(runner, table, collection.name, batch.deletes);
+        outcome.deleted += rows.length;
+        outcome.stale += batch.deletes.length - rows.length;
+      }
+      if (batch.events.length > 0) {
+        const rows = await this.insertEvents(runner, table, batch.events);
+        outcome.inserted += rows.length;
+        outcome.stale += batch.events.length - rows.length;
+      }
+      await runner.commitTransaction();
+
+      return outcome;
+    } catch (error) {
+      if (runner.isTransactionActive) {
+        await runner.rollbackTransaction().catch(() => undefined);
+      }
+      throw error;
+    } finally {
+      await runner.release();
+    }
+  }
+
+  /** TypeORM's structured result: the RETURNING rows, whatever the statement's command. */
+  private async rows<T>(runner: QueryRunner, sql: string, params: unknown[]): Promise<T[]> {
+    return ((await runner.query(sql, params, true)) as { records: T[] }).records;
+  }
+
+  private upsert(runner: QueryRunner, table: string, collection: string, puts: ChangeEntry[]) {
+    return this.rows<{ inserted: boolean }>(runner, upsertDocuments(table), [
+      collection,
+      puts.map((e) => e.id),
+      puts.map((e) => e.version),
+      puts.map((e) => e.doc),
+      puts.map((e) => toDate(e.ingestedAt)),
+    ]);
+  }
+
+  private remove(runner: QueryRunner, table: string, collection: string, deletes: ChangeEntry[]) {
+    return this.rows<{ id: string }>(runner, deleteDocuments(table), [
+      collection,
+      deletes.map((e) => e.id),
+      deletes.map((e) => e.version),
+      deletes.map((e) => entryIdMs(e.entryId)),
+    ]);
+  }
+
+  private insertEvents(runner: QueryRunner, table: string, events: ChangeEntry[]) {
+    return this.rows<{ id: string }>(runner, insertEvents(table), [
+      events.map((e) => e.id),
+      events.map((e) => e.doc),
+      events.map((e) => toDate(e.ingestedAt)),
+    ]);
+  }
+}
