@@ -5,6 +5,23 @@ import { redisConfig } from '@app/config';
 import { openRedis, type ConnectionOptions } from './redis.connection';
 import { REDIS_CLIENT, REDIS_CONNECTION_FACTORY } from './redis.tokens';
 
+/** How long boot waits for Redis; past it the app starts anyway and answers 503 until Redis is back. */
+const STARTUP_WAIT_MS = 5000;
+
+function whenReady(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') {
+    return Promise.resolve();
+  }
+
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    redis.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 export type RedisConnectionFactory = (options: ConnectionOptions) => Redis;
 
 /** Provides the shared command connection and a factory for blocking ones; closes the shared one at shutdown. */
@@ -22,10 +39,11 @@ export type RedisConnectionFactory = (options: ConnectionOptions) => Redis;
     {
       provide: REDIS_CLIENT,
       inject: [REDIS_CONNECTION_FACTORY],
-      useFactory: (open: RedisConnectionFactory) => {
+      useFactory: async (open: RedisConnectionFactory) => {
         const redis = open({ failFast: true, name: 'spillway' });
         const logger = new Logger('Redis');
         redis.on('error', (error: Error) => logger.warn(`redis connection: ${error.message}`));
+        await whenReady(redis, STARTUP_WAIT_MS);
 
         return redis;
       },

@@ -14,6 +14,17 @@ export interface PostgresDocument {
 }
 
 const UNDEFINED_TABLE = '42P01';
+const CONNECT_WAIT_MS = 2000;
+
+/**
+ * Connection failures (no SQLSTATE, or classes 08 connection, 53 resources, 57 operator intervention such as
+ * "the database system is starting up"): PostgreSQL is unavailable, not the request wrong.
+ */
+function isPostgresUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+
+  return typeof code !== 'string' || code.length !== 5 || ['08', '53', '57'].includes(code.slice(0, 2));
+}
 
 /** Reads PostgreSQL for what Redis no longer holds: documents for GET, version floors for writes. */
 @Injectable()
@@ -46,6 +57,10 @@ export class PostgresStateReader {
 
   private async query<T>(sql: string, params: unknown[]): Promise<T[]> {
     if (!this.database.isConnected) {
+      // Just started, or PostgreSQL is down: give the background connect a moment before answering 503.
+      await Promise.race([this.database.connect(), new Promise((resolve) => setTimeout(resolve, CONNECT_WAIT_MS))]);
+    }
+    if (!this.database.isConnected) {
       throw new ServiceUnavailableException('PostgreSQL cannot be reached');
     }
     try {
@@ -55,7 +70,7 @@ export class PostgresStateReader {
         // The sink creates tables on start; until then PostgreSQL holds nothing for this collection.
         return [];
       }
-      if ((error as { code?: string }).code === undefined) {
+      if (isPostgresUnavailable(error)) {
         throw new ServiceUnavailableException('PostgreSQL cannot be reached');
       }
       throw error;

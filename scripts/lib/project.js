@@ -1,0 +1,76 @@
+'use strict';
+/** Fresh-clone chores shared by scripts/test.mjs and scripts/start.mjs: npm packages and the build. */
+const childProcess = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const BUILT_APPS = ['dist/apps/ingest/main.js', 'dist/apps/sink/main.js'];
+const SOURCE_DIRS = ['apps', 'libs'];
+const SOURCE_FILES = ['package.json', 'package-lock.json', 'tsconfig.json', 'nest-cli.json'];
+const SKIPPED_DIRS = new Set(['node_modules', 'dist', 'generated']);
+
+/**
+ * Runs npm with the output shown; the npm that runs this script when there is one.
+ * @param {string} root
+ * @param {string[]} args
+ * @returns {number} exit code
+ */
+function runNpm(root, args) {
+  const npmCli = process.env.npm_execpath;
+  const viaNode = npmCli !== undefined && /\.[cm]?js$/.test(npmCli);
+  const [command, commandArgs] = viaNode ? [process.execPath, [npmCli, ...args]] : ['npm', args];
+  const result = childProcess.spawnSync(command, commandArgs, { cwd: root, stdio: 'inherit' });
+  if (result.error) throw new Error(`cannot run npm: ${result.error.message}`);
+
+  return result.status ?? 1;
+}
+
+/**
+ * `npm install` (which keeps to package-lock.json) when node_modules is missing. Not `npm ci`: npm 11 refuses
+ * this lockfile for lacking other platforms' optional @swc/core binaries, though it installs from it fine.
+ * @param {string} root
+ */
+function ensureNodeModules(root) {
+  if (fs.existsSync(path.join(root, 'node_modules'))) return;
+  const args = ['install', '--no-audit', '--no-fund'];
+  process.stderr.write(`spillway: node_modules is missing, running npm ${args[0]}\n`);
+  const code = runNpm(root, args);
+  if (code !== 0) throw new Error(`npm ${args[0]} failed (exit code ${code})`);
+}
+
+/**
+ * Newest modification time of the files under `target`, generated and installed folders left out.
+ * @param {string} target
+ * @returns {number}
+ */
+function newestMtime(target) {
+  let stat;
+  try {
+    stat = fs.statSync(target);
+  } catch {
+    return 0;
+  }
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = 0;
+  for (const entry of fs.readdirSync(target)) {
+    if (SKIPPED_DIRS.has(entry) || entry.startsWith('.')) continue;
+    newest = Math.max(newest, newestMtime(path.join(target, entry)));
+  }
+
+  return newest;
+}
+
+/**
+ * Whether `npm run build` is needed: an app bundle is missing or older than a source file.
+ * @param {string} root
+ * @returns {boolean}
+ */
+function buildIsStale(root) {
+  const built = BUILT_APPS.map((file) => newestMtime(path.join(root, file)));
+  if (built.some((mtime) => mtime === 0)) return true;
+  const sources = [...SOURCE_DIRS, ...SOURCE_FILES].map((name) => newestMtime(path.join(root, name)));
+
+  return Math.max(...sources) > Math.min(...built);
+}
+
+module.exports = { BUILT_APPS, runNpm, ensureNodeModules, buildIsStale };

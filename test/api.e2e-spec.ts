@@ -1,0 +1,652 @@
+/**
+ * The ingest HTTP API of CONTRACT.md section 3, checked as a user would: every route, every error status,
+ * against the real Redis and PostgreSQL that test/global-setup.ts starts. The app runs in-process and is
+ * reached through Fastify's inject. No sink runs here, so stream entries stay unacked.
+ */
+import 'reflect-metadata';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { startRedis } from '../scripts/lib/servers';
+import type { RedisServer } from '../scripts/lib/servers';
+import {
+  type ApiResponse,
+  bootIngest,
+  docKey,
+  expectAccepted,
+  expectProblem,
+  metricSamples,
+  type Method,
+  send,
+  type SendOptions,
+  sleep,
+  snapshot,
+  streamKey,
+  unackedBacklog,
+} from './utils/api-helpers';
+import { testServers } from './utils/servers';
+
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+const newId = (): string => `t-${randomUUID()}`;
+const session = (extra: Record<string, unknown> = {}) => ({ userId: 'u-1', status: 'active', ...extra });
+const click = (id: string) => ({ id, sessionId: 's-1', screen: 'home' });
+
+let app: NestFastifyApplication;
+let redis: Redis;
+
+const call = (method: Method, url: string, options?: SendOptions): Promise<ApiResponse> => send(app, method, url, options);
+const put = (id: string, body: unknown, headers?: Record<string, string>) => call('PUT', `/v1/sessions/${id}`, { body, headers });
+const get = (id: string) => call('GET', `/v1/sessions/${id}`);
+
+/** Creates a session and returns its id. */
+async function seed(doc: Record<string, unknown> = session()): Promise<string> {
+  const id = newId();
+  expectAccepted(await put(id, doc), id, 1);
+
+  return id;
+}
+
+/**
+ * Sends a request that must be refused with `status`, and checks that the sessions stream and the document's
+ * hash are exactly as before.
+ */
+async function expectRefused(
+  id: string,
+  request: () => Promise<ApiResponse>,
+  status: number,
+  detail?: RegExp,
+  collection = 'sessions',
+): Promise<ApiResponse> {
+  const before = await snapshot(redis, collection, id);
+  const res = await request();
+  expectProblem(res, status, detail);
+  expect(await snapshot(redis, collection, id)).toEqual(before);
+
+  return res;
+}
+
+beforeAll(async () => {
+  redis = new Redis(testServers().redisUrl, { lazyConnect: false });
+  app = await bootIngest();
+});
+
+afterAll(async () => {
+  await app?.close();
+  redis?.disconnect();
+});
+
+describe('PUT /v1/{collection}/{id}', () => {
+  it('creates with version 1, replaces with version 2, and GET serves the current document with its ETag', async () => {
+    const id = newId();
+    expectAccepted(await put(id, session({ amount: 10 })), id, 1);
+    expectAccepted(await put(id, session({ amount: 20, status: 'idle' })), id, 2);
+
+    const res = await get(id);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers.etag).toBe('"2"');
+    expect(String(res.headers['content-type'])).toMatch(/^application\/json/);
+    expect(res.json()).toEqual({ id, userId: 'u-1', status: 'idle', amount: 20 });
+  });
+
+  it('puts each accepted write on the stream and in the document hash', async () => {
+    const id = newId();
+    const before = await redis.xlen(streamKey('sessions'));
+    expectAccepted(await put(id, session()), id, 1);
+    expect(await redis.xlen(streamKey('sessions'))).toBe(before + 1);
+    expect(await redis.exists(docKey('sessions', id))).toBe(1);
+  });
+});
+
+describe('GET /v1/{collection}/{id}', () => {
+  it('answers 404 for an id that was never written', async () => {
+    expectProblem(await get(newId()), 404);
+  });
+});
+
+describe('PATCH /v1/{collection}/{id}', () => {
+  it('merges nested objects, removes fields set to null, and bumps the version', async () => {
+    const id = await seed(session({ device: { type: 'ios', model: 'iPhone 15' }, amount: 5 }));
+
+    const res = await call('PATCH', `/v1/sessions/${id}`, { body: { device: { model: 'iPhone 16' }, amount: null, status: 'idle' } });
+    expectAccepted(res, id, 2);
+
+    const after = await get(id);
+    expect(after.headers.etag).toBe('"2"');
+    expect(after.json()).toEqual({ id, userId: 'u-1', status: 'idle', device: { type: 'ios', model: 'iPhone 16' } });
+  });
+
+  it('answers 404 for a missing id and writes nothing', async () => {
+    const id = newId();
+    await expectRefused(id, () => call('PATCH', `/v1/sessions/${id}`, { body: { status: 'idle' } }), 404);
+  });
+});
+
+describe('DELETE /v1/{collection}/{id}', () => {
+  it('deletes (GET 404), and a later PUT continues above the delete version', async () => {
+    const id = await seed();
+    expectAccepted(await put(id, session({ status: 'idle' })), id, 2);
+
+    expectAccepted(await call('DELETE', `/v1/sessions/${id}`), id, 3);
+    expectProblem(await get(id), 404);
+
+    const version = expectAccepted(await put(id, session()), id);
+    expect(version).toBe(4);
+    expect((await get(id)).headers.etag).toBe('"4"');
+  });
+
+  it('answers 404 for a missing id, and for one already deleted, and writes nothing', async () => {
+    const missing = newId();
+    await expectRefused(missing, () => call('DELETE', `/v1/sessions/${missing}`), 404);
+
+    const id = await seed();
+    expectAccepted(await call('DELETE', `/v1/sessions/${id}`), id, 2);
+    await expectRefused(id, () => call('DELETE', `/v1/sessions/${id}`), 404);
+  });
+});
+
+describe('POST /v1/{collection}', () => {
+  it('creates a document under the id in its key field', async () => {
+    const id = newId();
+    expectAccepted(await call('POST', '/v1/sessions', { body: session({ id }) }), id, 1);
+    expect((await get(id)).json()).toEqual({ id, userId: 'u-1', status: 'active' });
+  });
+
+  it('creates a document under a new UUIDv7 when the body names no id', async () => {
+    const res = await call('POST', '/v1/sessions', { body: session() });
+    const { id } = res.json<{ id: string }>();
+    expectAccepted(res, UUID_V7, 1);
+
+    const stored = await get(id);
+    expect(stored.statusCode).toBe(200);
+    expect(stored.json()).toEqual({ id, userId: 'u-1', status: 'active' });
+  });
+
+  it('appends an event with version 1, and an event id sent twice only once', async () => {
+    const id = newId();
+    const before = await redis.xlen(streamKey('clicks'));
+
+    expectAccepted(await call('POST', '/v1/clicks', { body: click(id) }), id, 1);
+    expectAccepted(await call('POST', '/v1/clicks', { body: click(id) }), id, 1);
+
+    expect(await redis.xlen(streamKey('clicks'))).toBe(before + 1);
+  });
+
+  it('appends an event under a new UUIDv7 when the body names no id', async () => {
+    const before = await redis.xlen(streamKey('clicks'));
+    const res = await call('POST', '/v1/clicks', { body: { sessionId: 's-1', screen: 'pay' } });
+    expectAccepted(res, UUID_V7, 1);
+    expect(await redis.xlen(streamKey('clicks'))).toBe(before + 1);
+  });
+});
+
+describe('GET /v1/{collection}?ids=', () => {
+  it('answers the documents found and the ids missing', async () => {
+    const a = await seed(session({ amount: 1 }));
+    const c = await seed(session({ amount: 3 }));
+    const b = newId();
+
+    const res = await call('GET', `/v1/sessions?ids=${a},${b},${c}`);
+    expect(res.statusCode).toBe(200);
+    const body = res.json<{ items: unknown[]; missing: string[] }>();
+    expect(body.items).toEqual([
+      { id: a, userId: 'u-1', status: 'active', amount: 1 },
+      { id: c, userId: 'u-1', status: 'active', amount: 3 },
+    ]);
+    expect(body.missing).toEqual([b]);
+  });
+
+  it('reports a deleted document as missing', async () => {
+    const id = await seed();
+    expectAccepted(await call('DELETE', `/v1/sessions/${id}`), id, 2);
+    expect((await call('GET', `/v1/sessions?ids=${id}`)).json()).toEqual({ items: [], missing: [id] });
+  });
+
+  it('takes 1,000 ids, and answers 400 for 1,001', async () => {
+    const ids = Array.from({ length: 1001 }, (_, i) => `t-many-${i}-${randomBytes(4).toString('hex')}`);
+
+    const thousand = await call('GET', `/v1/sessions?ids=${ids.slice(0, 1000).join(',')}`);
+    expect(thousand.statusCode).toBe(200);
+    expect(thousand.json().missing).toHaveLength(1000);
+
+    expectProblem(await call('GET', `/v1/sessions?ids=${ids.join(',')}`), 400);
+  });
+});
+
+describe('POST /v1/{collection}/_bulk', () => {
+  it('applies put, patch and delete, with a per-item 404 and schema error while the others succeed', async () => {
+    const created = newId();
+    const patched = await seed(session({ device: { type: 'web', model: 'Firefox' } }));
+    const deleted = await seed();
+    const missing = newId();
+    const invalid = newId();
+    const before = await redis.xlen(streamKey('sessions'));
+
+    const res = await call('POST', '/v1/sessions/_bulk', {
+      body: {
+        ops: [
+          { op: 'put', id: created, doc: session() },
+          { op: 'patch', id: patched, doc: { device: { model: 'Chrome' } } },
+          { op: 'delete', id: deleted },
+          { op: 'patch', id: missing, doc: { status: 'idle' } },
+          { op: 'put', id: invalid, doc: { status: 'active' } },
+        ],
+      },
+    });
+
+    expect(res.statusCode).toBe(200);
+    const { results } = res.json<{ results: any[] }>();
+    expect(results).toHaveLength(5);
+    expect(results.slice(0, 3)).toEqual([
+      { id: created, version: 1 },
+      { id: patched, version: 2 },
+      { id: deleted, version: 2 },
+    ]);
+    expect(results[3]).toEqual({ error: { status: 404, detail: expect.stringMatching(/\S/) } });
+    expect(results[4]).toEqual({ error: { status: 400, detail: expect.stringMatching(/userId/) } });
+
+    expect(await redis.xlen(streamKey('sessions'))).toBe(before + 3);
+    expect((await get(created)).json()).toEqual({ id: created, userId: 'u-1', status: 'active' });
+    expect((await get(patched)).json()).toEqual({ id: patched, userId: 'u-1', status: 'active', device: { type: 'web', model: 'Chrome' } });
+    expectProblem(await get(deleted), 404);
+    expect(await redis.exists(docKey('sessions', missing), docKey('sessions', invalid))).toBe(0);
+  });
+
+  it('appends events, each id once', async () => {
+    const [e1, e2] = [newId(), newId()];
+    const before = await redis.xlen(streamKey('clicks'));
+
+    const res = await call('POST', '/v1/clicks/_bulk', { body: { events: [click(e1), click(e2), click(e1)] } });
+
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({
+      results: [
+        { id: e1, version: 1 },
+        { id: e2, version: 1 },
+        { id: e1, version: 1 },
+      ],
+    });
+    expect(await redis.xlen(streamKey('clicks'))).toBe(before + 2);
+  });
+
+  it('answers 400 for more than 1,000 items and writes nothing', async () => {
+    const id = newId();
+    const ops = Array.from({ length: 1001 }, () => ({ op: 'put', id, doc: session() }));
+    await expectRefused(id, () => call('POST', '/v1/sessions/_bulk', { body: { ops } }), 400);
+  });
+});
+
+describe('If-Match', () => {
+  it('PUT: a matching version is accepted, a stale one is 412 and changes nothing', async () => {
+    const id = await seed();
+    expectAccepted(await put(id, session({ amount: 2 }), { 'if-match': '"1"' }), id, 2);
+    await expectRefused(id, () => put(id, session({ amount: 3 }), { 'if-match': '"1"' }), 412);
+    expect((await get(id)).json().amount).toBe(2);
+  });
+
+  it('PATCH: a matching version is accepted, a stale one is 412 and changes nothing', async () => {
+    const id = await seed();
+    expectAccepted(await call('PATCH', `/v1/sessions/${id}`, { body: { amount: 2 }, headers: { 'if-match': '"1"' } }), id, 2);
+    await expectRefused(id, () => call('PATCH', `/v1/sessions/${id}`, { body: { amount: 3 }, headers: { 'if-match': '"1"' } }), 412);
+    expect((await get(id)).json().amount).toBe(2);
+  });
+
+  it('DELETE: a stale version is 412 and changes nothing, a matching one is accepted', async () => {
+    const id = await seed();
+    expectAccepted(await put(id, session({ amount: 2 })), id, 2);
+    await expectRefused(id, () => call('DELETE', `/v1/sessions/${id}`, { headers: { 'if-match': '"1"' } }), 412);
+    expect((await get(id)).statusCode).toBe(200);
+    expectAccepted(await call('DELETE', `/v1/sessions/${id}`, { headers: { 'if-match': '"2"' } }), id, 3);
+    expectProblem(await get(id), 404);
+  });
+});
+
+describe('errors: 400', () => {
+  it.each([
+    ['PUT', 'truncated object', '{"userId": "u-1"'],
+    ['PUT', 'trailing garbage', '{"userId": "u-1"} x'],
+    ['PUT', 'single quotes', "{'userId': 'u-1'}"],
+    ['PATCH', 'truncated object', '{"status":'],
+    ['POST', 'truncated object', '{"userId": '],
+  ] as const)('malformed JSON (%s, %s)', async (method, _what, raw) => {
+    const id = await seed();
+    const url = method === 'POST' ? '/v1/sessions' : `/v1/sessions/${id}`;
+    await expectRefused(id, () => call(method, url, { raw }), 400);
+  });
+
+  it.each([
+    ['an array', '[{"userId":"u-1"}]'],
+    ['a string', '"u-1"'],
+    ['a number', '42'],
+    ['null', 'null'],
+  ])('a body that is %s (PUT, PATCH, POST, _bulk)', async (_what, raw) => {
+    const id = await seed();
+    await expectRefused(id, () => call('PUT', `/v1/sessions/${id}`, { raw }), 400, /object/);
+    await expectRefused(id, () => call('PATCH', `/v1/sessions/${id}`, { raw }), 400, /object/);
+    await expectRefused(id, () => call('POST', '/v1/sessions', { raw }), 400, /object/);
+    await expectRefused(id, () => call('POST', '/v1/sessions/_bulk', { raw }), 400);
+    await expectRefused(id, () => call('POST', '/v1/clicks', { raw }), 400, /object/, 'clicks');
+  });
+
+  const badIds = [
+    ['201 characters', 'x'.repeat(201), 'x'.repeat(201)],
+    ['a space', 'a%20b', 'a b'],
+    ['an encoded slash', 'a%2Fb', 'a/b'],
+    ['unicode', '%C3%A9t%C3%A9', 'été'],
+    ['a percent sign', 'a%25b', 'a%b'],
+  ];
+
+  it.each(badIds)('an id with %s in the URL', async (_what, inUrl, raw) => {
+    await expectRefused(raw, () => call('PUT', `/v1/sessions/${inUrl}`, { body: session() }), 400, /id/);
+    await expectRefused(raw, () => call('PATCH', `/v1/sessions/${inUrl}`, { body: { status: 'idle' } }), 400, /id/);
+    await expectRefused(raw, () => call('DELETE', `/v1/sessions/${inUrl}`), 400, /id/);
+    expectProblem(await call('GET', `/v1/sessions/${inUrl}`), 400, /id/);
+    expectProblem(await call('GET', `/v1/sessions?ids=ok-1,${inUrl}`), 400, /id/);
+  });
+
+  it.each(badIds)('an id with %s in the body (POST, _bulk)', async (_what, _inUrl, raw) => {
+    await expectRefused(raw, () => call('POST', '/v1/sessions', { body: session({ id: raw }) }), 400, /id/);
+    await expectRefused(raw, () => call('POST', '/v1/sessions/_bulk', { body: { ops: [{ op: 'put', id: raw, doc: session() }] } }), 400, /id/);
+    await expectRefused(raw, () => call('POST', '/v1/clicks', { body: { ...click('x'), id: raw } }), 400, /id/, 'clicks');
+  });
+
+  it('accepts an id of exactly 200 characters of the allowed set', async () => {
+    const id = `t-${randomBytes(8).toString('hex')}.A_z:0-`.padEnd(200, 'x');
+    expectAccepted(await put(id, session()), id, 1);
+  });
+
+  it('a document without the required userId names the field', async () => {
+    const id = newId();
+    await expectRefused(id, () => put(id, { status: 'active' }), 400, /userId/);
+    await expectRefused(id, () => call('POST', '/v1/sessions', { body: { id, status: 'active' } }), 400, /userId/);
+  });
+
+  it('a device.type outside the enum names the path', async () => {
+    const id = await seed(session({ device: { type: 'ios' } }));
+    await expectRefused(id, () => put(id, session({ device: { type: 'blackberry' } })), 400, /device[./]type/);
+    await expectRefused(id, () => call('PATCH', `/v1/sessions/${id}`, { body: { device: { type: 'blackberry' } } }), 400, /device[./]type/);
+  });
+
+  it('a PATCH that removes a required field is a schema violation', async () => {
+    const id = await seed();
+    await expectRefused(id, () => call('PATCH', `/v1/sessions/${id}`, { body: { userId: null } }), 400, /userId/);
+  });
+
+  it('an event without its required fields names the field', async () => {
+    const id = newId();
+    await expectRefused(id, () => call('POST', '/v1/clicks', { body: { id, sessionId: 's-1' } }), 400, /screen/, 'clicks');
+  });
+
+  it('a body id that differs from the URL id', async () => {
+    const id = await seed();
+    await expectRefused(id, () => put(id, session({ id: newId() })), 400);
+  });
+});
+
+describe('errors: 404 unknown collection', () => {
+  it.each([
+    ['PUT', '/v1/nope/x1', { userId: 'u-1' }],
+    ['PATCH', '/v1/nope/x1', { userId: 'u-1' }],
+    ['DELETE', '/v1/nope/x1', undefined],
+    ['GET', '/v1/nope/x1', undefined],
+    ['GET', '/v1/nope?ids=x1', undefined],
+    ['POST', '/v1/nope', { userId: 'u-1' }],
+    ['POST', '/v1/nope/_bulk', { ops: [{ op: 'put', id: 'x1', doc: {} }] }],
+  ] as const)('%s %s', async (method, url, body) => {
+    const before = await redis.keys('spw:{nope.*');
+    expectProblem(await call(method, url, { body }), 404, /nope/);
+    expect(await redis.keys('spw:{nope.*')).toEqual(before);
+  });
+});
+
+describe('errors: 415 wrong content type', () => {
+  it.each([
+    ['text/plain', '{"userId":"u-1"}'],
+    ['application/x-www-form-urlencoded', 'userId=u-1'],
+  ])('%s on PUT, PATCH, POST and _bulk', async (contentType, raw) => {
+    const id = await seed();
+    await expectRefused(id, () => call('PUT', `/v1/sessions/${id}`, { raw, contentType }), 415);
+    await expectRefused(id, () => call('PATCH', `/v1/sessions/${id}`, { raw, contentType }), 415);
+    await expectRefused(id, () => call('POST', '/v1/sessions', { raw, contentType }), 415);
+    await expectRefused(id, () => call('POST', '/v1/sessions/_bulk', { raw, contentType }), 415);
+  });
+});
+
+describe('errors: 413 body over INGEST_MAX_BODY', () => {
+  let small: NestFastifyApplication | undefined;
+
+  afterEach(async () => {
+    await small?.close();
+    small = undefined;
+  });
+
+  it('refuses a body over 2048 bytes and accepts one under it', async () => {
+    const saved = process.env.INGEST_MAX_BODY;
+    small = await bootIngest({ INGEST_MAX_BODY: '2048' });
+    expect(process.env.INGEST_MAX_BODY).toBe(saved);
+    const id = newId();
+    const under = session({ note: 'x'.repeat(1500) });
+    expectAccepted(await send(small, 'PUT', `/v1/sessions/${id}`, { body: under }), id, 1);
+
+    const over = session({ note: 'x'.repeat(3000) });
+    const before = await snapshot(redis, 'sessions', id);
+    expectProblem(await send(small, 'PUT', `/v1/sessions/${id}`, { body: over }), 413);
+    expectProblem(await send(small, 'POST', '/v1/sessions', { body: { ...over, id } }), 413);
+    expectProblem(await send(small, 'POST', '/v1/sessions/_bulk', { body: { ops: [{ op: 'put', id, doc: over }] } }), 413);
+    expect(await snapshot(redis, 'sessions', id)).toEqual(before);
+  });
+});
+
+describe('errors: 429 backlog over INGEST_MAX_BACKLOG', () => {
+  let limited: NestFastifyApplication | undefined;
+
+  afterEach(async () => {
+    await limited?.close();
+    limited = undefined;
+  });
+
+  it('accepts writes up to the limit, then answers 429 with Retry-After and writes nothing', async () => {
+    // No sink runs here, so every entry stays unacked: the limit sits 3 entries above today's backlog.
+    const backlog = await unackedBacklog(redis, 'sessions');
+    limited = await bootIngest({ INGEST_MAX_BACKLOG: String(backlog + 3) });
+    const ids = [newId(), newId(), newId()];
+    for (const id of ids) expectAccepted(await send(limited, 'PUT', `/v1/sessions/${id}`, { body: session() }), id, 1);
+
+    await sleep(1500); // the backlog figure refreshes every second
+
+    const res = await expectRefused(ids[0], () => send(limited!, 'PUT', `/v1/sessions/${ids[0]}`, { body: session({ amount: 1 }) }), 429);
+    expect(String(res.headers['retry-after'])).toMatch(/^[1-9]\d*$/);
+    await expectRefused(ids[1], () => send(limited!, 'POST', '/v1/sessions', { body: session({ id: newId() }) }), 429);
+    await expectRefused(ids[2], () => send(limited!, 'DELETE', `/v1/sessions/${ids[2]}`), 429);
+  });
+});
+
+describe('errors: 503 Redis unreachable', () => {
+  let dir: string;
+  let extra: RedisServer;
+  let cut: NestFastifyApplication | undefined;
+
+  /** Runs `check` while the app's Redis is stopped, then starts it again (AOF on: its data survives). */
+  async function whileRedisDown(check: () => Promise<void>): Promise<void> {
+    await extra.stop();
+    try {
+      await check();
+    } finally {
+      await extra.start();
+    }
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'spillway-api-redis-'));
+    extra = await startRedis({ dir, appendOnly: true, appendFsync: 'always' });
+    cut = await bootIngest({ REDIS_URL: extra.url });
+  });
+
+  afterAll(async () => {
+    await cut?.close();
+    await extra?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers 503 to writes and reads while Redis is down, and nothing changed', async () => {
+    const id = newId();
+    expectAccepted(await send(cut!, 'PUT', `/v1/sessions/${id}`, { body: session() }), id, 1);
+    const probe = new Redis(extra.url);
+    const before = await snapshot(probe, 'sessions', id);
+    probe.disconnect();
+
+    await whileRedisDown(async () => {
+      expectProblem(await send(cut!, 'PUT', `/v1/sessions/${id}`, { body: session({ amount: 1 }) }), 503);
+      expectProblem(await send(cut!, 'PATCH', `/v1/sessions/${id}`, { body: { amount: 1 } }), 503);
+      expectProblem(await send(cut!, 'DELETE', `/v1/sessions/${id}`), 503);
+      expectProblem(await send(cut!, 'POST', '/v1/sessions', { body: session() }), 503);
+      // _bulk reports per item: a 503 for the whole request, or a 200 whose every item is a 503, will do.
+      const bulk = await send(cut!, 'POST', '/v1/sessions/_bulk', { body: { ops: [{ op: 'delete', id }] } });
+      if (bulk.statusCode === 200) expect(bulk.json()).toEqual({ results: [{ error: { status: 503, detail: expect.any(String) } }] });
+      else expectProblem(bulk, 503);
+      expectProblem(await send(cut!, 'POST', '/v1/clicks', { body: click(newId()) }), 503);
+      expectProblem(await send(cut!, 'GET', `/v1/sessions/${id}`), 503);
+    });
+
+    const after = new Redis(extra.url);
+    try {
+      expect(await snapshot(after, 'sessions', id)).toEqual(before);
+    } finally {
+      after.disconnect();
+    }
+  });
+
+  it('/health/ready answers 503 naming the redis check while Redis is down', async () => {
+    await whileRedisDown(async () => {
+      const ready = await send(cut!, 'GET', '/health/ready');
+      expect(ready.statusCode).toBe(503);
+      expect(ready.body).toMatch(/redis/i);
+    });
+  });
+});
+
+describe('API keys (INGEST_API_KEYS)', () => {
+  let keyed: NestFastifyApplication | undefined;
+
+  beforeAll(async () => {
+    keyed = await bootIngest({ INGEST_API_KEYS: 'k1,k2' });
+  });
+
+  afterAll(async () => {
+    await keyed?.close();
+  });
+
+  it.each([
+    ['no Authorization header', undefined],
+    ['a wrong key', 'Bearer k3'],
+    ['a key that is a prefix of a real one', 'Bearer k'],
+    ['another scheme', 'Basic k1'],
+  ])('answers 401 to a write with %s and writes nothing', async (_what, authorization) => {
+    const id = newId();
+    const headers = authorization ? { authorization } : undefined;
+    await expectRefused(id, () => send(keyed!, 'PUT', `/v1/sessions/${id}`, { body: session(), headers }), 401);
+    await expectRefused(id, () => send(keyed!, 'POST', '/v1/sessions', { body: session({ id }), headers }), 401);
+    expectProblem(await send(keyed!, 'GET', `/v1/sessions/${id}`, { headers }), 401);
+  });
+
+  it('accepts any configured key', async () => {
+    const id = newId();
+    expectAccepted(await send(keyed!, 'PUT', `/v1/sessions/${id}`, { body: session(), headers: { authorization: 'Bearer k2' } }), id, 1);
+    const res = await send(keyed!, 'GET', `/v1/sessions/${id}`, { headers: { authorization: 'Bearer k1' } });
+    expect(res.statusCode).toBe(200);
+  });
+
+  it.each(['/health/live', '/health/ready', '/metrics'])('%s needs no key', async (url) => {
+    expect((await send(keyed!, 'GET', url)).statusCode).toBe(200);
+  });
+});
+
+describe('read-through to PostgreSQL', () => {
+  const { databaseUrl } = testServers();
+  const database = `spillway_api_${randomBytes(4).toString('hex')}`;
+  const url = new URL(databaseUrl);
+  url.pathname = `/${database}`;
+  let fresh: NestFastifyApplication | undefined;
+
+  beforeAll(async () => {
+    const admin = new pg.Client({ connectionString: databaseUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${database}`);
+    await admin.end();
+  });
+
+  afterAll(async () => {
+    await fresh?.close();
+    const admin = new pg.Client({ connectionString: databaseUrl });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin.end();
+  });
+
+  it('serves a document only PostgreSQL holds, and the next write continues from its version', async () => {
+    // A database on which the user created the sessions table (section 4) and no sink has run yet.
+    const id = newId();
+    const doc = { id, userId: 'u-pg', status: 'closed', device: { type: 'android' } };
+    const client = new pg.Client({ connectionString: url.toString() });
+    await client.connect();
+    try {
+      await client.query(`CREATE TABLE IF NOT EXISTS sessions (
+        id text PRIMARY KEY, version bigint NOT NULL, doc jsonb NOT NULL,
+        created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)`);
+      await client.query('INSERT INTO sessions (id, version, doc, created_at, updated_at) VALUES ($1, 7, $2, now(), now())', [id, doc]);
+    } finally {
+      await client.end();
+    }
+    expect(await redis.exists(docKey('sessions', id))).toBe(0);
+
+    fresh = await bootIngest({ DATABASE_URL: url.toString() });
+
+    const res = await send(fresh, 'GET', `/v1/sessions/${id}`);
+    expect({ status: res.statusCode, body: res.body }).toMatchObject({ status: 200 });
+    expect(res.headers.etag).toBe('"7"');
+    expect(res.json()).toEqual(doc);
+
+    const many = await send(fresh, 'GET', `/v1/sessions?ids=${id}`);
+    expect(many.json()).toEqual({ items: [doc], missing: [] });
+
+    expectAccepted(await send(fresh, 'PUT', `/v1/sessions/${id}`, { body: { ...doc, status: 'active' } }), id, 8);
+    expect((await send(fresh, 'GET', `/v1/sessions/${id}`)).headers.etag).toBe('"8"');
+  });
+});
+
+describe('GET /metrics', () => {
+  const requests = async (): Promise<ReturnType<typeof metricSamples>> => {
+    const res = await call('GET', '/metrics');
+    expect(res.statusCode).toBe(200);
+    expect(String(res.headers['content-type'])).toMatch(/^text\/plain/);
+
+    return metricSamples(res.body, 'spillway_ingest_requests_total');
+  };
+  const count = (samples: ReturnType<typeof metricSamples>, route: string, method: string, status: string) =>
+    samples.find((s) => s.labels.route === route && s.labels.method === method && s.labels.status === status)?.value ?? 0;
+
+  it('counts requests by route pattern, method and status', async () => {
+    const before = await requests();
+    const id = await seed();
+    expectProblem(await get(newId()), 404);
+    expect((await get(id)).statusCode).toBe(200);
+
+    const after = await requests();
+    expect(count(after, '/v1/:collection/:id', 'PUT', '202')).toBe(count(before, '/v1/:collection/:id', 'PUT', '202') + 1);
+    expect(count(after, '/v1/:collection/:id', 'GET', '404')).toBe(count(before, '/v1/:collection/:id', 'GET', '404') + 1);
+    expect(count(after, '/v1/:collection/:id', 'GET', '200')).toBe(count(before, '/v1/:collection/:id', 'GET', '200') + 1);
+    expect(after.every((s) => !s.labels.route?.includes(id))).toBe(true);
+  });
+});
+
+describe('GET /health', () => {
+  it.each(['/health/live', '/health/ready'])('%s answers 200', async (url) => {
+    const res = await call('GET', url);
+    expect(res.statusCode).toBe(200);
+    expect(res.json().status).toBe('ok');
+  });
+});

@@ -1,0 +1,49 @@
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureServerBinaries, startPostgres, startRedis, stopAll, stopAllOnSignals } from '../scripts/lib/servers';
+import type { PostgresServer, RedisServer } from '../scripts/lib/servers';
+
+export { teardown } from './global-teardown';
+
+/** What global-setup started; global-teardown stops it. */
+export interface SpillwayTestServers {
+  root: string;
+  redis: RedisServer;
+  postgres: PostgresServer;
+}
+
+declare global {
+  // eslint-disable-next-line no-var
+  var __SPILLWAY_SERVERS__: SpillwayTestServers | undefined;
+}
+
+/**
+ * Starts one redis-server and one PostgreSQL for the whole run, in a temporary folder, and hands their addresses
+ * to the specs through the environment, which the test workers inherit (read it with test/utils/servers.ts).
+ */
+export async function setup(): Promise<void> {
+  ensureServerBinaries();
+  const root = mkdtempSync(join(tmpdir(), 'spillway-test-'));
+  chmodSync(root, 0o755); // PostgreSQL runs as user postgres and must enter it
+  stopAllOnSignals(() => rmSync(root, { recursive: true, force: true }));
+  try {
+    const [redis, postgres] = await Promise.all([
+      startRedis({ dir: join(root, 'redis'), appendOnly: true, appendFsync: 'everysec' }),
+      startPostgres({ dir: join(root, 'postgres'), durable: false }),
+    ]);
+    Object.assign(process.env, {
+      REDIS_URL: redis.url,
+      DATABASE_URL: postgres.url,
+      SPILLWAY_TEST_REDIS_DIR: redis.dir,
+      SPILLWAY_TEST_REDIS_PORT: String(redis.port),
+      SPILLWAY_TEST_PG_DIR: postgres.dir,
+      SPILLWAY_TEST_PG_PORT: String(postgres.port),
+    });
+    globalThis.__SPILLWAY_SERVERS__ = { root, redis, postgres };
+  } catch (error) {
+    await stopAll().catch(() => undefined);
+    rmSync(root, { recursive: true, force: true });
+    throw error;
+  }
+}

@@ -1,0 +1,167 @@
+import { partitionKeys } from '@app/contracts';
+import { expectEventually } from './utils/expect-eventually';
+import { PipelineFixture } from './utils/pipeline-fixture';
+import { metricSum, SinkProcess } from './utils/sink-process';
+import { testServers } from './utils/servers';
+import { runWorkload } from './utils/workload';
+
+/**
+ * The whole pipeline against real Redis, PostgreSQL and sink processes (the built app):
+ * ingest in-process, N sink replicas in one consumer group, tables compared row for row with Redis.
+ *
+ * Real: ingest app, Redis, PostgreSQL, sink processes. Mocked: nothing.
+ */
+describe('pipeline', () => {
+  let fx: PipelineFixture;
+  let sinks: SinkProcess[] = [];
+
+  const startSinks = async (count: number, env: Record<string, string> = {}) => {
+    const started = Array.from({ length: count }, (_, i) => new SinkProcess(`sink-${sinks.length + i}`, { ...fx.sinkEnv, ...env }));
+    sinks.push(...started);
+    await Promise.all(started.map((s) => s.start()));
+
+    return started;
+  };
+
+  const drained = async (timeoutMs = 60_000) => {
+    await expectEventually(async () => {
+      expect(await fx.backlog(fx.docs)).toBe(0);
+      expect(await fx.backlog(fx.events)).toBe(0);
+    }, timeoutMs);
+  };
+
+  const expectTablesEqualRedis = async () => {
+    const [inRedis, inTable] = await Promise.all([fx.redisDocuments(), fx.tableRows()]);
+    expect([...inTable.keys()].sort()).toEqual([...inRedis.keys()].sort());
+    for (const [id, expected] of inRedis) {
+      expect(inTable.get(id), id).toEqual(expected);
+    }
+  };
+
+  beforeEach(async () => {
+    fx = new PipelineFixture();
+    await fx.start();
+  });
+
+  afterEach(async () => {
+    await Promise.all(sinks.map((s) => s.stop()));
+    sinks = [];
+    await fx.close();
+  });
+
+  it('converges: with 3 sink processes, tables equal Redis row for row and every event lands once', async () => {
+    await startSinks(3);
+    const started = Date.now();
+    const sent = await runWorkload(fx, { ops: 4000, ids: 300, events: 1000, seed: 42, concurrency: 32 });
+    const sentMs = Date.now() - started;
+    await drained();
+    const drainMs = Date.now() - started - sentMs;
+
+    await expectTablesEqualRedis();
+    expect(await fx.eventIds()).toEqual([...sent.eventIds].sort());
+    const rows = (await fx.tableRows()).size;
+    const pages = await Promise.all(sinks.map((s) => s.metrics()));
+    const written = pages.map((p) => metricSum(p, 'spillway_sink_entries_total', { collection: fx.docs }));
+    expect(written.filter((n) => n > 0).length).toBeGreaterThan(1); // the group shared the work
+    console.log(
+      `pipeline: ${sent.accepted} document writes + ${sent.eventIds.size} events acknowledged in ${sentMs} ms, ` +
+        `drained ${drainMs} ms later; ${rows} rows, entries settled per sink: ${written.join(' / ')}`,
+    );
+  });
+
+  it('recovers a batch from a sink killed with SIGKILL mid-batch: another replica reclaims it and it lands once', async () => {
+    const [victim, survivor] = await startSinks(2);
+    const load = runWorkload(fx, { ops: 3000, ids: 200, events: 500, seed: 7, concurrency: 16 });
+    // Freeze the victim at a moment it holds delivered, unacked entries, then kill it there.
+    let held = 0;
+    await expectEventually(async () => {
+      victim.signal('SIGSTOP');
+      const pending = (await fx.redis.xpending(fx.stream(fx.docs), 'spillway', '-', '+', 1000, victim.consumer)) as unknown[];
+      held = pending.length;
+      if (held === 0) {
+        victim.signal('SIGCONT');
+        throw new Error('victim holds nothing yet');
+      }
+    }, 20_000, 5);
+    victim.signal('SIGKILL');
+    await victim.waitForExit();
+    const sent = await load;
+    await drained();
+
+    await expectTablesEqualRedis();
+    expect(await fx.eventIds()).toEqual([...sent.eventIds].sort());
+    expect(metricSum(await survivor.metrics(), 'spillway_sink_reclaimed_total')).toBeGreaterThanOrEqual(held);
+  });
+
+  it('sends a poison entry to the dead-letter stream with its reason while its batch-mates land', async () => {
+    const ops = [
+      { op: 'put', id: 'good-1', doc: { owner: 'a' } },
+      // Valid JSON that PostgreSQL's jsonb refuses: a NUL character.
+      { op: 'put', id: 'poison', doc: { owner: 'b\u0000c' } },
+      { op: 'put', id: 'good-2', doc: { owner: 'c' } },
+    ];
+    const reply = await fx.request('POST', `/v1/${fx.docs}/_bulk`, { ops });
+    expect(reply.status).toBe(200);
+    await startSinks(1);
+    await drained();
+
+    const rows = await fx.tableRows();
+    expect([...rows.keys()].sort()).toEqual(['good-1', 'good-2']);
+    const letters = (await fx.redis.xrange(partitionKeys(fx.docs).deadLetters, '-', '+')) as [string, string[]][];
+    expect(letters).toHaveLength(1);
+    const fields = letters[0][1];
+    expect(fields[fields.indexOf('id') + 1]).toBe('poison');
+    expect(fields[fields.indexOf('reason') + 1]).toMatch(/rejected by PostgreSQL: 22P05/);
+  });
+
+  it('waits out a PostgreSQL outage: nothing is acked while it is down, everything lands after it returns', async () => {
+    const { pg } = testServers();
+    await startSinks(2);
+    await runWorkload(fx, { ops: 300, ids: 100, events: 0, seed: 3, prefix: 'pre' });
+    await drained();
+    // Ids Redis holds take writes during the outage; ids it does not (deleted, never written) need PostgreSQL: 503.
+    await pg.stop('fast');
+    try {
+      const during = await runWorkload(fx, {
+        ops: 600,
+        ids: 100,
+        events: 100,
+        seed: 4,
+        prefix: 'pre',
+        tolerateUnavailable: true,
+      });
+      expect(during.accepted).toBeGreaterThan(0);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      expect(await fx.backlog(fx.docs)).toBeGreaterThanOrEqual(during.accepted);
+      expect(await fx.backlog(fx.events)).toBe(100);
+      for (const sink of sinks) {
+        expect(await sink.readyStatus()).toBe(503);
+      }
+    } finally {
+      await pg.start();
+    }
+    await drained();
+    await expectTablesEqualRedis();
+    expect((await fx.eventIds()).length).toBe(100);
+  });
+
+  it('drains on SIGTERM: the stopped consumer leaves nothing pending and leaves the group', async () => {
+    const [stopping] = await startSinks(2);
+    const load = runWorkload(fx, { ops: 2000, ids: 200, events: 200, seed: 11 });
+    await expectEventually(async () => expect(metricSum(await stopping.metrics(), 'spillway_sink_entries_total')).toBeGreaterThan(0));
+    const stoppedAt = Date.now();
+    stopping.signal('SIGTERM');
+    // Nest closes the app, then re-raises SIGTERM so the exit status tells it was stopped, not crashed.
+    expect(await stopping.waitForExit()).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(Date.now() - stoppedAt).toBeLessThan(Number(fx.sinkEnv.SINK_SHUTDOWN_MS));
+    for (const collection of [fx.docs, fx.events]) {
+      const pending = (await fx.redis.xpending(fx.stream(collection), 'spillway', '-', '+', 10, stopping.consumer)) as unknown[];
+      expect(pending).toEqual([]);
+      const consumers = (await fx.redis.xinfo('CONSUMERS', fx.stream(collection), 'spillway')) as unknown[][];
+      expect(consumers.map((c) => c[c.indexOf('name') + 1])).not.toContain(stopping.consumer);
+    }
+    await load;
+    await drained();
+    await expectTablesEqualRedis();
+  });
+});
