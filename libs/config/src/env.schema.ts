@@ -1,3 +1,4 @@
+import 'reflect-metadata';
 import { plainToInstance, Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
 
@@ -96,7 +97,7 @@ export function validate(raw: Record<string, unknown>): Env {
   const errors = validateSync(env, { skipMissingProperties: false });
   if (errors.length > 0) {
     const problems = errors.flatMap((e) =>
-      Object.values(e.constraints ?? {}).map((message) => `${message} (got ${JSON.stringify(e.value)})`),
+      Object.values(e.constraints ?? {}).map((message) => `${message} (got ${JSON.stringify(raw[e.property])})`),
     );
     throw new ConfigValidationException(`Invalid environment: ${problems.join('; ')}`);
   }

@@ -1,4 +1,4 @@
-import { BadRequestException, HttpException, Injectable } from '@nestjs/common';
+import { BadRequestException, HttpException, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import type { Collection } from '@app/collections';
 import { DocumentsService, type WriteResult } from '../documents/documents.service';
 import { EventsService } from '../events/events.service';
@@ -73,11 +73,20 @@ export class BulkService {
   ) {}
 
   async write(collection: Collection, body: unknown): Promise<{ results: BulkItemResult[] }> {
+    const results = await this.writeItems(collection, body);
+    if (results.every((r) => 'error' in r && r.error.status === 503)) {
+      throw new ServiceUnavailableException('Redis cannot be reached');
+    }
+
+    return { results };
+  }
+
+  private async writeItems(collection: Collection, body: unknown): Promise<BulkItemResult[]> {
     if (collection.kind === 'event') {
       const events = itemsOf(body, 'events');
       this.backlog.assertAccepting(collection, events.length);
 
-      return { results: await Promise.all(events.map((e) => settle(() => this.events.append(collection, e)))) };
+      return Promise.all(events.map((e) => settle(() => this.events.append(collection, e))));
     }
     requireKind(collection, 'document');
     const ops = itemsOf(body, 'ops').map(toOp);
@@ -93,7 +102,7 @@ export class BulkService {
       }),
     );
 
-    return { results };
+    return results;
   }
 
   private apply(collection: Collection, op: BulkOp): Promise<WriteResult> {

@@ -7,6 +7,8 @@ interface Problem {
   title: string;
   detail: string;
   headers?: Record<string, string>;
+  /** Extension members (RFC 9457 section 3.2). */
+  extensions?: Record<string, unknown>;
 }
 
 const TITLES: Record<number, string> = {
@@ -38,7 +40,26 @@ function fromFastify(error: { statusCode?: number; code?: string; message: strin
   return { status: error.statusCode, title: TITLES[error.statusCode] ?? 'Error', detail };
 }
 
+/** Terminus answers a failed readiness check with its result object; name the failing checks. */
+function fromHealthCheck(error: HttpException): Problem | undefined {
+  const response = error.getResponse() as { status?: unknown; error?: Record<string, unknown> };
+  if (response.status !== 'error' || typeof response.error !== 'object') {
+    return undefined;
+  }
+
+  return {
+    status: error.getStatus(),
+    title: TITLES[error.getStatus()] ?? 'Error',
+    detail: `failing checks: ${Object.keys(response.error).join(', ')}`,
+    extensions: { checks: response },
+  };
+}
+
 function fromHttpException(error: HttpException): Problem {
+  const health = fromHealthCheck(error);
+  if (health) {
+    return health;
+  }
   const status = error.getStatus();
   const response = error.getResponse();
   const message =
@@ -72,6 +93,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
         title: problem.title,
         status: problem.status,
         detail: problem.detail,
+        ...problem.extensions,
       });
   }
 

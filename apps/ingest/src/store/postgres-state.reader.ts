@@ -42,17 +42,30 @@ export class PostgresStateReader {
   }
 
   async versions(collection: Collection, ids: string[]): Promise<Map<string, PostgresVersion>> {
-    const rows = await this.query<{ id: string; version: string; live: boolean }>(
-      `SELECT i.id,
-              GREATEST(COALESCE(t.version, 0), COALESCE(tb.version, 0)) AS version,
-              (t.id IS NOT NULL AND t.version > COALESCE(tb.version, 0)) AS live
-         FROM unnest($1::text[]) AS i(id)
-         LEFT JOIN ${qualifiedTable(collection)} t ON t.id = i.id
-         LEFT JOIN spillway_tombstones tb ON tb.collection = $2 AND tb.id = i.id`,
-      [ids, collection.name],
-    );
+    // Two reads, not a join: either table may not exist yet (the sink creates them), and each answers alone.
+    const [rows, tombstones] = await Promise.all([
+      collection.kind === 'document'
+        ? this.query<{ id: string; version: string }>(
+            `SELECT id, version FROM ${qualifiedTable(collection)} WHERE id = ANY($1::text[])`,
+            [ids],
+          )
+        : Promise.resolve([]),
+      this.query<{ id: string; version: string }>(
+        `SELECT id, version FROM spillway_tombstones WHERE collection = $1 AND id = ANY($2::text[])`,
+        [collection.name, ids],
+      ),
+    ]);
+    const rowVersions = new Map(rows.map((r) => [r.id, Number(r.version)]));
+    const deletedVersions = new Map(tombstones.map((t) => [t.id, Number(t.version)]));
 
-    return new Map(rows.map((r) => [r.id, { version: Number(r.version), live: r.live }]));
+    return new Map(
+      ids.map((id) => {
+        const row = rowVersions.get(id) ?? 0;
+        const deleted = deletedVersions.get(id) ?? 0;
+
+        return [id, { version: Math.max(row, deleted), live: row > deleted }];
+      }),
+    );
   }
 
   private async query<T>(sql: string, params: unknown[]): Promise<T[]> {

@@ -1,0 +1,37 @@
+import { validate } from './env.schema';
+
+describe(validate.name, () => {
+  it('applies the contract defaults to an empty environment', () => {
+    const sut = validate({});
+
+    expect(sut).toMatchObject({
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/spillway',
+      COLLECTIONS_DIR: 'config/collections',
+      INGEST_MAX_BODY: 1048576,
+      INGEST_MAX_BACKLOG: 1_000_000,
+      SINK_GROUP: 'spillway',
+      SINK_BATCH_SIZE: 500,
+      SINK_CLAIM_IDLE_MS: 30_000,
+      SINK_MAX_DELIVERIES: 5,
+      SINK_SHUTDOWN_MS: 10_000,
+    });
+  });
+
+  it('converts numbers given as strings', () => {
+    expect(validate({ SINK_BATCH_SIZE: '250', PORT: '8080' })).toMatchObject({ SINK_BATCH_SIZE: 250, PORT: 8080 });
+  });
+
+  it('names every bad setting in one line', () => {
+    const sut = () => validate({ SINK_BATCH_SIZE: 'lots', REDIS_URL: 'http://x', LOG_LEVEL: 'chatty' });
+
+    expect(sut).toThrow(/^Invalid environment: .*SINK_BATCH_SIZE.*"lots"/);
+    expect(sut).toThrow(/REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL \(got "http:\/\/x"\)/);
+    expect(sut).toThrow(/LOG_LEVEL/);
+    try {
+      sut();
+    } catch (error) {
+      expect((error as Error).message).not.toContain('\n');
+    }
+  });
+});

@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { testServers } from '../../../../test/utils/servers';
+import { openRedis } from '../redis.connection';
+import { ScriptErrorCode } from '../redis.scripts';
+
+/** Each Lua script against a real Redis. Real: Redis. Mocked: nothing. */
+describe('Lua scripts', () => {
+  let redis: Redis;
+  let doc: string;
+  let stream: string;
+
+  beforeAll(() => {
+    redis = openRedis(testServers().redisUrl);
+  });
+
+  afterAll(() => redis.quit());
+
+  beforeEach(() => {
+    const tag = `{test-${randomUUID()}}`;
+    doc = `${tag}:doc`;
+    stream = `${tag}:stream`;
+  });
+
+  afterEach(() => redis.del(doc, stream));
+
+  const put = (json: string, expected = '', floor = '0:0', createOnly: '0' | '1' = '0') =>
+    redis.writeDocument(doc, stream, 'put', 'd1', json, expected, floor, 1000, 0, createOnly);
+  const del = (expected = '', floor = '0:0') => redis.writeDocument(doc, stream, 'del', 'd1', '', expected, floor, 1000, 0, '0');
+
+  describe('writeDocument', () => {
+    it('stores the document and appends its change entry in one step, versions counting up', async () => {
+      expect(await put('{"a":1}')).toBe(1);
+      expect(await put('{"a":2}')).toBe(2);
+
+      expect(await redis.hgetall(doc)).toEqual({ v: '2', d: '{"a":2}', x: '0' });
+      const entries = await redis.xrange(stream, '-', '+');
+      expect(entries.map(([, f]) => f)).toEqual([
+        ['sv', '1', 'op', 'put', 'id', 'd1', 'v', '1', 'd', '{"a":1}', 'ts', '1000'],
+        ['sv', '1', 'op', 'put', 'id', 'd1', 'v', '2', 'd', '{"a":2}', 'ts', '1000'],
+      ]);
+    });
+
+    it('asks for the version floor when Redis holds nothing for the id, and writes nothing', async () => {
+      expect(await put('{"a":1}', '', '')).toBe(ScriptErrorCode.NEED_FLOOR);
+      expect(await redis.exists(doc, stream)).toBe(0);
+    });
+
+    it('continues above the floor PostgreSQL reports', async () => {
+      expect(await put('{"a":1}', '', '7:1')).toBe(8);
+      expect(await del('', '9:0')).toBe(9); // the hash exists now: the floor is ignored
+    });
+
+    it('keeps a deleted document as a tombstone, so the next write continues its versions', async () => {
+      await put('{"a":1}');
+      expect(await del()).toBe(2);
+      expect(await redis.hgetall(doc)).toEqual({ v: '2', x: '1' });
+      expect(await del()).toBe(ScriptErrorCode.NOT_FOUND);
+      expect(await put('{"a":3}')).toBe(3);
+    });
+
+    it('refuses a stale expected version and a create of a live document, changing nothing', async () => {
+      await put('{"a":1}');
+      expect(await put('{"a":2}', '5')).toBe(ScriptErrorCode.VERSION_MISMATCH);
+      expect(await put('{"a":2}', '', '0:0', '1')).toBe(ScriptErrorCode.ALREADY_EXISTS);
+      expect(await redis.xlen(stream)).toBe(1);
+      expect(await put('{"a":2}', '1')).toBe(2);
+    });
+  });
+
+  describe('appendEvent', () => {
+    it('appends an event id once', async () => {
+      expect(await redis.appendEvent(doc, stream, 'e1', '{"n":1}', 1000, 0)).toBe(1);
+      expect(await redis.appendEvent(doc, stream, 'e1', '{"n":1}', 1000, 0)).toBe(0);
+      expect(await redis.xlen(stream)).toBe(1);
+    });
+  });
+
+  describe('dropTombstone', () => {
+    it('removes only the tombstone of the version that was written', async () => {
+      await put('{"a":1}');
+      await del();
+      expect(await redis.dropTombstone(doc, 1)).toBe(0);
+      expect(await redis.dropTombstone(doc, 2)).toBe(1);
+      expect(await redis.exists(doc)).toBe(0);
+    });
+
+    it('leaves a document that was written again after the delete', async () => {
+      await put('{"a":1}');
+      await del();
+      await put('{"a":3}');
+      expect(await redis.dropTombstone(doc, 2)).toBe(0);
+      expect(await redis.hget(doc, 'd')).toBe('{"a":3}');
+    });
+  });
+});
