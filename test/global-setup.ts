@@ -32,6 +32,7 @@ export async function setup(): Promise<void> {
       startRedis({ dir: join(root, 'redis'), appendOnly: true, appendFsync: 'everysec' }),
       startPostgres({ dir: join(root, 'postgres'), durable: false }),
     ]);
+    process.env.LOG_LEVEL ??= 'warn'; // in-process apps: keep the test output readable
     Object.assign(process.env, {
       REDIS_URL: redis.url,
       DATABASE_URL: postgres.url,

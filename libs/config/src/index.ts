@@ -1,3 +1,4 @@
 export * from './env.schema';
 export * from './app.config';
 export * from './config.module';
+export * from './bootstrap';

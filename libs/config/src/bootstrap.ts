@@ -1,0 +1,17 @@
+import type { INestApplication } from '@nestjs/common';
+import { loadEnv } from './env.schema';
+
+/**
+ * Creates an app and listens on PORT (or the app's default); a failure to start is one JSON line on
+ * stderr and exit code 1, so a bad setting or collection file reads as one clear line.
+ */
+export function startApp(name: string, create: () => Promise<INestApplication>, defaultPort: number): void {
+  const start = async () => {
+    const app = await create();
+    await app.listen(loadEnv().PORT ?? defaultPort, '0.0.0.0');
+  };
+  start().catch((error: Error) => {
+    process.stderr.write(`${JSON.stringify({ level: 'fatal', context: name, message: error.message })}\n`);
+    process.exit(1);
+  });
+}
