@@ -11,7 +11,7 @@ const MAX_PARAM_LENGTH = 1000;
 export async function createIngestApp(): Promise<NestFastifyApplication> {
   const env = loadEnv();
   // Ids may be 200 characters long; Fastify's default parameter limit is 100.
-  const adapter = new FastifyAdapter({ bodyLimit: env.INGEST_MAX_BODY, maxParamLength: MAX_PARAM_LENGTH, logger: false });
+  const adapter = new FastifyAdapter({ bodyLimit: env.INGEST_MAX_BODY, routerOptions: { maxParamLength: MAX_PARAM_LENGTH }, logger: false });
   // Only JSON bodies are accepted; Fastify's text/plain parser would let other bodies through.
   adapter.getInstance().removeContentTypeParser('text/plain');
   // bodyParser: false keeps Nest from adding its form parser: only JSON bodies are accepted.
