@@ -25,21 +25,6 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-/** Errors raised by Fastify itself before a handler runs (body parsing, size, content type). */
-function fromFastify(error: { statusCode?: number; code?: string; message: string }): Problem | undefined {
-  if (typeof error.code !== 'string' || !error.code.startsWith('FST_') || !error.statusCode) {
-    return undefined;
-  }
-  const detail =
-    error.statusCode === 415
-      ? 'Content-Type must be application/json'
-      : error.statusCode === 413
-        ? 'request body is larger than INGEST_MAX_BODY'
-        : error.message;
-
-  return { status: error.statusCode, title: TITLES[error.statusCode] ?? 'Error', detail };
-}
-
 /** Terminus answers a failed readiness check with its result object; name the failing checks. */
 function fromHealthCheck(error: HttpException): Problem | undefined {
   const response = error.getResponse() as { status?: unknown; error?: Record<string, unknown> };
@@ -100,10 +85,6 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   private toProblem(error: unknown): Problem {
     if (error instanceof HttpException) {
       return fromHttpException(error);
-    }
-    const fastify = fromFastify(error as { statusCode?: number; code?: string; message: string });
-    if (fastify) {
-      return fastify;
     }
     if (isRedisUnavailable(error)) {
       return { status: 503, title: TITLES[503], detail: 'Redis cannot be reached', headers: { 'Retry-After': '1' } };

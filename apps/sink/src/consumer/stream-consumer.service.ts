@@ -16,7 +16,6 @@ export class StreamConsumerService implements OnApplicationBootstrap, BeforeAppl
   private readonly logger = new Logger(StreamConsumerService.name);
   private readonly consumers: PartitionConsumer[] = [];
   private readonly connections: Redis[] = [];
-  private started?: Promise<void>;
   private closing?: Promise<void>;
 
   constructor(
@@ -35,7 +34,7 @@ export class StreamConsumerService implements OnApplicationBootstrap, BeforeAppl
 
   onApplicationBootstrap(): void {
     // In the background: health and metrics answer while PostgreSQL is still being waited for.
-    this.started = this.run();
+    this.run().catch((error: Error) => this.logger.error(`consumers stopped: ${error.message}`));
   }
 
   private async run(): Promise<void> {
