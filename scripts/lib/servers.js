@@ -673,7 +673,8 @@ function confString(value) {
 
 /**
  * Writes `spillway.conf` (included from postgresql.conf): port, loopback only, sockets in the data folder, and
- * with durable false no fsync (fine for tests: a killed server loses nothing, only a machine crash would).
+ * with durable false no fsync and asynchronous commits: a machine crash may lose data, and a server crash the
+ * last commits of sessions that keep that default (the sink turns synchronous_commit back on for its own).
  * @param {string} dir
  * @param {{ port: number, durable: boolean }} settings
  */

@@ -34,4 +34,9 @@ describe(validate.name, () => {
       expect((error as Error).message).not.toContain('\n');
     }
   });
+
+  it('refuses a document TTL shorter than a version floor may take to be used', () => {
+    expect(() => validate({ INGEST_DOC_TTL_S: '30' })).toThrow(/INGEST_DOC_TTL_S must not be less than 60/);
+    expect(validate({ INGEST_DOC_TTL_S: '60' })).toMatchObject({ INGEST_DOC_TTL_S: 60 });
+  });
 });

@@ -42,7 +42,8 @@ export class Env {
   @IsOptional()
   @toInt()
   @IsInt()
-  @Min(1)
+  // Far above the 10 s a version floor read from PostgreSQL stays usable (writeDocument-2.lua).
+  @Min(60)
   INGEST_DOC_TTL_S?: number;
 
   @IsOptional()

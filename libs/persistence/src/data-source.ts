@@ -19,7 +19,13 @@ export function spillwayDataSourceOptions(settings: DataSourceSettings): DataSou
     synchronize: false,
     logging: false,
     poolSize: settings.poolSize,
-    extra: { connectionTimeoutMillis: 3000, application_name: 'spillway' },
+    extra: {
+      connectionTimeoutMillis: 3000,
+      application_name: 'spillway',
+      // The sink acks stream entries once their transaction commits, so a commit must survive a server crash
+      // even where the server's default is synchronous_commit = off.
+      options: '-c synchronous_commit=on',
+    },
   };
 }
 

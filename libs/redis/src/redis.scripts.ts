@@ -31,7 +31,7 @@ declare module 'ioredis' {
       nowMs: number,
       ttlSeconds: number,
     ): Result<number, Context>;
-    dropTombstone(documentKey: string, version: number): Result<number, Context>;
+    dropTombstone(documentKey: string, version: number, lingerSeconds: number): Result<number, Context>;
   }
 }
 

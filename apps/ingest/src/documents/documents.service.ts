@@ -1,11 +1,11 @@
 import { Injectable, NotFoundException } from '@nestjs/common';
-import mergePatch from 'json-merge-patch';
 import { v7 as uuidv7 } from 'uuid';
 import type { Collection } from '@app/collections';
 import { SpillwayMetrics } from '@app/metrics';
 import { assertObject, idInBody, type JsonObject, prepareDocument } from '../collections/document-body';
 import { BacklogGuard } from '../store/backlog.guard';
 import { DocumentStore, type StoredDocument, VersionMismatchException } from '../store/document-store';
+import { applyMergePatch } from './merge-patch';
 
 export interface WriteResult {
   id: string;
@@ -49,7 +49,7 @@ export class DocumentsService {
       if (ifMatch !== undefined && ifMatch !== current.version) {
         throw new VersionMismatchException();
       }
-      const merged = mergePatch.apply(JSON.parse(current.json) as JsonObject, patch) as unknown;
+      const merged = applyMergePatch(JSON.parse(current.json) as JsonObject, patch);
       assertObject(merged, 'the patched document');
       const json = prepareDocument(collection, id, merged);
       this.backlog.assertAccepting(collection);
@@ -59,7 +59,7 @@ export class DocumentsService {
           id,
           json,
           expectedVersion: current.version,
-          floor: { version: current.version, live: true },
+          floor: { version: current.version, live: true, readAtMs: current.readAtMs },
         });
 
         return this.written(collection, 'patch', id, version);

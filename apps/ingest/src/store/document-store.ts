@@ -4,6 +4,7 @@ import {
   Injectable,
   NotFoundException,
   PreconditionFailedException,
+  ServiceUnavailableException,
 } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { Redis } from 'ioredis';
@@ -17,7 +18,19 @@ export interface StoredDocument {
   version: number;
   /** The document as JSON text. */
   json: string;
+  /** When it was read (ms since the epoch): a version floor taken from it is only good for a while. */
+  readAtMs: number;
 }
+
+/** PostgreSQL's state of a document, for a write to an id whose hash Redis no longer holds. */
+export interface VersionFloor {
+  version: number;
+  live: boolean;
+  readAtMs: number;
+}
+
+/** A floor older than writeDocument accepts is read again; more reads than this means PostgreSQL is too slow. */
+const FLOOR_READS = 3;
 
 export interface DocumentWrite {
   op: 'put' | 'del';
@@ -27,7 +40,7 @@ export interface DocumentWrite {
   expectedVersion?: number;
   createOnly?: boolean;
   /** PostgreSQL's state, when the caller already read it (a PATCH of a document only PostgreSQL holds). */
-  floor?: { version: number; live: boolean };
+  floor?: VersionFloor;
 }
 
 /** Thrown when a conditional write lost a race or its If-Match did not hold. */
@@ -48,6 +61,7 @@ export class DocumentStore {
 
   /** Current documents by id; null for ids that do not exist or were deleted. */
   async read(collection: Collection, ids: string[]): Promise<Map<string, StoredDocument | null>> {
+    const readAtMs = Date.now();
     const replies = await Promise.all(
       ids.map((id) =>
         this.redis.hmget(documentKeys(collection.name, id).document, DocField.VERSION, DocField.DOC, DocField.DELETED),
@@ -60,13 +74,14 @@ export class DocumentStore {
       if (version === null) {
         misses.push(id);
       } else {
-        found.set(id, deleted === '1' || json === null ? null : { version: Number(version), json });
+        found.set(id, deleted === '1' || json === null ? null : { version: Number(version), json, readAtMs });
       }
     });
     if (misses.length > 0) {
       const fromPostgres = await this.postgres.documents(collection, misses);
       for (const id of misses) {
-        found.set(id, fromPostgres.get(id) ?? null);
+        const row = fromPostgres.get(id);
+        found.set(id, row ? { ...row, readAtMs } : null);
       }
     }
 
@@ -75,11 +90,11 @@ export class DocumentStore {
 
   /** Writes one document change to Redis and its stream; returns the new version. */
   async write(collection: Collection, change: DocumentWrite): Promise<number> {
-    const floor = change.floor ? `${change.floor.version}:${change.floor.live ? 1 : 0}` : '';
-    let result = await this.runWrite(collection, change, floor);
-    if (result === ScriptErrorCode.NEED_FLOOR) {
+    let result = await this.runWrite(collection, change, change.floor);
+    for (let read = 1; result === ScriptErrorCode.NEED_FLOOR && read <= FLOOR_READS; read++) {
+      const readAtMs = Date.now();
       const state = (await this.postgres.versions(collection, [change.id])).get(change.id);
-      result = await this.runWrite(collection, change, `${state?.version ?? 0}:${state?.live ? 1 : 0}`);
+      result = await this.runWrite(collection, change, { version: state?.version ?? 0, live: state?.live ?? false, readAtMs });
     }
     switch (result) {
       case ScriptErrorCode.NOT_FOUND:
@@ -89,7 +104,7 @@ export class DocumentStore {
       case ScriptErrorCode.ALREADY_EXISTS:
         throw new ConflictException(`${collection.name}/${change.id} already exists`);
       case ScriptErrorCode.NEED_FLOOR:
-        throw new Error('writeDocument asked for a version floor twice');
+        throw new ServiceUnavailableException(`PostgreSQL answered too slowly for ${collection.name}/${change.id}; retry`);
     }
     return result;
   }
@@ -102,7 +117,7 @@ export class DocumentStore {
     return appended === 1;
   }
 
-  private runWrite(collection: Collection, change: DocumentWrite, floor: string): Promise<number> {
+  private runWrite(collection: Collection, change: DocumentWrite, floor: VersionFloor | undefined): Promise<number> {
     const keys = documentKeys(collection.name, change.id);
 
     return this.redis.writeDocument(
@@ -112,7 +127,7 @@ export class DocumentStore {
       change.id,
       change.json,
       change.expectedVersion === undefined ? '' : String(change.expectedVersion),
-      floor,
+      floor ? `${floor.version}:${floor.live ? 1 : 0}:${floor.readAtMs}` : '',
       Date.now(),
       this.cfg.docTtlSeconds,
       change.createOnly ? '1' : '0',

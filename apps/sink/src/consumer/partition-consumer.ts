@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { Collection } from '@app/collections';
 import type { SinkConfig } from '@app/config';
-import { ChangeOp, type ChangeEntry, decodeEntry, type PartitionKeys } from '@app/contracts';
+import { ChangeOp, type ChangeEntry, decodeEntry, type PartitionKeys, TOMBSTONE_LINGER_S } from '@app/contracts';
 import type { SpillwayMetrics } from '@app/metrics';
 import { retryDelayMs } from '@app/persistence';
 import type { BatchWriterService, IsolatedBatchResult } from '../upsert/batch-writer.service';
@@ -233,7 +233,7 @@ export class PartitionConsumer {
       .catch((error: Error) => this.logger.warn(`could not refresh claimed entries: ${error.message}`));
   }
 
-  /** XACK after commit, and drop Redis tombstones whose delete is now in PostgreSQL. */
+  /** XACK after commit, and let Redis tombstones whose delete is now in PostgreSQL expire. */
   private async acknowledge(entryIds: string[], deletes: ChangeEntry[]): Promise<void> {
     if (entryIds.length === 0) {
       return;
@@ -241,7 +241,7 @@ export class PartitionConsumer {
     const pipeline = this.deps.redis.pipeline();
     pipeline.xack(this.keys.stream, this.deps.cfg.group, ...entryIds);
     for (const change of deletes) {
-      pipeline.dropTombstone(this.keys.document(change.id), change.version);
+      pipeline.dropTombstone(this.keys.document(change.id), change.version, TOMBSTONE_LINGER_S);
     }
     const replies = await pipeline.exec();
     const failed = replies?.find(([error]) => error);

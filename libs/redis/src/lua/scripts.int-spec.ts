@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { expectEventually } from '../../../../test/utils/expect-eventually';
 import { testServers } from '../../../../test/utils/servers';
 import { openRedis } from '../redis.connection';
 import { ScriptErrorCode } from '../redis.scripts';
@@ -24,9 +25,11 @@ describe('Lua scripts', () => {
 
   afterEach(() => redis.del(doc, stream));
 
-  const put = (json: string, expected = '', floor = '0:0', createOnly: '0' | '1' = '0') =>
-    redis.writeDocument(doc, stream, 'put', 'd1', json, expected, floor, 1000, 0, createOnly);
-  const del = (expected = '', floor = '0:0') => redis.writeDocument(doc, stream, 'del', 'd1', '', expected, floor, 1000, 0, '0');
+  const NOW = 100_000;
+  const put = (json: string, expected = '', floor = `0:0:${NOW}`, createOnly: '0' | '1' = '0') =>
+    redis.writeDocument(doc, stream, 'put', 'd1', json, expected, floor, NOW, 0, createOnly);
+  const del = (expected = '', floor = `0:0:${NOW}`) =>
+    redis.writeDocument(doc, stream, 'del', 'd1', '', expected, floor, NOW, 0, '0');
 
   describe('writeDocument', () => {
     it('stores the document and appends its change entry in one step, versions counting up', async () => {
@@ -36,8 +39,8 @@ describe('Lua scripts', () => {
       expect(await redis.hgetall(doc)).toEqual({ v: '2', d: '{"a":2}', x: '0' });
       const entries = await redis.xrange(stream, '-', '+');
       expect(entries.map(([, f]) => f)).toEqual([
-        ['sv', '1', 'op', 'put', 'id', 'd1', 'v', '1', 'd', '{"a":1}', 'ts', '1000'],
-        ['sv', '1', 'op', 'put', 'id', 'd1', 'v', '2', 'd', '{"a":2}', 'ts', '1000'],
+        ['sv', '1', 'op', 'put', 'id', 'd1', 'v', '1', 'd', '{"a":1}', 'ts', '100000'],
+        ['sv', '1', 'op', 'put', 'id', 'd1', 'v', '2', 'd', '{"a":2}', 'ts', '100000'],
       ]);
     });
 
@@ -47,8 +50,14 @@ describe('Lua scripts', () => {
     });
 
     it('continues above the floor PostgreSQL reports', async () => {
-      expect(await put('{"a":1}', '', '7:1')).toBe(8);
-      expect(await del('', '9:0')).toBe(9); // the hash exists now: the floor is ignored
+      expect(await put('{"a":1}', '', `7:1:${NOW}`)).toBe(8);
+      expect(await del('', `9:0:${NOW}`)).toBe(9); // the hash exists now: the floor is ignored
+    });
+
+    it('asks again for a floor read more than 10 s ago, which may predate a write whose hash is gone', async () => {
+      expect(await put('{"a":1}', '', `7:1:${NOW - 10_001}`)).toBe(ScriptErrorCode.NEED_FLOOR);
+      expect(await redis.exists(doc, stream)).toBe(0);
+      expect(await put('{"a":1}', '', `7:1:${NOW - 10_000}`)).toBe(8);
     });
 
     it('keeps a deleted document as a tombstone, so the next write continues its versions', async () => {
@@ -62,7 +71,7 @@ describe('Lua scripts', () => {
     it('refuses a stale expected version and a create of a live document, changing nothing', async () => {
       await put('{"a":1}');
       expect(await put('{"a":2}', '5')).toBe(ScriptErrorCode.VERSION_MISMATCH);
-      expect(await put('{"a":2}', '', '0:0', '1')).toBe(ScriptErrorCode.ALREADY_EXISTS);
+      expect(await put('{"a":2}', '', `0:0:${NOW}`, '1')).toBe(ScriptErrorCode.ALREADY_EXISTS);
       expect(await redis.xlen(stream)).toBe(1);
       expect(await put('{"a":2}', '1')).toBe(2);
     });
@@ -77,19 +86,30 @@ describe('Lua scripts', () => {
   });
 
   describe('dropTombstone', () => {
-    it('removes only the tombstone of the version that was written', async () => {
+    it('lets only the tombstone of the version that was written expire, after it lingers', async () => {
       await put('{"a":1}');
       await del();
-      expect(await redis.dropTombstone(doc, 1)).toBe(0);
-      expect(await redis.dropTombstone(doc, 2)).toBe(1);
-      expect(await redis.exists(doc)).toBe(0);
+      expect(await redis.dropTombstone(doc, 1, 300)).toBe(0);
+      expect(await redis.ttl(doc)).toBe(-1);
+      expect(await redis.dropTombstone(doc, 2, 300)).toBe(1);
+      expect(await redis.ttl(doc)).toBeGreaterThan(290);
+      expect(await redis.dropTombstone(doc, 2, 1)).toBe(1);
+      await expectEventually(async () => expect(await redis.exists(doc)).toBe(0), 5000);
+    });
+
+    it('continues the versions of a lingering tombstone on the next write, which stays', async () => {
+      await put('{"a":1}');
+      await del();
+      await redis.dropTombstone(doc, 2, 300);
+      expect(await put('{"a":3}')).toBe(3);
+      expect(await redis.ttl(doc)).toBe(-1);
     });
 
     it('leaves a document that was written again after the delete', async () => {
       await put('{"a":1}');
       await del();
       await put('{"a":3}');
-      expect(await redis.dropTombstone(doc, 2)).toBe(0);
+      expect(await redis.dropTombstone(doc, 2, 300)).toBe(0);
       expect(await redis.hget(doc, 'd')).toBe('{"a":3}');
     });
   });
