@@ -119,11 +119,12 @@ export function startFaults({ stack, seed, kinds, claimIdleMs, docs, startedAt }
     return row ? Number(row[1]) : 0;
   }
 
+  let finishRound = false;
+  let deck = [];
   const loop = (async () => {
-    let deck = [];
-    while (running) {
+    while (running || (finishRound && deck.length > 0)) {
       await sleep(between(1000, 3000));
-      if (!running) break;
+      if (!running && !(finishRound && deck.length > 0)) break;
       if (deck.length === 0) deck = shuffle([...kinds], random);
       const kind = deck.shift();
       const at = Date.now();
@@ -136,8 +137,12 @@ export function startFaults({ stack, seed, kinds, claimIdleMs, docs, startedAt }
   return {
     timeline,
     injected,
-    /** Stops after the fault in progress, which leaves the stack whole. */
-    async stop() {
+    /**
+     * Stops after the fault in progress, which leaves the stack whole; with `round`, only once every kind of
+     * the current round has come (so a short run still sees each kind).
+     */
+    async stop({ round = false } = {}) {
+      finishRound = round;
       running = false;
       await loop;
     },

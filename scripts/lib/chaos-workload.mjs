@@ -170,6 +170,10 @@ export function startTraffic({ url, ledger, stats, options }) {
       stats.count(kind, 'network');
       return 'unknown';
     }
+    if (reply.status === 503 && reply.body?.outcome === 'unknown') {
+      stats.count(kind, '503 unknown');
+      return 'unknown'; // Redis went away after ingest sent the write
+    }
     stats.count(kind, reply.status);
     if (reply.status === 202 || reply.status === 200) return 'ok';
     if (!REFUSALS.has(reply.status)) stats.violation(`${describe}: ${reply.status} ${JSON.stringify(reply.body).slice(0, 300)}`);
@@ -223,6 +227,7 @@ export function startTraffic({ url, ledger, stats, options }) {
         if (outcome !== 'ok') return;
         op.items.forEach((item, i) => {
           const result = reply.body.results[i];
+          if (result.error?.outcome === 'unknown') ledger.unknownOutcome(item.id);
           if (result.error) {
             if (!REFUSALS.has(result.error.status)) stats.violation(`_bulk item ${item.op} ${item.id}: ${JSON.stringify(result.error)}`);
             return;
@@ -239,6 +244,7 @@ export function startTraffic({ url, ledger, stats, options }) {
         if (outcome !== 'ok') return;
         op.events.forEach((e, i) => {
           const result = reply.body.results[i];
+          if (result.error?.outcome === 'unknown') ledger.unknownEvents.add(e.id);
           if (result.error) {
             if (!REFUSALS.has(result.error.status)) stats.violation(`_bulk event ${e.id}: ${JSON.stringify(result.error)}`);
             return;

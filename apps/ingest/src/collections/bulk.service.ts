@@ -3,13 +3,14 @@ import type { Collection } from '@app/collections';
 import { DocumentsService, type WriteResult } from '../documents/documents.service';
 import { EventsService } from '../events/events.service';
 import { BacklogGuard } from '../store/backlog.guard';
-import { isRedisUnavailable } from '../store/redis-errors';
+import { isOutcomeUnknown, isRedisUnavailable, OUTCOME_UNKNOWN_DETAIL } from '../store/redis-errors';
 import { assertObject, assertValidId, type JsonObject } from './document-body';
 import { requireKind } from './collection.pipe';
 
 export const MAX_BULK_ITEMS = 1000;
 
-export type BulkItemResult = WriteResult | { error: { status: number; detail: string } };
+/** An item that failed; `outcome: 'unknown'` when Redis went away after the item's write was sent. */
+export type BulkItemResult = WriteResult | { error: { status: number; detail: string; outcome?: 'unknown' } };
 
 interface BulkOp {
   op: 'put' | 'patch' | 'delete';
@@ -56,6 +57,9 @@ async function settle(write: () => Promise<WriteResult>): Promise<BulkItemResult
 
       return { error: { status: error.getStatus(), detail } };
     }
+    if (isOutcomeUnknown(error)) {
+      return { error: { status: 503, detail: OUTCOME_UNKNOWN_DETAIL, outcome: 'unknown' } };
+    }
     if (isRedisUnavailable(error)) {
       return { error: { status: 503, detail: 'Redis cannot be reached' } };
     }
@@ -74,7 +78,8 @@ export class BulkService {
 
   async write(collection: Collection, body: unknown): Promise<{ results: BulkItemResult[] }> {
     const results = await this.writeItems(collection, body);
-    if (results.every((r) => 'error' in r && r.error.status === 503)) {
+    // Nothing was written: one 503 says it. Items whose outcome is unknown are listed one by one instead.
+    if (results.every((r) => 'error' in r && r.error.status === 503 && r.error.outcome === undefined)) {
       throw new ServiceUnavailableException('Redis cannot be reached');
     }
 

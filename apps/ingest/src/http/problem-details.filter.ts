@@ -1,6 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { isRedisUnavailable } from '../store/redis-errors';
+import { isOutcomeUnknown, isRedisUnavailable, OUTCOME_UNKNOWN_DETAIL } from '../store/redis-errors';
 
 interface Problem {
   status: number;
@@ -16,6 +16,7 @@ const TITLES: Record<number, string> = {
   401: 'Unauthorized',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   412: 'Precondition Failed',
   413: 'Content Too Large',
@@ -24,6 +25,11 @@ const TITLES: Record<number, string> = {
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
+
+/** The RFC 9457 body of a problem answer, for the filter and for answers written outside Nest. */
+export function problemBody(status: number, detail: string): Record<string, unknown> {
+  return { type: `https://spillway.dev/problems/${status}`, title: TITLES[status] ?? 'Error', status, detail };
+}
 
 /** Terminus answers a failed readiness check with its result object; name the failing checks. */
 function fromHealthCheck(error: HttpException): Problem | undefined {
@@ -66,25 +72,24 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
   catch(error: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const problem = this.toProblem(error);
+    const isWrite = host.switchToHttp().getRequest<{ method: string }>().method !== 'GET';
+    const problem = this.toProblem(error, isWrite);
     for (const [name, value] of Object.entries(problem.headers ?? {})) {
       void reply.header(name, value);
     }
     void reply
       .status(problem.status)
       .type('application/problem+json')
-      .send({
-        type: `https://spillway.dev/problems/${problem.status}`,
-        title: problem.title,
-        status: problem.status,
-        detail: problem.detail,
-        ...problem.extensions,
-      });
+      .send({ ...problemBody(problem.status, problem.detail), title: problem.title, ...problem.extensions });
   }
 
-  private toProblem(error: unknown): Problem {
+  private toProblem(error: unknown, isWrite: boolean): Problem {
     if (error instanceof HttpException) {
       return fromHttpException(error);
+    }
+    if (isOutcomeUnknown(error) && isWrite) {
+      const extensions = { outcome: 'unknown' };
+      return { status: 503, title: TITLES[503], detail: OUTCOME_UNKNOWN_DETAIL, headers: { 'Retry-After': '1' }, extensions };
     }
     if (isRedisUnavailable(error)) {
       return { status: 503, title: TITLES[503], detail: 'Redis cannot be reached', headers: { 'Retry-After': '1' } };

@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+// Soak: measures the stack's maximum request rate, then holds half of it for a long while and reports memory
+// and backlog over time, then drains and checks convergence as the chaos run does. Usage: npm run soak -- --help
+import { randomInt } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Ledger } from './lib/chaos-ledger.mjs';
+import { formatChaosReport, formatSoakSeries } from './lib/chaos-report.mjs';
+import { appOutputTails, chaosStack, drainAndVerify, memory, runLoad, trafficSummary } from './lib/chaos-runner.mjs';
+import { TrafficStats } from './lib/chaos-workload.mjs';
+
+const USAGE = `Usage: npm run soak -- [flags]
+
+Starts its own Redis (AOF, fsync every second, as npm start does), PostgreSQL, ingest and sinks on loopback;
+sends as fast as answered for --probe seconds to find the maximum request rate; then sends half of that for
+--duration seconds, sampling RSS and backlog every second; then drains and checks the tables.
+
+  --duration S   seconds at half the maximum rate (default 300)
+  --probe S      seconds at full speed to find the maximum (default 20)
+  --replicas N   sink replicas (default 2)
+  --clients N    concurrent HTTP clients (default 32)
+  --ids N        document ids (default 2000)
+  --seed N       (default random, printed)
+  --json FILE    also write the full report as JSON
+  -h, --help     this text
+`;
+
+const say = (line) => process.stderr.write(`soak: ${line}\n`);
+
+function parse(argv) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: 'string', default: '300' },
+      probe: { type: 'string', default: '20' },
+      replicas: { type: 'string', default: '2' },
+      clients: { type: 'string', default: '32' },
+      ids: { type: 'string', default: '2000' },
+      seed: { type: 'string' },
+      json: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return { help: true };
+  const int = (name, min, max) => {
+    const value = Number(values[name]);
+    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} must be an integer from ${min} to ${max}`);
+    return value;
+  };
+  return {
+    duration: int('duration', 10, 86_400),
+    probe: int('probe', 5, 600),
+    replicas: int('replicas', 1, 16),
+    clients: int('clients', 1, 512),
+    ids: int('ids', 100, 1_000_000),
+    seed: values.seed === undefined ? randomInt(1, 2 ** 31) : int('seed', 0, 2 ** 31),
+    json: values.json,
+  };
+}
+
+const answered = (stats) =>
+  Object.values(stats.byKind).reduce((n, row) => n + Object.entries(row).filter(([s]) => /^2\d\d$/.test(s)).reduce((m, [, c]) => m + c, 0), 0);
+
+async function main() {
+  let options;
+  try {
+    options = parse(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`soak: ${error.message}\nRun with --help for usage.\n`);
+    return 2;
+  }
+  if (options.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const claimIdleMs = 30_000;
+  const stack = chaosStack({ replicas: options.replicas, claimIdleMs, redisFsync: 'everysec' });
+  const record = { ledger: new Ledger(), stats: new TrafficStats(), say };
+  const load = { clients: options.clients, ids: options.ids, faults: [], poison: 0, claimIdleMs };
+  try {
+    say(`seed ${options.seed}; starting the stack in ${stack.dir}`);
+    await stack.start();
+    say(`probe: ${options.probe} s as fast as answered`);
+    const probe = await runLoad(stack, record, { ...load, seed: options.seed, duration: options.probe });
+    const maxRate = Math.round(answered(record.stats) / (probe.sentMs / 1000));
+    const probeDrainMs = await stack.waitDrained(600_000);
+    const rate = Math.max(1, Math.floor(maxRate / 2));
+    say(`maximum ${maxRate} requests/s (drained ${probeDrainMs} ms later); soak at ${rate} requests/s for ${options.duration} s`);
+
+    const before = answered(record.stats);
+    const memoryAtStart = memory(stack);
+    const soak = await runLoad(stack, record, { ...load, seed: options.seed + 1, duration: options.duration, rate });
+    const memoryAtEnd = memory(stack);
+    const soakAnswered = answered(record.stats) - before;
+    const { drainMs, verdict, failures } = await drainAndVerify(stack, record, [], 600_000);
+    const report = {
+      seed: options.seed,
+      options: { ...options, faults: [] },
+      maxRate,
+      rate,
+      achievedRate: Math.round(soakAnswered / (soak.sentMs / 1000)),
+      sentMs: probe.sentMs + soak.sentMs,
+      drainMs,
+      traffic: trafficSummary(record),
+      faults: { injected: {}, timeline: [] },
+      poison: [],
+      verdict,
+      memory: { start: memoryAtStart, loadEnd: memoryAtEnd, end: memory(stack) },
+      backlog: { max: Math.max(0, ...soak.samples.map((s) => s.backlog)), samples: soak.samples },
+      failures,
+      passed: failures.length === 0,
+    };
+    process.stdout.write(
+      `\nsoak: maximum ${maxRate} requests/s; held ${report.achievedRate} requests/s (target ${rate}) for ${options.duration} s\n` +
+        `${formatSoakSeries(soak.samples, Math.max(1, Math.round(options.duration / 20)))}\n`,
+    );
+    process.stdout.write(formatChaosReport(report));
+    if (options.json) writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
+    return report.passed ? 0 : 1;
+  } catch (error) {
+    process.stderr.write(`${appOutputTails(stack)}\n`);
+    throw error;
+  } finally {
+    await stack.stop();
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error) => {
+    process.stderr.write(`soak: ${error.stack ?? error}\n`);
+    process.exitCode = 1;
+  },
+);
