@@ -19,9 +19,11 @@ import {
   docKey,
   expectAccepted,
   expectProblem,
+  expectRawProblem,
   metricSamples,
   type Method,
   send,
+  sendRaw,
   type SendOptions,
   sleep,
   snapshot,
@@ -338,6 +340,8 @@ describe('errors: 400', () => {
     ['an encoded slash', 'a%2Fb', 'a/b'],
     ['unicode', '%C3%A9t%C3%A9', 'été'],
     ['a percent sign', 'a%25b', 'a%b'],
+    ['a NUL', 'a%00b', 'a\u0000b'],
+    ['5,000 characters', 'y'.repeat(5000), 'y'.repeat(5000)],
   ];
 
   it.each(badIds)('an id with %s in the URL', async (_what, inUrl, raw) => {
@@ -384,6 +388,22 @@ describe('errors: 400', () => {
   it('a body id that differs from the URL id', async () => {
     const id = await seed();
     await expectRefused(id, () => put(id, session({ id: newId() })), 400);
+  });
+});
+
+describe('errors: 400 If-Match that is not a version', () => {
+  it.each(['*', '"1", "2"', '"-1"', '"1.5"', '"abc"', '"1234567890123456"', '""', 'W/'])('If-Match: %s on PUT, PATCH, DELETE', async (value) => {
+    const id = await seed();
+    const headers = { 'if-match': value };
+    await expectRefused(id, () => put(id, session({ amount: 1 }), headers), 400, /If-Match/);
+    await expectRefused(id, () => call('PATCH', `/v1/sessions/${id}`, { body: { amount: 1 }, headers }), 400, /If-Match/);
+    await expectRefused(id, () => call('DELETE', `/v1/sessions/${id}`, { headers }), 400, /If-Match/);
+  });
+
+  it.each(['-1', '1.5', '"1"', '1e400'])('"ifMatch": %s in a _bulk op', async (ifMatch) => {
+    const id = await seed();
+    const raw = `{"ops":[{"op":"put","id":"${id}","doc":{"userId":"u-2"},"ifMatch":${ifMatch}}]}`;
+    await expectRefused(id, () => call('POST', '/v1/sessions/_bulk', { raw }), 400, /ifMatch/);
   });
 });
 
@@ -648,5 +668,201 @@ describe('GET /health', () => {
     const res = await call('GET', url);
     expect(res.statusCode).toBe(200);
     expect(res.json().status).toBe('ok');
+  });
+});
+
+/**
+ * Bodies and requests built to break ingest (issue 3). Each is refused with a documented 4xx as problem+json and
+ * changes nothing, or, where noted, is stored exactly as sent. Raw bodies are written as JSON text, because
+ * JSON.stringify would escape or drop what they test.
+ */
+describe('hostile input', () => {
+  const nestedObjects = (depth: number, leaf = '"x"') => '{"a":'.repeat(depth) + leaf + '}'.repeat(depth);
+  /** A session body whose `deep` member nests `levels` objects, so the document is `levels + 1` deep. */
+  const deepSession = (levels: number) => `{"userId":"u-1","deep":${nestedObjects(levels)}}`;
+
+  /** Every way one document body reaches ingest: PUT, POST, PATCH (onto a seeded document) and an event. */
+  async function expectEveryWriteRefused(docMembers: string, detail: RegExp): Promise<void> {
+    const id = await seed();
+    const fresh = newId();
+    const body = `{"userId":"u-1",${docMembers}}`;
+    await expectRefused(fresh, () => call('PUT', `/v1/sessions/${fresh}`, { raw: body }), 400, detail);
+    await expectRefused(fresh, () => call('POST', '/v1/sessions', { raw: `{"id":"${fresh}",${body.slice(1)}` }), 400, detail);
+    await expectRefused(id, () => call('PATCH', `/v1/sessions/${id}`, { raw: `{${docMembers}}` }), 400, detail);
+    await expectRefused(fresh, () => call('POST', '/v1/clicks', { raw: `{"id":"${fresh}","sessionId":"s-1","screen":"home",${docMembers}}` }), 400, detail, 'clicks');
+  }
+
+  /** A _bulk put whose second item carries `docMembers`: that item alone fails with 400, the others land. */
+  async function expectBulkItemRefused(docMembers: string, detail: RegExp): Promise<void> {
+    const [good1, bad, good2] = [newId(), newId(), newId()];
+    const before = await redis.xlen(streamKey('sessions'));
+    const raw =
+      `{"ops":[{"op":"put","id":"${good1}","doc":{"userId":"u-1"}},` +
+      `{"op":"put","id":"${bad}","doc":{"userId":"u-1",${docMembers}}},` +
+      `{"op":"put","id":"${good2}","doc":{"userId":"u-1"}}]}`;
+    const res = await call('POST', '/v1/sessions/_bulk', { raw });
+    expect({ status: res.statusCode, body: res.body }).toMatchObject({ status: 200 });
+    const { results } = res.json<{ results: unknown[] }>();
+    expect(results).toEqual([{ id: good1, version: 1 }, { error: { status: 400, detail: expect.stringMatching(detail) } }, { id: good2, version: 1 }]);
+    expect(await redis.xlen(streamKey('sessions'))).toBe(before + 2);
+    expect(await redis.exists(docKey('sessions', bad))).toBe(0);
+
+    const events = await call('POST', '/v1/clicks/_bulk', { raw: `{"events":[{"sessionId":"s-1","screen":"home",${docMembers}}]}` });
+    expect(events.json()).toEqual({ results: [{ error: { status: 400, detail: expect.stringMatching(detail) } }] });
+  }
+
+  describe('text PostgreSQL jsonb cannot store (it would dead-letter an acknowledged write)', () => {
+    it.each([
+      ['U+0000 in a string', '"note":"a\\u0000b"', /string at \/note contains U\+0000/],
+      ['U+0000 in a member name', '"x\\u0000y":1', /member name at \/x\u0000y contains U\+0000/],
+      ['U+0000 nested in an array', '"tags":["ok",{"t":"\\u0000"}]', /at \/tags\/1\/t contains U\+0000/],
+      ['an unpaired high surrogate', '"note":"\\ud800"', /string at \/note contains an unpaired UTF-16 surrogate/],
+      ['an unpaired low surrogate in a member name', '"\\udfff":1', /member name at \/\udfff contains an unpaired/],
+    ])('%s: 400 naming the path on PUT, POST, PATCH and events', async (_what, members, detail) => {
+      await expectEveryWriteRefused(members, detail);
+    });
+
+    it('U+0000 in one _bulk item fails that item alone', async () => {
+      await expectBulkItemRefused('"note":"\\u0000"', /string at \/note contains U\+0000/);
+    });
+
+    it('a surrogate pair, escaped or not, is stored as sent', async () => {
+      const id = newId();
+      expectAccepted(await call('PUT', `/v1/sessions/${id}`, { raw: '{"userId":"u-1","a":"\\ud83d\\ude00","b":"😀"}' }), id, 1);
+      expect((await get(id)).json()).toEqual({ id, userId: 'u-1', a: '😀', b: '😀' });
+    });
+
+    it('a body that is not valid UTF-8 is refused, not stored with U+FFFD in place of its bytes', async () => {
+      const id = newId();
+      const payload = Buffer.concat([Buffer.from('{"userId":"u-'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+      const res = (await app.inject({ method: 'PUT', url: `/v1/sessions/${id}`, payload, headers: { 'content-type': 'application/json' } })) as unknown as ApiResponse;
+      expectProblem(res, 400, /UTF-8/);
+      expect(await redis.exists(docKey('sessions', id))).toBe(0);
+    });
+
+    it('a charset other than UTF-8 is 415', async () => {
+      const id = newId();
+      await expectRefused(id, () => call('PUT', `/v1/sessions/${id}`, { raw: '{"userId":"u-1"}', contentType: 'application/json; charset=utf-16' }), 415);
+    });
+  });
+
+  describe('numbers', () => {
+    it.each([
+      ['1e400', '"amount":1e400'],
+      ['-1e309', '"amount":-1e309'],
+    ])('%s (which JSON.stringify would store as null) is 400 naming the path', async (_what, members) => {
+      await expectEveryWriteRefused(members, /number at \/amount is beyond/);
+      await expectBulkItemRefused(members, /number at \/amount is beyond/);
+    });
+  });
+
+  describe('deep nesting', () => {
+    it('takes a document 100 levels deep and refuses 101 with 400 naming the path, on every write', async () => {
+      const id = newId();
+      expectAccepted(await call('PUT', `/v1/sessions/${id}`, { raw: deepSession(99) }), id, 1);
+      const stored = (await get(id)).json();
+      expect(JSON.stringify(stored)).toContain(nestedObjects(99));
+
+      await expectEveryWriteRefused(`"deep":${nestedObjects(100)}`, /document nests deeper than 100 levels at \/deep\/a\/a/);
+      await expectBulkItemRefused(`"deep":${nestedObjects(100)}`, /document nests deeper than 100 levels/);
+    });
+
+    it('a PATCH that makes the document too deep is refused', async () => {
+      const id = await seed(session({ deep: JSON.parse(nestedObjects(98)) }));
+      // The patch alone is shallow enough; merged under the existing 98 levels it is not.
+      const patch = `{"deep":${'{"a":'.repeat(98)}{"b":{"c":1}}${'}'.repeat(98)}}`;
+      await expectRefused(id, () => call('PATCH', `/v1/sessions/${id}`, { raw: patch }), 400, /nests deeper than 100 levels/);
+    });
+
+    it.each([
+      ['5,000 arrays', `{"userId":"u-1","deep":${'['.repeat(5000)}${']'.repeat(5000)}}`],
+      ['the 500,000 arrays a 1 MiB body can hold', `{"userId":"u-1","deep":${'['.repeat(500_000)}${']'.repeat(500_000)}}`],
+      ['100,000 objects', `{"userId":"u-1","deep":${nestedObjects(100_000)}}`],
+    ])('%s: 400, not a 500 from a stack overflow', async (_what, raw) => {
+      const id = await seed();
+      await expectRefused(id, () => call('PUT', `/v1/sessions/${id}`, { raw }), 400, /nests deeper than/);
+      await expectRefused(id, () => call('PATCH', `/v1/sessions/${id}`, { raw }), 400, /nests deeper than/);
+      await expectRefused(id, () => call('POST', '/v1/sessions/_bulk', { raw: `{"ops":[{"op":"put","id":"${id}","doc":${raw}}]}` }), 400, /nests deeper than/);
+    });
+  });
+
+  describe('prototype keys', () => {
+    const refusedAt = (pointer: string) => new RegExp(`member name at ${pointer.replace(/\//g, '\\/')} is refused`);
+
+    it.each([
+      ['__proto__', '"__proto__":{"polluted":true}', '/__proto__'],
+      ['a nested __proto__', '"device":{"__proto__":{"polluted":true}}', '/device/__proto__'],
+      ['constructor.prototype', '"constructor":{"prototype":{"polluted":true}}', '/constructor'],
+    ])('%s: 400 naming the path on PUT, POST, PATCH, events and _bulk, and no prototype changes', async (_what, members, pointer) => {
+      await expectEveryWriteRefused(members, refusedAt(pointer));
+      const id = await seed();
+      const bulk = `{"ops":[{"op":"patch","id":"${id}","doc":{${members}}}]}`;
+      await expectRefused(id, () => call('POST', '/v1/sessions/_bulk', { raw: bulk }), 400, refusedAt(`/ops/0/doc${pointer}`));
+      const events = `{"events":[{"sessionId":"s","screen":"x",${members}}]}`;
+      await expectRefused(id, () => call('POST', '/v1/clicks/_bulk', { raw: events }), 400, refusedAt(`/events/0${pointer}`), 'clicks');
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      expect(Object.prototype).not.toHaveProperty('polluted');
+    });
+
+    it('members named constructor, prototype and hasOwnProperty are data: PUT and PATCH store them as sent', async () => {
+      const id = newId();
+      expectAccepted(await put(id, { userId: 'u-1', hasOwnProperty: 1, constructor: 'Ferrari' }), id, 1);
+      // json-merge-patch 1.0.2 threw on the hasOwnProperty member (500) and stopped at "constructor",
+      // dropping "amount" while still answering 202.
+      expectAccepted(await call('PATCH', `/v1/sessions/${id}`, { body: { status: 'idle', constructor: 'Lotus', prototype: { p: 1 }, amount: 5, hasOwnProperty: null } }), id, 2);
+      expect((await get(id)).json()).toEqual({ id, userId: 'u-1', constructor: 'Lotus', status: 'idle', prototype: { p: 1 }, amount: 5 });
+    });
+  });
+
+  describe('URLs', () => {
+    it('a URL that is not valid percent-encoding is 400 problem+json', async () => {
+      const id = newId();
+      await expectRefused(id, () => call('PUT', `/v1/sessions/${id}%E0%A4%A`, { body: session() }), 400, /URL/);
+    });
+
+    it('an unknown collection is 404 whatever the body', async () => {
+      expectProblem(await call('PUT', '/v1/no_such/x1', { raw: '{"a":"\\u0000"}' }), 404, /no_such/);
+      expectProblem(await call('POST', '/v1/no%00pe', { body: session() }), 404);
+      expect(await redis.keys('spw:{no_such.*')).toEqual([]);
+    });
+  });
+
+  describe('on the wire (a listening app, raw bytes)', () => {
+    let port: number;
+    let wire: NestFastifyApplication | undefined;
+
+    beforeAll(async () => {
+      wire = await bootIngest();
+      await wire.listen(0, '127.0.0.1');
+      port = (wire.getHttpServer().address() as { port: number }).port;
+    });
+
+    afterAll(async () => {
+      await wire?.close();
+    });
+
+    const head = (method: string, path: string, headers: Record<string, string | number>) =>
+      `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n` +
+      Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('') + '\r\n';
+
+    it.each([
+      ['a request line that is not HTTP', 'GARBAGE\r\n\r\n'],
+      ['a Content-Length that is not a number', head('PUT', '/v1/sessions/w-1', { 'Content-Type': 'application/json', 'Content-Length': 'abc' })],
+      ['two Content-Lengths', head('PUT', '/v1/sessions/w-1', { 'Content-Type': 'application/json', 'Content-Length': '1\r\nContent-Length: 2' })],
+      ['a header over 16 KiB', head('PUT', '/v1/sessions/w-1', { 'Content-Type': 'application/json', 'X-Pad': 'p'.repeat(20_000) })],
+      ['a URL over 16 KiB', head('PUT', `/v1/sessions/${'w'.repeat(20_000)}`, { 'Content-Type': 'application/json', 'Content-Length': 2 }) + '{}'],
+    ])('%s is 400 problem+json (it was Fastify\'s own JSON, or 431)', async (_what, request) => {
+      expectRawProblem(await sendRaw(port, request), 400);
+    });
+
+    it('a body sent a byte a second is cut off with 408 problem+json, and nothing is written', async () => {
+      const id = newId();
+      const request = head('PUT', `/v1/sessions/${id}`, { 'Content-Type': 'application/json', 'Content-Length': 100_000 }) + '{"userId":"u-1","pad":"';
+      // Fastify's default (no request timeout) held such a request open forever; the client gives up at 90 s.
+      const answer = await sendRaw(port, request, { dribble: 'x', dribbleEveryMs: 1000, giveUpMs: 90_000 });
+      expect(answer.closedByServer).toBe(true);
+      expectRawProblem(answer, 408);
+      expect(await redis.exists(docKey('sessions', id))).toBe(0);
+    }, 120_000);
   });
 });

@@ -1,4 +1,4 @@
-import { partitionKeys } from '@app/contracts';
+import { ChangeOp, ENTRY_SCHEMA_VERSION, EntryField, partitionKeys } from '@app/contracts';
 import { expectEventually } from './utils/expect-eventually';
 import { PipelineFixture } from './utils/pipeline-fixture';
 import { metricSum, SinkProcess } from './utils/sink-process';
@@ -94,14 +94,26 @@ describe('pipeline', () => {
   });
 
   it('sends a poison entry to the dead-letter stream with its reason while its batch-mates land', async () => {
-    const ops = [
-      { op: 'put', id: 'good-1', doc: { owner: 'a' } },
-      // Valid JSON that PostgreSQL's jsonb refuses: a NUL character.
-      { op: 'put', id: 'poison', doc: { owner: 'b\u0000c' } },
-      { op: 'put', id: 'good-2', doc: { owner: 'c' } },
-    ];
-    const reply = await fx.request('POST', `/v1/${fx.docs}/_bulk`, { ops });
-    expect(reply.status).toBe(200);
+    expect((await fx.request('PUT', `/v1/${fx.docs}/good-1`, { owner: 'a' })).status).toBe(202);
+    // Ingest refuses text PostgreSQL's jsonb cannot store, so the poison goes straight onto the stream, laid out as
+    // the write scripts lay out an entry (libs/redis/src/lua/includes/appendChange.lua): valid JSON with a NUL.
+    await fx.redis.xadd(
+      fx.stream(fx.docs),
+      '*',
+      EntryField.SCHEMA,
+      ENTRY_SCHEMA_VERSION,
+      EntryField.OP,
+      ChangeOp.PUT,
+      EntryField.ID,
+      'poison',
+      EntryField.VERSION,
+      '1',
+      EntryField.DOC,
+      JSON.stringify({ owner: 'b\u0000c', id: 'poison' }),
+      EntryField.INGESTED_AT,
+      String(Date.now()),
+    );
+    expect((await fx.request('PUT', `/v1/${fx.docs}/good-2`, { owner: 'c' })).status).toBe(202);
     await startSinks(1);
     await drained();
 

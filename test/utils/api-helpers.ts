@@ -1,9 +1,10 @@
 /**
- * Helpers for test/api.e2e-spec.ts: boot the ingest app in-process, send requests through Fastify's inject,
- * check RFC 9457 problem answers, and snapshot what Redis holds for a document so a spec can prove that a
- * refused request changed nothing.
+ * Helpers for test/api.e2e-spec.ts: boot the ingest app in-process, send requests through Fastify's inject (or as
+ * raw bytes on a socket), check RFC 9457 problem answers, and snapshot what Redis holds for a document so a spec
+ * can prove that a refused request changed nothing.
  */
 import 'reflect-metadata';
+import { connect } from 'node:net';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Redis } from 'ioredis';
 import { createIngestApp } from '../../apps/ingest/src/ingest.app';
@@ -164,3 +165,70 @@ export function metricSamples(text: string, name: string): { labels: Record<stri
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What a server answered on a raw connection; `status` is undefined when it closed without answering. */
+export interface RawAnswer {
+  status?: number;
+  headers: Record<string, string>;
+  body: string;
+  /** the server closed the connection (rather than the client giving up) */
+  closedByServer: boolean;
+}
+
+export interface RawOptions {
+  /** after `head`, write one byte of `dribble` every `dribbleEveryMs`, as a slow client would */
+  dribble?: string;
+  dribbleEveryMs?: number;
+  /** the client gives up after this long (default 5 s) */
+  giveUpMs?: number;
+}
+
+/**
+ * Writes `head` as raw bytes on a new connection to 127.0.0.1:`port` and reads until the server closes the
+ * connection (every answer here carries `Connection: close`), for requests inject cannot make: malformed HTTP,
+ * oversized headers, bodies that arrive slowly.
+ */
+export function sendRaw(port: number, head: string | Buffer, options: RawOptions = {}): Promise<RawAnswer> {
+  const { dribble, dribbleEveryMs = 1000, giveUpMs = 5000 } = options;
+
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    let sent = 0;
+    let closedByServer = true;
+    const dribbler = dribble === undefined ? undefined : setInterval(() => socket.write(dribble[sent++ % dribble.length]), dribbleEveryMs);
+    const giveUp = setTimeout(() => {
+      closedByServer = false;
+      socket.destroy();
+    }, giveUpMs);
+    socket.on('data', (chunk) => chunks.push(chunk));
+    // The server may reset a connection it refuses while the client is still writing; what it answered still counts.
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') reject(error);
+    });
+    socket.on('close', () => {
+      clearInterval(dribbler);
+      clearTimeout(giveUp);
+      const text = Buffer.concat(chunks).toString('utf8');
+      const [head = '', ...rest] = text.split('\r\n\r\n');
+      const [statusLine = '', ...headerLines] = head.split('\r\n');
+      const status = /^HTTP\/1\.[01] (\d{3}) /.exec(statusLine)?.[1];
+      const headers = Object.fromEntries(
+        headerLines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+      );
+      resolve({ status: status === undefined ? undefined : Number(status), headers, body: rest.join('\r\n\r\n'), closedByServer });
+    });
+    socket.write(head);
+  });
+}
+
+/** Asserts a raw answer is RFC 9457 with the given status; returns its detail. */
+export function expectRawProblem(answer: RawAnswer, status: number, detail?: RegExp): string {
+  expect({ status: answer.status, body: answer.body }).toMatchObject({ status });
+  expect(answer.headers['content-type']).toMatch(/^application\/problem\+json\b/);
+  const problem = JSON.parse(answer.body) as { type: string; status: number; detail: string };
+  expect(problem).toMatchObject({ type: expect.stringMatching(/\S/), status, detail: expect.stringMatching(/\S/) });
+  if (detail) expect(problem.detail).toMatch(detail);
+
+  return problem.detail;
+}

@@ -2,18 +2,46 @@ import { ConsoleLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadEnv, logLevelsFrom } from '@app/config';
+import { answerClientError, answerFrameworkError, REQUEST_TIMEOUT_MS, TIMEOUT_CHECK_INTERVAL_MS } from './http/client-errors';
+import { parseJsonBody } from './http/json-body.parser';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
 import { IngestModule } from './ingest.module';
 
-const MAX_PARAM_LENGTH = 1000;
+/**
+ * Ids may be 200 characters long and Fastify's default parameter limit is 100. Any URL that fits in Node's 16 KiB
+ * of request line and headers reaches the id check, which answers 400, instead of Fastify's undocumented 414.
+ */
+const MAX_PARAM_LENGTH = 16 * 1024;
 
 /** Builds the ingest app (not listening), for main.ts and for tests. */
 export async function createIngestApp(): Promise<NestFastifyApplication> {
   const env = loadEnv();
-  // Ids may be 200 characters long; Fastify's default parameter limit is 100.
-  const adapter = new FastifyAdapter({ bodyLimit: env.INGEST_MAX_BODY, routerOptions: { maxParamLength: MAX_PARAM_LENGTH }, logger: false });
-  // Only JSON bodies are accepted; Fastify's text/plain parser would let other bodies through.
-  adapter.getInstance().removeContentTypeParser('text/plain');
+  const adapter = new FastifyAdapter({
+    bodyLimit: env.INGEST_MAX_BODY,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // Node only enforces the request timeout reliably when the server is created with it (and a headers timeout no
+    // longer than it); Fastify's own option sets it afterwards, so both are given.
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    http: {
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      headersTimeout: REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+    },
+    clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
+    logger: false,
+  });
+  const fastify = adapter.getInstance();
+  // Only JSON bodies are accepted (text/plain would let other bodies through), read by one parser that refuses
+  // what cannot be stored as sent: see json-body.parser.ts.
+  fastify.removeContentTypeParser(['text/plain', 'application/json']);
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as Buffer, request.headers['content-type']));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
   // bodyParser: false keeps Nest from adding its form parser: only JSON bodies are accepted.
   const app = await NestFactory.create<NestFastifyApplication>(IngestModule, adapter, {
     bodyParser: false,

@@ -1,5 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
 import type { Collection } from '@app/collections';
+import { assertStorableDocument } from '../http/json-body.parser';
 
 export const ID_PATTERN = /^[A-Za-z0-9._:-]{1,200}$/;
 
@@ -29,7 +30,8 @@ export function idInBody(collection: Collection, body: JsonObject): string | und
 }
 
 /**
- * Makes the document carry its id in the key field and checks it against the collection's schema.
+ * Makes the document carry its id in the key field, checks that PostgreSQL can store it as it is, and checks it
+ * against the collection's schema.
  * Returns the JSON text to store.
  */
 export function prepareDocument(collection: Collection, id: string, body: JsonObject): string {
@@ -38,6 +40,8 @@ export function prepareDocument(collection: Collection, id: string, body: JsonOb
     throw new BadRequestException(`field "${collection.key}" is "${named}" but the URL names "${id}"`);
   }
   const doc = named === undefined ? { ...body, [collection.key]: id } : body;
+  // Before the schema check and JSON.stringify, both of which recurse.
+  assertStorableDocument(doc);
   const validate = collection.validateDoc;
   if (validate && !validate(doc)) {
     const error = validate.errors![0];
