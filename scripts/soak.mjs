@@ -58,8 +58,12 @@ function parse(argv) {
   };
 }
 
+/** Acknowledged writes so far: document writes and events (an event resent counts once). */
+const writes = (ledger) => ledger.ackedDocumentWrites + ledger.events.size;
+
+/** Requests that got an answer, whatever its status (the pace counts requests, not acknowledgements). */
 const answered = (stats) =>
-  Object.values(stats.byKind).reduce((n, row) => n + Object.entries(row).filter(([s]) => /^2\d\d$/.test(s)).reduce((m, [, c]) => m + c, 0), 0);
+  Object.values(stats.byKind).reduce((n, row) => n + Object.entries(row).filter(([s]) => /^\d{3}/.test(s)).reduce((m, [, c]) => m + c, 0), 0);
 
 async function main() {
   let options;
@@ -83,22 +87,28 @@ async function main() {
     say(`probe: ${options.probe} s as fast as answered`);
     const probe = await runLoad(stack, record, { ...load, seed: options.seed, duration: options.probe });
     const maxRate = Math.round(answered(record.stats) / (probe.sentMs / 1000));
+    const maxWriteRate = Math.round(writes(record.ledger) / (probe.sentMs / 1000));
     const probeDrainMs = await stack.waitDrained(600_000);
     const rate = Math.max(1, Math.floor(maxRate / 2));
-    say(`maximum ${maxRate} requests/s (drained ${probeDrainMs} ms later); soak at ${rate} requests/s for ${options.duration} s`);
+    say(`maximum ${maxRate} requests/s, ${maxWriteRate} writes/s (drained ${probeDrainMs} ms later); soak at ${rate} requests/s for ${options.duration} s`);
 
     const before = answered(record.stats);
+    const writesBefore = writes(record.ledger);
     const memoryAtStart = memory(stack);
     const soak = await runLoad(stack, record, { ...load, seed: options.seed + 1, duration: options.duration, rate });
     const memoryAtEnd = memory(stack);
     const soakAnswered = answered(record.stats) - before;
+    const soakWrites = writes(record.ledger) - writesBefore;
     const { drainMs, verdict, failures } = await drainAndVerify(stack, record, [], 600_000);
     const report = {
       seed: options.seed,
+      replay: `npm run soak -- --seed ${options.seed} --duration ${options.duration} --probe ${options.probe} --replicas ${options.replicas}`,
       options: { ...options, faults: [] },
       maxRate,
+      maxWriteRate,
       rate,
       achievedRate: Math.round(soakAnswered / (soak.sentMs / 1000)),
+      achievedWriteRate: Math.round(soakWrites / (soak.sentMs / 1000)),
       sentMs: probe.sentMs + soak.sentMs,
       drainMs,
       traffic: trafficSummary(record),
@@ -111,7 +121,8 @@ async function main() {
       passed: failures.length === 0,
     };
     process.stdout.write(
-      `\nsoak: maximum ${maxRate} requests/s; held ${report.achievedRate} requests/s (target ${rate}) for ${options.duration} s\n` +
+      `\nsoak: maximum ${maxRate} requests/s (${maxWriteRate} writes/s); held ${report.achievedRate} requests/s ` +
+        `(${report.achievedWriteRate} writes/s; target ${rate} requests/s) for ${options.duration} s\n` +
         `${formatSoakSeries(soak.samples, Math.max(1, Math.round(options.duration / 20)))}\n`,
     );
     process.stdout.write(formatChaosReport(report));

@@ -18,8 +18,7 @@ export function formatChaosReport(report) {
   const lines = [
     '',
     `chaos run, seed ${report.seed}: ${report.passed ? 'PASSED' : 'FAILED'}`,
-    `  replay: npm run chaos -- --seed ${report.seed} --duration ${report.options.duration} --replicas ${report.options.replicas}` +
-      (report.options.faults.length ? '' : ' --faults none') +
+    `  replay: ${report.replay ?? `npm run chaos -- --seed ${report.seed} --duration ${report.options.duration} --replicas ${report.options.replicas}`}` +
       ' (same operations and fault schedule; their interleaving follows the clock)',
     '',
     `operations: ${report.traffic.requests} requests in ${(report.sentMs / 1000).toFixed(1)} s; acknowledged ` +

@@ -160,8 +160,10 @@ export async function runChaos(options) {
     const memoryAtLoadEnd = memory(stack);
     say('waiting for the backlog to drain');
     const { drainMs, verdict, failures } = await drainAndVerify(stack, record, load.poison, options.drainTimeoutMs);
+    const flags = `--seed ${options.seed} --duration ${options.duration} --replicas ${options.replicas} --clients ${options.clients} --ids ${options.ids}`;
     return {
       seed: options.seed,
+      replay: `npm run chaos -- ${flags}${options.faults.length ? '' : ' --faults none'}`,
       options: { ...options, onProgress: undefined },
       sentMs: load.sentMs,
       drainMs,

@@ -1,35 +1,27 @@
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTCONN', 'EHOSTUNREACH']);
 /** Codes of a connection that broke while a command may have been on it. */
 const BROKEN_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
+/** Codes of a connection that could not be made. */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTCONN', 'EHOSTUNREACH']);
 
-/** True for errors that mean Redis could not be reached or cannot serve yet (answer 503, not 500). */
-export function isRedisUnavailable(error: unknown): boolean {
-  if (!(error instanceof Error)) {
-    return false;
-  }
-  const code = (error as NodeJS.ErrnoException).code;
-
-  return (
-    error.name === 'MaxRetriesPerRequestError' ||
-    (code !== undefined && UNAVAILABLE_CODES.has(code)) ||
-    /enableOfflineQueue|Connection is closed|^LOADING|^MASTERDOWN|^READONLY|^TRYAGAIN/.test(error.message)
-  );
-}
+const errorCode = (error: Error) => (error as NodeJS.ErrnoException).code ?? '';
 
 /**
  * True when the connection to Redis went away after a command was sent and before its reply came: Redis may
  * have run it. (A command refused while disconnected, with the offline queue off, was never sent.)
  */
 export function isOutcomeUnknown(error: unknown): boolean {
-  if (!(error instanceof Error)) {
-    return false;
-  }
-  const code = (error as NodeJS.ErrnoException).code;
-
   return (
-    error.name === 'MaxRetriesPerRequestError' ||
-    (code !== undefined && BROKEN_CODES.has(code)) ||
-    /Connection is closed/.test(error.message)
+    error instanceof Error &&
+    (error.name === 'MaxRetriesPerRequestError' || BROKEN_CODES.has(errorCode(error)) || /Connection is closed/.test(error.message))
+  );
+}
+
+/** True for errors that mean Redis could not be reached or cannot serve yet (answer 503, not 500). */
+export function isRedisUnavailable(error: unknown): boolean {
+  return (
+    isOutcomeUnknown(error) ||
+    (error instanceof Error &&
+      (UNREACHABLE_CODES.has(errorCode(error)) || /enableOfflineQueue|^LOADING|^MASTERDOWN|^READONLY|^TRYAGAIN/.test(error.message)))
   );
 }
 
