@@ -15,7 +15,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
-const { ensureNodeModules, runNpm, buildIsStale } = require('./lib/project.js');
+const { ensureBuilt, ensureNodeModules } = require('./lib/project.js');
 const servers = require('./lib/servers.js');
 
 /** @typedef {import('node:child_process').ChildProcess} ChildProcess */
@@ -309,11 +309,7 @@ async function main() {
   const ingestPort = intFromEnv('PORT', 3000, 1, 65535);
   const replicas = intFromEnv('SINK_REPLICAS', 2, 0, 64);
   ensureNodeModules(root);
-  if (buildIsStale(root)) {
-    say('building the apps (npm run build)');
-    const code = runNpm(root, ['run', 'build']);
-    if (code !== 0) throw new Error(`npm run build failed (exit code ${code})`);
-  }
+  ensureBuilt(root, say);
 
   const { redisUrl, databaseUrl, notes } = await startServers();
   const appEnv = { REDIS_URL: redisUrl, DATABASE_URL: databaseUrl };

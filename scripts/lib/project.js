@@ -73,4 +73,28 @@ function buildIsStale(root) {
   return Math.max(...sources) > Math.min(...built);
 }
 
-module.exports = { BUILT_APPS, runNpm, ensureNodeModules, buildIsStale };
+/**
+ * Marks the bundles as built now. Webpack leaves a bundle whose output did not change untouched, which would
+ * keep it looking older than the sources; runs after every `npm run build` (postbuild).
+ * @param {string} root
+ */
+function markBuilt(root) {
+  const now = new Date();
+  for (const file of BUILT_APPS) fs.utimesSync(path.join(root, file), now, now);
+}
+
+/**
+ * `npm run build` when buildIsStale says so.
+ * @param {string} root
+ * @param {(message: string) => void} say
+ */
+function ensureBuilt(root, say) {
+  if (!buildIsStale(root)) return;
+  say('building the apps (npm run build)');
+  const code = runNpm(root, ['run', 'build']);
+  if (code !== 0) throw new Error(`npm run build failed (exit code ${code})`);
+}
+
+module.exports = { BUILT_APPS, runNpm, ensureNodeModules, buildIsStale, ensureBuilt, markBuilt };
+
+if (require.main === module && process.argv[2] === 'mark-built') markBuilt(path.join(__dirname, '..', '..'));

@@ -11,7 +11,7 @@ import pg from 'pg';
 
 const require = createRequire(import.meta.url);
 const servers = require('./servers.js');
-const { buildIsStale, ensureNodeModules, runNpm } = require('./project.js');
+const project = require('./project.js');
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const HOST = '127.0.0.1';
@@ -31,11 +31,8 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Builds the apps when dist/ is missing or older than the sources, as `npm start` does. */
 export function ensureBuilt() {
-  ensureNodeModules(ROOT);
-  if (!buildIsStale(ROOT)) return;
-  process.stderr.write('spillway: building the apps (npm run build)\n');
-  const code = runNpm(ROOT, ['run', 'build']);
-  if (code !== 0) throw new Error(`npm run build failed (exit code ${code})`);
+  project.ensureNodeModules(ROOT);
+  project.ensureBuilt(ROOT, (message) => process.stderr.write(`spillway: ${message}\n`));
 }
 
 /** One built app (ingest or a sink) as a child process on its own port. */
