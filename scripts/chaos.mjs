@@ -1,12 +1,10 @@
 #!/usr/bin/env node
 // Chaos run: a whole Spillway on loopback under seeded traffic and seeded faults, then a check that PostgreSQL
 // holds exactly what Redis acknowledged. Usage: npm run chaos -- --help
-import { randomInt } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { FAULT_KINDS } from './lib/chaos-faults.mjs';
 import { formatChaosReport } from './lib/chaos-report.mjs';
 import { runChaos } from './lib/chaos-runner.mjs';
+import { runTool } from './lib/cli.mjs';
 
 const USAGE = `Usage: npm run chaos -- [flags]
 
@@ -29,74 +27,40 @@ traffic while injecting seeded faults, then drains and checks that the tables ho
 Exit codes: 0 passed, 1 failed (mismatches, crashes or answers outside the contract), 2 bad usage.
 `;
 
-function parse(argv) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      duration: { type: 'string', default: '120' },
-      replicas: { type: 'string', default: '4' },
-      clients: { type: 'string', default: '32' },
-      ids: { type: 'string', default: '2000' },
-      rate: { type: 'string' },
-      faults: { type: 'string', default: FAULT_KINDS.join(',') },
-      poison: { type: 'string', default: '4' },
-      'claim-idle': { type: 'string', default: '3000' },
-      seed: { type: 'string' },
-      json: { type: 'string' },
-      keep: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) return { help: true };
-  const int = (name, min, max) => {
-    const value = Number(values[name]);
-    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} must be an integer from ${min} to ${max}`);
-    return value;
-  };
-  const faults = values.faults === 'none' ? [] : values.faults.split(',').map((f) => f.trim());
-  const unknown = faults.filter((f) => !FAULT_KINDS.includes(f));
-  if (unknown.length) throw new Error(`unknown fault kind ${unknown.join(', ')}; known: ${FAULT_KINDS.join(', ')}`);
-  return {
-    duration: int('duration', 5, 3600),
-    replicas: int('replicas', 1, 16),
-    clients: int('clients', 1, 512),
-    ids: int('ids', 100, 1_000_000),
-    rate: values.rate === undefined ? undefined : int('rate', 1, 100_000),
-    faults,
-    poison: int('poison', 0, 100),
-    claimIdleMs: int('claim-idle', 500, 600_000),
-    seed: values.seed === undefined ? randomInt(1, 2 ** 31) : int('seed', 0, 2 ** 31),
-    drainTimeoutMs: 600_000,
-    json: values.json,
-    keep: values.keep,
-  };
-}
-
-async function main() {
-  let options;
-  try {
-    options = parse(process.argv.slice(2));
-  } catch (error) {
-    process.stderr.write(`chaos: ${error.message}\nRun with --help for usage.\n`);
-    return 2;
-  }
-  if (options.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  process.stderr.write(`chaos: seed ${options.seed}\n`);
-  const report = await runChaos({ ...options, onProgress: (line) => process.stderr.write(`chaos: ${line}\n`) });
-  process.stdout.write(formatChaosReport(report));
-  if (options.json) writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
-  return report.passed ? 0 : 1;
-}
-
-main().then(
-  (code) => {
-    process.exitCode = code;
+runTool({
+  name: 'chaos',
+  usage: USAGE,
+  flags: {
+    duration: { type: 'string', default: '120' },
+    replicas: { type: 'string', default: '4' },
+    clients: { type: 'string', default: '32' },
+    ids: { type: 'string', default: '2000' },
+    rate: { type: 'string' },
+    faults: { type: 'string', default: FAULT_KINDS.join(',') },
+    poison: { type: 'string', default: '4' },
+    'claim-idle': { type: 'string', default: '3000' },
+    keep: { type: 'boolean', default: false },
   },
-  (error) => {
-    process.stderr.write(`chaos: ${error.stack ?? error}\n`);
-    process.exitCode = 1;
+  read(values, int) {
+    const faults = values.faults === 'none' ? [] : values.faults.split(',').map((f) => f.trim());
+    const unknown = faults.filter((f) => !FAULT_KINDS.includes(f));
+    if (unknown.length) throw new Error(`unknown fault kind ${unknown.join(', ')}; known: ${FAULT_KINDS.join(', ')}`);
+    return {
+      duration: int('duration', 5, 3600),
+      replicas: int('replicas', 1, 16),
+      clients: int('clients', 1, 512),
+      ids: int('ids', 100, 1_000_000),
+      rate: values.rate === undefined ? undefined : int('rate', 1, 100_000),
+      faults,
+      poison: int('poison', 0, 100),
+      claimIdleMs: int('claim-idle', 500, 600_000),
+      drainTimeoutMs: 600_000,
+      keep: values.keep,
+    };
   },
-);
+  async run(options) {
+    const report = await runChaos({ ...options, onProgress: (line) => process.stderr.write(`chaos: ${line}\n`) });
+    process.stdout.write(formatChaosReport(report));
+    return report;
+  },
+});

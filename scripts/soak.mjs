@@ -1,13 +1,11 @@
 #!/usr/bin/env node
 // Soak: measures the stack's maximum request rate, then holds half of it for a long while and reports memory
 // and backlog over time, then drains and checks convergence as the chaos run does. Usage: npm run soak -- --help
-import { randomInt } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { Ledger } from './lib/chaos-ledger.mjs';
 import { formatChaosReport, formatSoakSeries } from './lib/chaos-report.mjs';
 import { appOutputTails, chaosStack, drainAndVerify, memory, runLoad, trafficSummary } from './lib/chaos-runner.mjs';
 import { TrafficStats } from './lib/chaos-workload.mjs';
+import { runTool } from './lib/cli.mjs';
 
 const USAGE = `Usage: npm run soak -- [flags]
 
@@ -27,37 +25,6 @@ sends as fast as answered for --probe seconds to find the maximum request rate; 
 
 const say = (line) => process.stderr.write(`soak: ${line}\n`);
 
-function parse(argv) {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      duration: { type: 'string', default: '300' },
-      probe: { type: 'string', default: '20' },
-      replicas: { type: 'string', default: '2' },
-      clients: { type: 'string', default: '32' },
-      ids: { type: 'string', default: '2000' },
-      seed: { type: 'string' },
-      json: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) return { help: true };
-  const int = (name, min, max) => {
-    const value = Number(values[name]);
-    if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} must be an integer from ${min} to ${max}`);
-    return value;
-  };
-  return {
-    duration: int('duration', 10, 86_400),
-    probe: int('probe', 5, 600),
-    replicas: int('replicas', 1, 16),
-    clients: int('clients', 1, 512),
-    ids: int('ids', 100, 1_000_000),
-    seed: values.seed === undefined ? randomInt(1, 2 ** 31) : int('seed', 0, 2 ** 31),
-    json: values.json,
-  };
-}
-
 /** Acknowledged writes so far: document writes and events (an event resent counts once). */
 const writes = (ledger) => ledger.ackedDocumentWrites + ledger.events.size;
 
@@ -65,18 +32,8 @@ const writes = (ledger) => ledger.ackedDocumentWrites + ledger.events.size;
 const answered = (stats) =>
   Object.values(stats.byKind).reduce((n, row) => n + Object.entries(row).filter(([s]) => /^\d{3}/.test(s)).reduce((m, [, c]) => m + c, 0), 0);
 
-async function main() {
-  let options;
-  try {
-    options = parse(process.argv.slice(2));
-  } catch (error) {
-    process.stderr.write(`soak: ${error.message}\nRun with --help for usage.\n`);
-    return 2;
-  }
-  if (options.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+/** @param {{ seed: number, duration: number, probe: number, replicas: number, clients: number, ids: number }} options */
+async function soak(options) {
   const claimIdleMs = 30_000;
   const stack = chaosStack({ replicas: options.replicas, claimIdleMs, redisFsync: 'everysec' });
   const record = { ledger: new Ledger(), stats: new TrafficStats(), say };
@@ -95,7 +52,7 @@ async function main() {
     const before = answered(record.stats);
     const writesBefore = writes(record.ledger);
     const memoryAtStart = memory(stack);
-    const soak = await runLoad(stack, record, { ...load, seed: options.seed + 1, duration: options.duration, rate });
+    const held = await runLoad(stack, record, { ...load, seed: options.seed + 1, duration: options.duration, rate });
     const memoryAtEnd = memory(stack);
     const soakAnswered = answered(record.stats) - before;
     const soakWrites = writes(record.ledger) - writesBefore;
@@ -107,27 +64,26 @@ async function main() {
       maxRate,
       maxWriteRate,
       rate,
-      achievedRate: Math.round(soakAnswered / (soak.sentMs / 1000)),
-      achievedWriteRate: Math.round(soakWrites / (soak.sentMs / 1000)),
-      sentMs: probe.sentMs + soak.sentMs,
+      achievedRate: Math.round(soakAnswered / (held.sentMs / 1000)),
+      achievedWriteRate: Math.round(soakWrites / (held.sentMs / 1000)),
+      sentMs: probe.sentMs + held.sentMs,
       drainMs,
       traffic: trafficSummary(record),
       faults: { injected: {}, timeline: [] },
       poison: [],
       verdict,
       memory: { start: memoryAtStart, loadEnd: memoryAtEnd, end: memory(stack) },
-      backlog: { max: Math.max(0, ...soak.samples.map((s) => s.backlog)), samples: soak.samples },
+      backlog: { max: Math.max(0, ...held.samples.map((s) => s.backlog)), samples: held.samples },
       failures,
       passed: failures.length === 0,
     };
     process.stdout.write(
       `\nsoak: maximum ${maxRate} requests/s (${maxWriteRate} writes/s); held ${report.achievedRate} requests/s ` +
         `(${report.achievedWriteRate} writes/s; target ${rate} requests/s) for ${options.duration} s\n` +
-        `${formatSoakSeries(soak.samples, Math.max(1, Math.round(options.duration / 20)))}\n`,
+        `${formatSoakSeries(held.samples, Math.max(1, Math.round(options.duration / 20)))}\n`,
     );
     process.stdout.write(formatChaosReport(report));
-    if (options.json) writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
-    return report.passed ? 0 : 1;
+    return report;
   } catch (error) {
     process.stderr.write(`${appOutputTails(stack)}\n`);
     throw error;
@@ -136,12 +92,22 @@ async function main() {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
+runTool({
+  name: 'soak',
+  usage: USAGE,
+  flags: {
+    duration: { type: 'string', default: '300' },
+    probe: { type: 'string', default: '20' },
+    replicas: { type: 'string', default: '2' },
+    clients: { type: 'string', default: '32' },
+    ids: { type: 'string', default: '2000' },
   },
-  (error) => {
-    process.stderr.write(`soak: ${error.stack ?? error}\n`);
-    process.exitCode = 1;
-  },
-);
+  read: (values, int) => ({
+    duration: int('duration', 10, 86_400),
+    probe: int('probe', 5, 600),
+    replicas: int('replicas', 1, 16),
+    clients: int('clients', 1, 512),
+    ids: int('ids', 100, 1_000_000),
+  }),
+  run: soak,
+});

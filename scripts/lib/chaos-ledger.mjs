@@ -4,7 +4,7 @@
 // of one id, ordered by version, replay its history whatever order the concurrent clients saw the answers in.
 // A request whose answer never came (ingest killed mid-request) may or may not have been applied: it is counted
 // as "unknown" and may fill one version nobody acknowledged, but no more than one.
-import jsonMergePatch from 'json-merge-patch';
+import { mergePatch } from './merge-patch.mjs';
 
 export const DELETED = Symbol('deleted');
 export const UNKNOWN = Symbol('unknown');
@@ -89,7 +89,7 @@ export class Ledger {
         continue;
       }
       if (write.op === 'delete') return patches.length === 0 ? DELETED : UNKNOWN;
-      return patches.reduceRight((doc, patch) => jsonMergePatch.apply(doc, structuredClone(patch)), structuredClone(write.body));
+      return patches.reduceRight((doc, patch) => mergePatch(doc, patch), write.body);
     }
     return UNKNOWN;
   }

@@ -6,11 +6,27 @@
 // (a bad If-Match, a PATCH whose merge cannot be stored). So after the run, no "hx-" id and no fz_hostile row may
 // exist anywhere, and the stream entries must be exactly the acknowledged valid writes.
 import { mulberry32 } from './loadgen-traffic.mjs';
-import { mergePatch } from './fuzz-ledger.mjs';
+import { mergePatch } from './merge-patch.mjs';
 
 export const DOCS = 'fz_docs';
 export const EVENTS = 'fz_events';
 export const HOSTILE = 'fz_hostile';
+
+/**
+ * The per-item results of a _bulk answer: the array; undefined when the answer is not a 200 (nothing to settle);
+ * or a failure message when a 200 carries no results.
+ * @param {{ status: number, body: string }} answer
+ * @returns {any[] | string | undefined}
+ */
+function bulkResults(answer) {
+  if (answer.status !== 200) return undefined;
+  try {
+    const { results } = JSON.parse(answer.body);
+    return Array.isArray(results) ? results : `200 without results: ${answer.body.slice(0, 120)}`;
+  } catch {
+    return `200 without results: ${answer.body.slice(0, 120)}`;
+  }
+}
 
 /** The collection files the fuzz stack runs with. */
 export const COLLECTIONS = [
@@ -262,14 +278,8 @@ export function createCaseSource({ seed, ids, ledger }) {
       expect: [200],
       locks: locked,
       settle(answer, ledger) {
-        if (answer.status !== 200) return undefined;
-        /** @type {any[]} */
-        let results;
-        try {
-          results = JSON.parse(answer.body).results;
-        } catch {
-          return `200 without results: ${answer.body.slice(0, 120)}`;
-        }
+        const results = bulkResults(answer);
+        if (!Array.isArray(results)) return results;
         for (const [i, item] of items.entries()) {
           const result = results?.[i];
           if (item.expectOk && result?.id === item.id && Number.isInteger(result.version)) {
@@ -296,14 +306,8 @@ export function createCaseSource({ seed, ids, ledger }) {
       body: JSON.stringify({ events }),
       expect: [200],
       settle(answer, ledger) {
-        if (answer.status !== 200) return undefined;
-        /** @type {any[]} */
-        let results;
-        try {
-          results = JSON.parse(answer.body).results;
-        } catch {
-          return `200 without results: ${answer.body.slice(0, 120)}`;
-        }
+        const results = bulkResults(answer);
+        if (!Array.isArray(results)) return results;
         for (const [i, event] of events.entries()) {
           if (results?.[i]?.id !== event.id) return `event ${i}: ${JSON.stringify(results?.[i])}`;
           ledger.recordEvent(event.id, event);

@@ -1,34 +1,12 @@
 // What the valid traffic of a fuzz run was acknowledged for, to compare with PostgreSQL after the drain.
 // Valid writes to one id never overlap (the runner holds a lock per id), so each id's state follows from its
 // acknowledged writes in order.
+import { mergePatch } from './merge-patch.mjs';
 
 /**
  * @typedef {Record<string, unknown>} JsonObject
  * @typedef {{ version: number, live: boolean, doc?: JsonObject }} DocState
  */
-
-/** @param {unknown} value @returns {value is JsonObject} */
-const isObject = (value) => value !== null && typeof value === 'object' && !Array.isArray(value);
-
-/**
- * RFC 7396 JSON Merge Patch, as the server applies it: every member name is data.
- * @param {unknown} target
- * @param {unknown} patch
- * @returns {unknown}
- */
-export function mergePatch(target, patch) {
-  if (!isObject(patch)) return patch;
-  /** @type {JsonObject} */
-  const result = isObject(target) ? structuredClone(target) : {};
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete result[key];
-    else {
-      const current = Object.hasOwn(result, key) ? result[key] : undefined;
-      Object.defineProperty(result, key, { value: mergePatch(current, value), enumerable: true, writable: true, configurable: true });
-    }
-  }
-  return result;
-}
 
 export class Ledger {
   constructor() {
