@@ -1,0 +1,165 @@
+// Phase 1, PostgreSQL: version-guarded multi-row upserts from a plain `pg` client in batches of 500, the same SQL shape
+// as apps/sink/src/upsert/batch-sql.ts (unnest arrays, tombstone guard, `version <` guard), and a COPY-to-staging-
+// then-upsert variant. Each runs an insert pass (empty table) and an update pass (every row one version newer).
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { msSince, percentile, round } from './stats.mjs';
+import { seededRandom, withId } from './workload.mjs';
+
+const TABLE = 'bench_raw_docs';
+const COLLECTION = 'bench_raw';
+
+// Same columns as the sink's document tables (libs/persistence/src/collection-tables.ts).
+const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS ${TABLE} (
+  id text PRIMARY KEY, version bigint NOT NULL, doc jsonb NOT NULL,
+  created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)`;
+
+// batch-sql.ts upsertDocuments, with the table and collection filled in.
+const UPSERT = `
+  WITH input AS (
+    SELECT * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::timestamptz[]) AS i(id, version, doc, ts)
+  ), alive AS (
+    SELECT i.* FROM input i
+      LEFT JOIN spillway_tombstones tb ON tb.collection = $1 AND tb.id = i.id
+     WHERE tb.version IS NULL OR tb.version < i.version
+  )
+  INSERT INTO ${TABLE} AS t (id, version, doc, created_at, updated_at)
+  SELECT id, version, doc::jsonb, ts, ts FROM alive
+  ON CONFLICT (id) DO UPDATE
+     SET version = excluded.version, doc = excluded.doc, updated_at = excluded.updated_at
+   WHERE t.version < excluded.version
+  RETURNING (xmax = 0) AS inserted`;
+
+const CREATE_STAGING = `CREATE TEMP TABLE IF NOT EXISTS bench_stage (
+  id text NOT NULL, version bigint NOT NULL, doc text NOT NULL, ts timestamptz NOT NULL) ON COMMIT DELETE ROWS`;
+
+const UPSERT_FROM_STAGING = `
+  INSERT INTO ${TABLE} AS t (id, version, doc, created_at, updated_at)
+  SELECT s.id, s.version, s.doc::jsonb, s.ts, s.ts FROM bench_stage s
+    LEFT JOIN spillway_tombstones tb ON tb.collection = '${COLLECTION}' AND tb.id = s.id
+   WHERE tb.version IS NULL OR tb.version < s.version
+  ON CONFLICT (id) DO UPDATE
+     SET version = excluded.version, doc = excluded.doc, updated_at = excluded.updated_at
+   WHERE t.version < excluded.version`;
+
+/** COPY text format: backslash, tab, newline and carriage return escaped. @param {string} s */
+const copyText = (s) => s.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]);
+
+/**
+ * @param {pg.PoolClient} client
+ * @param {{ ids: string[], docs: string[], version: number }} batch
+ */
+async function upsertBatch(client, { ids, docs, version }) {
+  const ts = new Date().toISOString();
+  const result = await client.query(UPSERT, [
+    COLLECTION,
+    ids,
+    ids.map(() => version),
+    docs,
+    ids.map(() => ts),
+  ]);
+  return result.rowCount ?? 0;
+}
+
+/**
+ * @param {pg.PoolClient} client
+ * @param {{ ids: string[], docs: string[], version: number }} batch
+ */
+async function copyBatch(client, { ids, docs, version }) {
+  const ts = new Date().toISOString();
+  let text = '';
+  for (let i = 0; i < ids.length; i++) text += `${copyText(ids[i])}\t${version}\t${copyText(docs[i])}\t${ts}\n`;
+  await client.query('BEGIN');
+  try {
+    await pipeline(Readable.from([text]), client.query(copyFrom('COPY bench_stage (id, version, doc, ts) FROM STDIN')));
+    const result = await client.query(UPSERT_FROM_STAGING);
+    await client.query('COMMIT');
+    return result.rowCount ?? 0;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * @param {{ databaseUrl: string, ids: string[], docs: string[], seed: number, rows: number, batchSize: number,
+ *           connections: number[], say: (s: string) => void }} o
+ */
+export async function rawPostgres(o) {
+  const maxConnections = Math.max(...o.connections);
+  const pool = new pg.Pool({ connectionString: o.databaseUrl, max: maxConnections });
+  const clients = await Promise.all(Array.from({ length: maxConnections }, () => pool.connect()));
+  try {
+    await clients[0].query(CREATE_TABLE);
+    for (const c of clients) await c.query(CREATE_STAGING);
+    const ids = o.ids.slice(0, o.rows);
+    const random = seededRandom(o.seed);
+    const docFor = ids.map((id) => withId(id, o.docs[Math.floor(random() * o.docs.length)]));
+    const results = [];
+    let version = 0;
+    for (const [mode, write] of /** @type {const} */ ([
+      ['upsert', upsertBatch],
+      ['copy', copyBatch],
+    ])) {
+      for (const connections of o.connections) {
+        await clients[0].query(`TRUNCATE ${TABLE}`);
+        for (const pass of ['insert', 'update']) {
+          version += 1;
+          // Every id once per pass, in batches of distinct ids sorted by key (concurrent writers lock rows in one
+          // order, so they cannot deadlock).
+          const order = shuffled(ids.length, random);
+          const batches = [];
+          for (let i = 0; i < order.length; i += o.batchSize) {
+            const idx = order.slice(i, i + o.batchSize).sort((a, b) => a - b);
+            batches.push({ ids: idx.map((k) => ids[k]), docs: idx.map((k) => docFor[k]), version });
+          }
+          const latencies = [];
+          let rows = 0;
+          let next = 0;
+          const start = process.hrtime.bigint();
+          await Promise.all(
+            clients.slice(0, connections).map(async (client) => {
+              while (next < batches.length) {
+                const batch = batches[next++];
+                const t = process.hrtime.bigint();
+                rows += await write(client, batch);
+                latencies.push(msSince(t));
+              }
+            }),
+          );
+          const ms = msSince(start);
+          const row = {
+            mode,
+            pass,
+            connections,
+            batchSize: o.batchSize,
+            rows,
+            rowsPerSec: round((rows / ms) * 1000),
+            batchMs: { p50: round(percentile(latencies, 0.5), 1), p99: round(percentile(latencies, 0.99), 1) },
+          };
+          results.push(row);
+          o.say(`postgres ${mode} ${pass} pass, ${connections} connection(s): ${row.rowsPerSec} rows/s`);
+        }
+      }
+    }
+    await clients[0].query(`DROP TABLE IF EXISTS ${TABLE}`);
+    const best = (mode) =>
+      Math.max(...results.filter((r) => r.mode === mode && r.pass === 'update').map((r) => r.rowsPerSec ?? 0));
+    return { runs: results, ceiling: { upsertRowsPerSec: best('upsert'), copyRowsPerSec: best('copy') } };
+  } finally {
+    for (const c of clients) c.release();
+    await pool.end();
+  }
+}
+
+/** @param {number} n @param {() => number} random */
+function shuffled(n, random) {
+  const a = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}

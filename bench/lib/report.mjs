@@ -1,0 +1,101 @@
+// The targets of issue 4, judged from a run's figures, and the markdown tables printed and written at the end.
+import { fmt, mb } from './stats.mjs';
+
+const RSS_LIMIT_MB = 200;
+const pct = (x) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${Math.round(x * 100)}%`);
+
+/**
+ * @param {any} r the results object
+ * @returns {{ target: string, measured: string, pass: boolean | null }[]} null: not measured in this run
+ */
+export function judgeTargets(r) {
+  const targets = [];
+  const add = (target, measured, pass) => targets.push({ target, measured, pass });
+  const ceiling = r.raw?.postgres?.ceiling?.upsertRowsPerSec;
+  const uniform = (r.sink?.runs ?? []).filter((x) => x.template === 'uniform');
+  const two = uniform.find((x) => x.replicas === 2);
+  if (two && ceiling) add('sink drain, 2 replicas ≥ 80% of raw multi-row upsert ceiling (rows/s)', `${fmt(two.rowsPerSec)} / ${fmt(ceiling)} = ${pct(two.rowsPerSec / ceiling)}`, two.rowsPerSec >= 0.8 * ceiling);
+  else add('sink drain, 2 replicas ≥ 80% of raw multi-row upsert ceiling (rows/s)', 'not measured', null);
+  add('sink drain, 2 replicas ≥ 50,000 entries/s', two ? `${fmt(two.entriesPerSec)} entries/s` : 'not measured', two ? two.entriesPerSec >= 50_000 && !two.timedOut : null);
+  if (uniform.length > 1) {
+    const sorted = [...uniform].sort((a, b) => a.replicas - b.replicas);
+    const slower = sorted.slice(1).filter((x, i) => x.entriesPerSec < 0.95 * sorted[i].entriesPerSec);
+    add(
+      'more replicas never slower than fewer (5% noise allowed)',
+      sorted.map((x) => `${x.replicas}: ${fmt(x.entriesPerSec)}`).join(', '),
+      slower.length === 0,
+    );
+  } else add('more replicas never slower than fewer (5% noise allowed)', 'not measured', null);
+  const bulk = r.ingest?.bulk?.opsPerSec;
+  const luaBatch = r.raw?.redis?.batch?.opsPerSec;
+  add('`_bulk` ingest ≥ 50% of raw Lua batch ceiling (ops/s)', bulk && luaBatch ? `${fmt(bulk)} / ${fmt(luaBatch)} = ${pct(bulk / luaBatch)}` : 'not measured', bulk && luaBatch ? bulk >= 0.5 * luaBatch : null);
+  const put = r.ingest?.put?.requestsPerSec;
+  const bare = r.ingest?.barePut?.requestsPerSec;
+  add('single `PUT` ≥ 70% of bare-Fastify baseline (req/s)', put && bare ? `${fmt(put)} / ${fmt(bare)} = ${pct(put / bare)}` : 'not measured', put && bare ? put >= 0.7 * bare : null);
+  const p99 = r.e2e?.lagMs?.p99;
+  add('end-to-end p99 lag < 250 ms at half load', p99 !== undefined && p99 !== null ? `${p99} ms` : 'not measured', p99 !== undefined && p99 !== null ? p99 < 250 : null);
+  const afterDrain = r.sink ? [r.sink.rssIngest, ...r.sink.runs.flatMap((x) => x.rssSinks)].filter((x) => x !== null && x !== undefined) : [];
+  add(
+    `RSS < ${RSS_LIMIT_MB} MB for each process after the drain`,
+    afterDrain.length ? `max ${mb(Math.max(...afterDrain))} MB (ingest ${mb(r.sink.rssIngest)} MB)` : 'not measured',
+    afterDrain.length ? Math.max(...afterDrain) < RSS_LIMIT_MB * 1048576 : null,
+  );
+  const hot = (r.sink?.runs ?? []).find((x) => x.template === 'hot');
+  add('hot keys: rows written ≤ 30% of entries', hot ? `${pct(hot.rowsPerEntry)} (${fmt(hot.rowsWritten)} rows / ${fmt(hot.entries)} entries)` : 'not measured', hot ? hot.rowsPerEntry <= 0.3 : null);
+  const best = two?.rowsPerSec;
+  add('an order of magnitude beyond 2,300 rows/s (Debezium JDBC sink)', best ? `${fmt(best)} rows/s (2 replicas)` : 'not measured', best ? best >= 23_000 : null);
+  return targets;
+}
+
+/** @param {any} r @returns {string} markdown */
+export function markdown(r) {
+  const lines = [];
+  const row = (...cells) => lines.push(`| ${cells.join(' | ')} |`);
+  lines.push(`## Spillway benchmark, ${r.date}${r.options.quick ? ' (--quick)' : ''}`, '');
+  lines.push(
+    `${r.machine.cpus} × ${r.machine.cpuModel}, Node ${r.machine.node}, Redis ${r.machine.redis}, PostgreSQL ${r.machine.postgres}; ` +
+      `load average ${r.load.start.join(' / ')} at start, ${r.load.end.join(' / ')} at end; ${Math.round(r.elapsedS)} s in all. Seed ${r.options.seed}.`,
+    '',
+  );
+  lines.push('### Targets (issue 4)', '');
+  row('target', 'measured', 'result');
+  row('---', '---', '---');
+  for (const t of r.targets) row(t.target, t.measured, t.pass === null ? 'not run' : t.pass ? 'pass' : '**FAIL**');
+  lines.push('');
+  lines.push('### Figures', '');
+  row('phase', 'what', 'rate', 'latency / ratio');
+  row('---', '---', '---:', '---');
+  if (r.raw?.redis) {
+    const { single, batch } = r.raw.redis;
+    row('1 raw', `Redis writeDocument Lua, singly (${single.concurrency} in flight)`, `${fmt(single.opsPerSec)} ops/s`, `p50 ${single.latencyMs.p50} ms, p99 ${single.latencyMs.p99} ms`);
+    row('1 raw', `Redis writeDocument Lua, pipelines of ${batch.batchSize} (${batch.inFlight} in flight)`, `${fmt(batch.opsPerSec)} ops/s`, `batch p50 ${batch.batchLatencyMs.p50} ms, p99 ${batch.batchLatencyMs.p99} ms; Redis CPU ${r.raw.redis.serverUsecPerCall} µs a call`);
+  }
+  for (const x of r.raw?.postgres?.runs ?? []) {
+    row('1 raw', `PostgreSQL ${x.mode === 'copy' ? 'COPY to staging + upsert' : 'multi-row upsert (unnest)'}, ${x.pass} pass, batches of ${x.batchSize}, ${x.connections} conn.`, `${fmt(x.rowsPerSec)} rows/s`, `batch p50 ${x.batchMs.p50} ms, p99 ${x.batchMs.p99} ms`);
+  }
+  if (r.ingest) {
+    const { put, bulk, barePut } = r.ingest;
+    row('2 ingest', `PUT /v1/sessions/{id}, ${put.connections} connections`, `${fmt(put.requestsPerSec)} req/s`, `p50 ${put.latencyMs.p50} ms, p99 ${put.latencyMs.p99} ms${put.non2xx ? `, ${put.non2xx} non-2xx` : ''}`);
+    row('2 ingest', `POST _bulk, ${bulk.opsPerRequest} puts a request, ${bulk.connections} connections`, `${fmt(bulk.requestsPerSec)} req/s = ${fmt(bulk.opsPerSec)} ops/s`, `p50 ${bulk.latencyMs.p50} ms, p99 ${bulk.latencyMs.p99} ms`);
+    row('2 ingest', `bare Fastify PUT, same Lua, ${barePut.connections} connections`, `${fmt(barePut.requestsPerSec)} req/s`, `p50 ${barePut.latencyMs.p50} ms, p99 ${barePut.latencyMs.p99} ms; ingest/bare ${pct(r.ingest.putToBare)}`);
+  }
+  const ceiling = r.raw?.postgres?.ceiling?.upsertRowsPerSec;
+  for (const x of r.sink?.runs ?? []) {
+    row(
+      '3 sink',
+      `drain ${fmt(x.entries)} entries (${x.template === 'hot' ? 'hot keys: 1% of ids take half' : 'uniform over the ids'}), ${x.replicas} replica(s)`,
+      `${fmt(x.entriesPerSec)} entries/s, ${fmt(x.rowsPerSec)} rows/s`,
+      `${(x.drainMs / 1000).toFixed(1)} s${x.timedOut ? ' (stopped: timeout)' : ''}; ${x.rowsPerEntry} rows/entry; ${ceiling ? `${pct(x.rowsPerSec / ceiling)} of upsert ceiling` : ''}`,
+    );
+  }
+  if (r.e2e) {
+    const e = r.e2e;
+    row('4 e2e', `PUT at ${fmt(e.offeredRate)} req/s offered for ${e.durationS} s, ${r.options.e2eReplicas} sinks`, `${fmt(e.achievedRate)} req/s`, `lag p50 ${e.lagMs.p50} ms, p99 ${e.lagMs.p99} ms, max ≤ ${e.lagMs.max} ms`);
+  }
+  lines.push('');
+  lines.push('### Memory (RSS, MB, at the end of each phase)', '');
+  row('phase', 'ingest', 'sinks', 'other');
+  row('---', '---:', '---', '---');
+  for (const m of r.memory) row(m.phase, m.ingestMb ?? '–', m.sinksMb.length ? m.sinksMb.join(', ') : '–', m.other ?? '');
+  return `${lines.join('\n')}\n`;
+}
