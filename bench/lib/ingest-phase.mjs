@@ -9,6 +9,7 @@ import { bulkRequests, putRequests, runLoad } from './load.mjs';
 import { COLLECTION, KEYS } from './redis-writes.mjs';
 import { scrape, sum } from './prom.mjs';
 import { sleep } from './stats.mjs';
+import { cpuSince, cpuSnapshot, processCpuSeconds } from './cpu.mjs';
 
 const require = createRequire(import.meta.url);
 const servers = require('../../scripts/lib/servers.js');
@@ -76,12 +77,20 @@ export async function ingestPhase(o) {
   const common = { ids: o.ids, docs: o.docs, collection: COLLECTION };
   const acceptedWrites = async () => sum(await scrape([ingest]), 'spillway_ingest_writes_total');
 
-  /** @param {Record<string, unknown>} options @param {number} opsPerRequest @param {boolean} counted */
-  const measure = async (options, opsPerRequest, counted) => {
+  /**
+   * @param {Record<string, unknown>} options @param {number} opsPerRequest @param {boolean} counted
+   * @param {number} [serverPid] the server under test when it is not ingest
+   */
+  const measure = async (options, opsPerRequest, counted, serverPid) => {
     if (o.warmupS > 0) await runLoad({ ...options, duration: o.warmupS });
     await redis.del(KEYS.stream); // keep Redis memory flat between runs
     const before = counted ? await acceptedWrites() : 0;
+    const cpuBefore = cpuSnapshot(o.stack, []);
+    const serverBefore = processCpuSeconds(serverPid);
+    /** @type {any} */
     const result = await runLoad(options, opsPerRequest);
+    result.cpu = cpuSince(cpuBefore, cpuSnapshot(o.stack, []));
+    if (serverPid) result.cpu.bareServerS = Number((processCpuSeconds(serverPid) - serverBefore).toFixed(1));
     if (counted) {
       const accepted = (await acceptedWrites()) - before;
       result.acceptedWrites = accepted;
@@ -106,7 +115,7 @@ export async function ingestPhase(o) {
   let barePut;
   let bareRss;
   try {
-    barePut = await measure(putRequests(bare.url, { ...common, seed: o.seed, connections: o.connections, durationS: o.durationS }), 1, false);
+    barePut = await measure(putRequests(bare.url, { ...common, seed: o.seed, connections: o.connections, durationS: o.durationS }), 1, false, bare.child?.pid);
     bareRss = bare.rssBytes();
   } finally {
     await bare.stop();

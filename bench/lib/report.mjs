@@ -93,6 +93,26 @@ export function markdown(r) {
     row('4 e2e', `PUT at ${fmt(e.offeredRate)} req/s offered for ${e.durationS} s, ${r.options.e2eReplicas} sinks`, `${fmt(e.achievedRate)} req/s`, `lag p50 ${e.lagMs.p50} ms, p99 ${e.lagMs.p99} ms, max ≤ ${e.lagMs.max} ms`);
   }
   lines.push('');
+  const cpuRows = [
+    ...(r.ingest ? [['2 ingest PUT', r.ingest.put.cpu], ['2 ingest _bulk', r.ingest.bulk.cpu], ['2 bare Fastify PUT', r.ingest.barePut.cpu]] : []),
+    ...(r.sink?.runs ?? []).map((x) => [`3 drain ${x.template}, ${x.replicas} replica(s)`, x.cpu]),
+  ].filter(([, c]) => c);
+  if (cpuRows.length) {
+    lines.push('### Where the CPU went (CPU seconds during the measurement; 2 cores give 2 s per second)', '');
+    row('run', 'wall s', 'sinks', 'postgres', 'redis', 'ingest / bare', 'bench (load generator)', 'other processes', 'machine busy');
+    row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:');
+    for (const [name, c] of cpuRows) {
+      row(name, c.wallS, c.sinksS, c.postgresS, c.redisS, c.bareServerS ?? c.ingestS, c.benchS, c.otherS, `${c.machineBusyPct}%`);
+    }
+    lines.push('');
+  }
+  if (r.sink?.runs?.length) {
+    lines.push('### Sink batches', '');
+    row('run', 'batches', 'mean entries a batch', 'batch write p50 ms', 'p99 ms', 'mean ms');
+    row('---', '---:', '---:', '---:', '---:', '---:');
+    for (const x of r.sink.runs) row(`${x.template}, ${x.replicas} replica(s)`, fmt(x.batches), x.meanBatchSize, x.batchWriteMs.p50, x.batchWriteMs.p99, x.batchWriteMs.mean);
+    lines.push('');
+  }
   lines.push('### Memory (RSS, MB, at the end of each phase)', '');
   row('phase', 'ingest', 'sinks', 'other');
   row('---', '---:', '---', '---');

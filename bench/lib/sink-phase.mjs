@@ -4,9 +4,10 @@
 // the replicas are started and ready first, so a run times the drain only. Tables are truncated between runs.
 import { GROUP } from '../../scripts/lib/stack.mjs';
 import { fillBacklog, KEYS, COLLECTION } from './redis-writes.mjs';
-import { byLabel, scrape } from './prom.mjs';
+import { byLabel, histogram, quantile, scrape } from './prom.mjs';
 import { idPicker, seededRandom } from './workload.mjs';
 import { msSince, round, sleep } from './stats.mjs';
+import { cpuSince, cpuSnapshot } from './cpu.mjs';
 
 const TEMPLATE = (name) => `spw:{${COLLECTION}.0}:bench-template-${name}`;
 const WRITTEN = ['inserted', 'updated', 'deleted'];
@@ -65,6 +66,7 @@ export async function drainRun(o) {
   await sleep(500);
   const before = await scrape(sinks);
 
+  const cpuBefore = cpuSnapshot(o.stack, sinks);
   const start = process.hrtime.bigint();
   await redis.call('COPY', TEMPLATE(o.template), KEYS.stream, 'REPLACE');
   let remaining = o.entries;
@@ -83,7 +85,10 @@ export async function drainRun(o) {
     await sleep(100);
   }
   const drainMs = msSince(start);
+  const cpu = cpuSince(cpuBefore, cpuSnapshot(o.stack, sinks));
   const after = await scrape(sinks);
+  const writeS = histogram(after, 'spillway_sink_write_duration_seconds');
+  const batches = histogram(after, 'spillway_sink_batch_size');
   const outcomes = byLabel(after, 'spillway_sink_entries_total', 'outcome');
   const outcomesBefore = byLabel(before, 'spillway_sink_entries_total', 'outcome');
   for (const key of Object.keys(outcomes)) outcomes[key] -= outcomesBefore[key] ?? 0;
@@ -110,13 +115,22 @@ export async function drainRun(o) {
     rowsPerSec: round((rowsWritten / drainMs) * 1000),
     rowsPerEntry: settled > 0 ? round(rowsWritten / settled, 3) : null,
     outcomes,
+    batches: batches.count,
+    meanBatchSize: batches.count ? round(batches.sum / batches.count, 1) : null,
+    batchWriteMs: {
+      p50: round((quantile(writeS, 0.5) ?? NaN) * 1000, 1),
+      p99: round((quantile(writeS, 0.99) ?? NaN) * 1000, 1),
+      mean: writeS.count ? round((writeS.sum / writeS.count) * 1000, 1) : null,
+    },
+    cpu,
     tableStats: stats.rows[0] ? Object.fromEntries(Object.entries(stats.rows[0]).map(([k, v]) => [k, Number(v)])) : null,
     rssSinks: rss,
     progress: thin(samples, 60),
   };
   o.say(
     `sink drain ${o.template}, ${o.replicas} replica(s): ${run.entriesPerSec} entries/s, ${run.rowsPerSec} rows/s, ` +
-      `${run.rowsPerEntry} rows/entry${timedOut ? ` (stopped after ${Math.round(drainMs / 1000)} s, ${acked} acked)` : ''}`,
+      `${run.rowsPerEntry} rows/entry; cpu s: sinks ${cpu.sinksS}, postgres ${cpu.postgresS}, redis ${cpu.redisS}, ` +
+      `others ${cpu.otherS} in ${cpu.wallS} s (machine ${cpu.machineBusyPct}% busy)${timedOut ? ` (stopped after ${Math.round(drainMs / 1000)} s, ${acked} acked)` : ''}`,
   );
   return run;
 }
