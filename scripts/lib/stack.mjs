@@ -267,8 +267,9 @@ export class Stack {
   }
 
   /**
-   * Entries of each collection stream not yet acked by the group (undelivered plus pending); `exact` counts the
-   * undelivered entries instead of trusting the group's lag.
+   * Entries of each collection stream not yet acked by the group (undelivered plus pending). Cheap by default:
+   * Redis's own 'lag', bounded by the stream's length (it can stay off after an AOF reload); `exact` counts the
+   * entries after the group's last delivered one instead.
    */
   async backlog({ exact = false } = {}) {
     const redis = /** @type {Redis} */ (this.redis);
@@ -277,17 +278,18 @@ export class Stack {
       const stream = partitionKeys(name).stream;
       const groups = /** @type {unknown[][]} */ (await redis.xinfo('GROUPS', stream).catch(() => []));
       const group = groups.find((g) => g[g.indexOf('name') + 1] === GROUP);
+      const length = await redis.xlen(stream);
       if (!group) {
-        result[name] = await redis.xlen(stream);
+        result[name] = length;
         continue;
       }
       const field = (key) => group[group.indexOf(key) + 1];
-      // Redis 7 counts the undelivered entries ('lag'); it says null when it cannot tell, and then we count.
-      const lag = field('lag');
-      const undelivered =
-        exact || lag === null || lag === undefined
-          ? (await redis.xrange(stream, `(${String(field('last-delivered-id'))}`, '+', 'COUNT', 1_000_000)).length
-          : Number(lag);
+      const after = `(${String(field('last-delivered-id'))}`;
+      const undelivered = exact
+        ? (await redis.xrange(stream, after, '+', 'COUNT', 1_000_000)).length
+        : (await redis.xrange(stream, after, '+', 'COUNT', 1)).length === 0
+          ? 0
+          : Math.min(field('lag') === null ? length : Number(field('lag')), length);
       result[name] = Number(field('pending')) + undelivered;
     }
     return result;

@@ -44,6 +44,15 @@ export function decodeEntry(entryId: string, fields: readonly string[]): ChangeE
   return { entryId, op: op as ChangeOp, id, version, doc, ingestedAt };
 }
 
+/** Orders two stream entry ids (`<ms>-<seq>`): negative when a comes first, 0 when equal, positive after. */
+export function compareEntryIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt);
+  const [bm, bs] = b.split('-').map(BigInt);
+  const order = am === bm ? as - bs : am - bm;
+
+  return order < 0n ? -1 : order > 0n ? 1 : 0;
+}
+
 /** Milliseconds part of a stream entry id. */
 export function entryIdMs(entryId: string): number {
   return Number(entryId.slice(0, entryId.indexOf('-')));

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { CollectionRegistry } from '@app/collections';
-import { allPartitions } from '@app/contracts';
+import { allPartitions, compareEntryIds } from '@app/contracts';
 import { REDIS_CLIENT } from '@app/redis';
 import { SpillwayMetrics } from './spillway.metrics';
 
@@ -60,15 +60,25 @@ export class StreamStatsService implements OnModuleInit, OnApplicationShutdown {
   private async read(collection: string): Promise<StreamStats> {
     const total: StreamStats = { length: 0, pending: 0, backlog: 0, deadLetters: 0 };
     for (const keys of allPartitions(collection)) {
-      const [length, deadLetters, groups] = await Promise.all([
+      const [length, deadLetters, groups, newest] = await Promise.all([
         this.redis.xlen(keys.stream),
         this.redis.xlen(keys.deadLetters),
         readGroups(this.redis, keys.stream),
+        this.redis.xrevrange(keys.stream, '+', '-', 'COUNT', 1),
       ]);
+      const undelivered = (group: GroupInfo) => {
+        // Entries not yet delivered are still on the stream, after the group's last delivered one. Redis's own
+        // count ('lag') can stay off for good after an AOF reload, so it is only trusted within those bounds.
+        if (newest.length === 0 || compareEntryIds(newest[0][0], group.lastDelivered) <= 0) {
+          return 0;
+        }
+
+        return Math.min(group.lag ?? length, length);
+      };
       total.length += length;
       total.deadLetters += deadLetters;
       total.pending += groups.reduce((sum, g) => sum + g.pending, 0);
-      total.backlog += groups.length === 0 ? length : Math.max(...groups.map((g) => g.pending + (g.lag ?? length)));
+      total.backlog += groups.length === 0 ? length : Math.max(...groups.map((g) => g.pending + undelivered(g)));
     }
 
     return total;
@@ -78,6 +88,7 @@ export class StreamStatsService implements OnModuleInit, OnApplicationShutdown {
 interface GroupInfo {
   pending: number;
   lag: number | null;
+  lastDelivered: string;
 }
 
 /** XINFO GROUPS as objects; an absent stream has no groups. */
@@ -96,6 +107,10 @@ async function readGroups(redis: Redis, stream: string): Promise<GroupInfo[]> {
     const fields = raw as (string | number | null)[];
     const get = (name: string) => fields[fields.indexOf(name) + 1];
 
-    return { pending: Number(get('pending')), lag: get('lag') === null ? null : Number(get('lag')) };
+    return {
+      pending: Number(get('pending')),
+      lag: get('lag') === null ? null : Number(get('lag')),
+      lastDelivered: String(get('last-delivered-id')),
+    };
   });
 }

@@ -1,3 +1,5 @@
+import { compareEntryIds } from '@app/contracts';
+
 /** A raw stream entry as Redis returns it: id and flat field list (null when the entry was deleted). */
 export interface RawEntry {
   id: string;
@@ -39,8 +41,5 @@ export function nextEntryId(id: string): string {
 
 /** Lower of two entry ids. */
 export function minEntryId(a: string, b: string): string {
-  const [am, as] = a.split('-').map(BigInt);
-  const [bm, bs] = b.split('-').map(BigInt);
-
-  return am < bm || (am === bm && as < bs) ? a : b;
+  return compareEntryIds(a, b) <= 0 ? a : b;
 }
