@@ -32,6 +32,8 @@ declare module 'ioredis' {
       ttlSeconds: number,
     ): Result<number, Context>;
     dropTombstone(documentKey: string, version: number, lingerSeconds: number): Result<number, Context>;
+    /** After the group: per entry its id, reason, deliveries, field count and fields (deadLetter-2.lua). */
+    deadLetter(streamKey: string, deadLetterKey: string, group: string, ...entries: (string | number)[]): Result<number, Context>;
   }
 }
 

@@ -1,5 +1,4 @@
 import type { Redis } from 'ioredis';
-import { DeadLetterField } from '@app/contracts';
 import type { PartitionKeys } from '@app/contracts';
 import type { RawEntry } from './stream-replies';
 
@@ -8,7 +7,10 @@ export interface DeadLetter {
   reason: string;
 }
 
-/** Moves entries to the partition's dead-letter stream with their reason and acks them, in one MULTI. */
+/**
+ * Moves entries to the partition's dead-letter stream with their reason and acks them, in one script that skips
+ * entries the group no longer holds: each entry is dead-lettered once, whichever replica gets there first.
+ */
 export async function sendToDeadLetters(
   redis: Redis,
   keys: PartitionKeys,
@@ -18,20 +20,10 @@ export async function sendToDeadLetters(
   if (letters.length === 0) {
     return;
   }
-  const multi = redis.multi();
-  for (const { entry, reason } of letters) {
-    multi.xadd(
-      keys.deadLetters,
-      '*',
-      ...(entry.fields ?? []),
-      DeadLetterField.REASON,
-      reason,
-      DeadLetterField.SOURCE_ID,
-      entry.id,
-      DeadLetterField.DELIVERIES,
-      String(entry.deliveries),
-    );
-  }
-  multi.xack(keys.stream, group, ...letters.map((l) => l.entry.id));
-  await multi.exec();
+  const args = letters.flatMap(({ entry, reason }) => {
+    const fields = entry.fields ?? [];
+
+    return [entry.id, reason, entry.deliveries, fields.length, ...fields];
+  });
+  await redis.deadLetter(keys.stream, keys.deadLetters, group, ...args);
 }

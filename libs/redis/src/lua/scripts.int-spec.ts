@@ -113,4 +113,31 @@ describe('Lua scripts', () => {
       expect(await redis.hget(doc, 'd')).toBe('{"a":3}');
     });
   });
+
+  describe('deadLetter', () => {
+    const dlq = () => `${stream}:dlq`;
+    afterEach(() => redis.del(dlq()));
+
+    it('moves a pending entry to the dead-letter stream with its reason, and acks it', async () => {
+      const id = await redis.xadd(stream, '*', 'op', 'put', 'id', 'd1');
+      await redis.xgroup('CREATE', stream, 'g', '0');
+      await redis.xreadgroup('GROUP', 'g', 'c1', 'STREAMS', stream, '>');
+
+      expect(await redis.deadLetter(stream, dlq(), 'g', id!, 'bad', 2, 4, 'op', 'put', 'id', 'd1')).toBe(1);
+      const letters = await redis.xrange(dlq(), '-', '+');
+      expect(letters.map(([, f]) => f)).toEqual([['op', 'put', 'id', 'd1', 'reason', 'bad', 'source_id', id, 'deliveries', '2']]);
+      expect(await redis.xpending(stream, 'g')).toEqual([0, null, null, null]);
+    });
+
+    it('dead-letters an entry once, though two consumers that both held it try', async () => {
+      const id = await redis.xadd(stream, '*', 'op', 'put', 'id', 'd1');
+      await redis.xgroup('CREATE', stream, 'g', '0');
+      await redis.xreadgroup('GROUP', 'g', 'zombie', 'STREAMS', stream, '>');
+      await redis.xclaim(stream, 'g', 'reclaimer', 0, id!);
+
+      expect(await redis.deadLetter(stream, dlq(), 'g', id!, 'bad', 2, 0)).toBe(1);
+      expect(await redis.deadLetter(stream, dlq(), 'g', id!, 'bad', 1, 0)).toBe(0);
+      expect(await redis.xlen(dlq())).toBe(1);
+    });
+  });
 });
