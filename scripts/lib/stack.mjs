@@ -75,7 +75,9 @@ export class AppProcess {
     if (this.running) return;
     if (this.port === 0) this.port = await servers.findFreePort();
     this.expectExit = false;
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'apps', this.app, 'main.js')], {
+    // SPILLWAY_NODE_ARGS passes flags to the apps' node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them.
+    const nodeArgs = process.env.SPILLWAY_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
+    const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'apps', this.app, 'main.js')], {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: 'warn', ...this.env, PORT: String(this.port) },
       stdio: ['ignore', 'pipe', 'pipe'],
