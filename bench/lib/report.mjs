@@ -47,9 +47,16 @@ export function judgeTargets(r) {
   return targets;
 }
 
+/**
+ * Whether other processes (other people's tests on a shared machine) took more than a quarter of the cores.
+ * @param {any} cpu @param {number} cores
+ */
+const disturbed = (cpu, cores) => (cpu && cpu.otherS > 0.25 * cpu.wallS * cores ? ' (disturbed: other processes busy)' : '');
+
 /** @param {any} r @returns {string} markdown */
 export function markdown(r) {
   const lines = [];
+  const cores = r.machine.cpus;
   const row = (...cells) => lines.push(`| ${cells.join(' | ')} |`);
   lines.push(`## Spillway benchmark, ${r.date}${r.options.quick ? ' (--quick)' : ''}`, '');
   lines.push(
@@ -75,9 +82,9 @@ export function markdown(r) {
   }
   if (r.ingest) {
     const { put, bulk, barePut } = r.ingest;
-    row('2 ingest', `PUT /v1/sessions/{id}, ${put.connections} connections`, `${fmt(put.requestsPerSec)} req/s`, `p50 ${put.latencyMs.p50} ms, p99 ${put.latencyMs.p99} ms${put.non2xx ? `, ${put.non2xx} non-2xx` : ''}`);
-    row('2 ingest', `POST _bulk, ${bulk.opsPerRequest} puts a request, ${bulk.connections} connections`, `${fmt(bulk.requestsPerSec)} req/s = ${fmt(bulk.opsPerSec)} ops/s`, `p50 ${bulk.latencyMs.p50} ms, p99 ${bulk.latencyMs.p99} ms`);
-    row('2 ingest', `bare Fastify PUT, same Lua, ${barePut.connections} connections`, `${fmt(barePut.requestsPerSec)} req/s`, `p50 ${barePut.latencyMs.p50} ms, p99 ${barePut.latencyMs.p99} ms; ingest/bare ${pct(r.ingest.putToBare)}`);
+    row('2 ingest', `PUT /v1/sessions/{id}, ${put.connections} connections`, `${fmt(put.requestsPerSec)} req/s`, `p50 ${put.latencyMs.p50} ms, p99 ${put.latencyMs.p99} ms${put.non2xx ? `, ${put.non2xx} non-2xx` : ''}${disturbed(put.cpu, cores)}`);
+    row('2 ingest', `POST _bulk, ${bulk.opsPerRequest} puts a request, ${bulk.connections} connections`, `${fmt(bulk.requestsPerSec)} req/s = ${fmt(bulk.opsPerSec)} ops/s`, `p50 ${bulk.latencyMs.p50} ms, p99 ${bulk.latencyMs.p99} ms${disturbed(bulk.cpu, cores)}`);
+    row('2 ingest', `bare Fastify PUT, same Lua, ${barePut.connections} connections`, `${fmt(barePut.requestsPerSec)} req/s`, `p50 ${barePut.latencyMs.p50} ms, p99 ${barePut.latencyMs.p99} ms; ingest/bare ${pct(r.ingest.putToBare)}${disturbed(barePut.cpu, cores)}`);
   }
   const ceiling = r.raw?.postgres?.ceiling?.upsertRowsPerSec;
   for (const x of r.sink?.runs ?? []) {
@@ -85,7 +92,7 @@ export function markdown(r) {
       '3 sink',
       `drain ${fmt(x.entries)} entries (${x.template === 'hot' ? 'hot keys: 1% of ids take half' : 'uniform over the ids'}), ${x.replicas} replica(s)`,
       `${fmt(x.entriesPerSec)} entries/s, ${fmt(x.rowsPerSec)} rows/s`,
-      `${(x.drainMs / 1000).toFixed(1)} s${x.timedOut ? ' (stopped: timeout)' : ''}; ${x.rowsPerEntry} rows/entry; ${ceiling ? `${pct(x.rowsPerSec / ceiling)} of upsert ceiling` : ''}`,
+      `${(x.drainMs / 1000).toFixed(1)} s${x.timedOut ? ' (stopped: timeout)' : ''}; ${x.rowsPerEntry} rows/entry; ${ceiling ? `${pct(x.rowsPerSec / ceiling)} of upsert ceiling` : ''}${disturbed(x.cpu, cores)}`,
     );
   }
   if (r.e2e) {
@@ -108,9 +115,12 @@ export function markdown(r) {
   }
   if (r.sink?.runs?.length) {
     lines.push('### Sink batches', '');
-    row('run', 'batches', 'mean entries a batch', 'batch write p50 ms', 'p99 ms', 'mean ms');
-    row('---', '---:', '---:', '---:', '---:', '---:');
-    for (const x of r.sink.runs) row(`${x.template}, ${x.replicas} replica(s)`, fmt(x.batches), x.meanBatchSize, x.batchWriteMs.p50, x.batchWriteMs.p99, x.batchWriteMs.mean);
+    row('run', 'batches', 'mean entries a batch', 'batch write p50 ms', 'p99 ms', 'mean ms', 'sink CPU µs/entry', 'PostgreSQL CPU µs/entry');
+    row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---:');
+    const perEntry = (seconds, x) => (x.acked ? Math.round((seconds * 1e6) / x.acked) : '–');
+    for (const x of r.sink.runs) {
+      row(`${x.template}, ${x.replicas} replica(s)`, fmt(x.batches), x.meanBatchSize, x.batchWriteMs.p50, x.batchWriteMs.p99, x.batchWriteMs.mean, perEntry(x.cpu.sinksS, x), perEntry(x.cpu.postgresS, x));
+    }
     lines.push('');
   }
   lines.push('### Memory (RSS, MB, at the end of each phase)', '');
