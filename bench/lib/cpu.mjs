@@ -1,5 +1,5 @@
 // CPU time from /proc, to say where a phase's time went: the sinks, PostgreSQL (postmaster and its backends),
-// Redis, ingest, and the machine as a whole (other engineers' work included).
+// Redis, ingest, the kernel's interrupt work, and the rest of the machine (other people's work on a shared machine).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -49,7 +49,9 @@ export function machineCpu() {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   const idle = line[3] + (line[4] ?? 0);
   const total = line.reduce((a, b) => a + b, 0);
-  return { busy: (total - idle) / TICKS_PER_SECOND, total: total / TICKS_PER_SECOND };
+  // irq + softirq: the kernel's own work (loopback TCP for the most part), which no process is charged for
+  const interrupts = line[5] + line[6];
+  return { busy: (total - idle) / TICKS_PER_SECOND, total: total / TICKS_PER_SECOND, interrupts: interrupts / TICKS_PER_SECOND };
 }
 
 /**
@@ -77,6 +79,7 @@ export function cpuSince(a, b) {
   const r = (x) => Number(x.toFixed(1));
   const wall = (b.at - a.at) / 1000;
   const machineBusy = b.machine.busy - a.machine.busy;
+  const interrupts = b.machine.interrupts - a.machine.interrupts;
   const ours = b.sinks - a.sinks + (b.ingest - a.ingest) + (b.redis - a.redis) + (b.postgres - a.postgres) + (b.bench - a.bench);
   return {
     wallS: r(wall),
@@ -85,7 +88,8 @@ export function cpuSince(a, b) {
     redisS: r(b.redis - a.redis),
     ingestS: r(b.ingest - a.ingest),
     benchS: r(b.bench - a.bench),
-    otherS: r(Math.max(0, machineBusy - ours)),
+    interruptsS: r(interrupts),
+    otherS: r(Math.max(0, machineBusy - interrupts - ours)),
     machineBusyPct: Math.round((machineBusy / (b.machine.total - a.machine.total)) * 100),
   };
 }

@@ -48,10 +48,12 @@ export function judgeTargets(r) {
 }
 
 /**
- * Whether other processes (other people's tests on a shared machine) took more than a quarter of the cores.
+ * A note when CPU time outside the measured processes (other people's work on a shared machine; before the kernel's
+ * interrupt time was split out, that too) took more than a quarter of the cores during the run.
  * @param {any} cpu @param {number} cores
  */
-const disturbed = (cpu, cores) => (cpu && cpu.otherS > 0.25 * cpu.wallS * cores ? ' (disturbed: other processes busy)' : '');
+const disturbed = (cpu, cores) =>
+  cpu && cpu.otherS > 0.25 * cpu.wallS * cores ? ` (disturbed: ${Math.round(cpu.otherS)} CPU-s of other load in ${Math.round(cpu.wallS)} s)` : '';
 
 /** @param {any} r @returns {string} markdown */
 export function markdown(r) {
@@ -105,11 +107,11 @@ export function markdown(r) {
     ...(r.sink?.runs ?? []).map((x) => [`3 drain ${x.template}, ${x.replicas} replica(s)`, x.cpu]),
   ].filter(([, c]) => c);
   if (cpuRows.length) {
-    lines.push('### Where the CPU went (CPU seconds during the measurement; 2 cores give 2 s per second)', '');
-    row('run', 'wall s', 'sinks', 'postgres', 'redis', 'ingest / bare', 'bench (load generator)', 'other processes', 'machine busy');
-    row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:');
+    lines.push(`### Where the CPU went (CPU seconds during the measurement; ${cores} cores give ${cores} s per second)`, '');
+    row('run', 'wall s', 'sinks', 'postgres', 'redis', 'ingest / bare', 'bench (load generator)', 'kernel irq', 'other processes', 'machine busy');
+    row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:');
     for (const [name, c] of cpuRows) {
-      row(name, c.wallS, c.sinksS, c.postgresS, c.redisS, c.bareServerS ?? c.ingestS, c.benchS, c.otherS, `${c.machineBusyPct}%`);
+      row(name, c.wallS, c.sinksS, c.postgresS, c.redisS, c.bareServerS ?? c.ingestS, c.benchS, c.interruptsS ?? '–', c.otherS, `${c.machineBusyPct}%`);
     }
     lines.push('');
   }
