@@ -90,7 +90,10 @@ export async function ingestPhase(o) {
     /** @type {any} */
     const result = await runLoad(options, opsPerRequest);
     result.cpu = cpuSince(cpuBefore, cpuSnapshot(o.stack, []));
-    if (serverPid) result.cpu.bareServerS = Number((processCpuSeconds(serverPid) - serverBefore).toFixed(1));
+    if (serverPid) {
+      result.cpu.bareServerS = Number((processCpuSeconds(serverPid) - serverBefore).toFixed(1));
+      result.cpu.otherS = Number(Math.max(0, result.cpu.otherS - result.cpu.bareServerS).toFixed(1));
+    }
     if (counted) {
       const accepted = (await acceptedWrites()) - before;
       result.acceptedWrites = accepted;
