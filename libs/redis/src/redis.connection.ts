@@ -6,6 +6,8 @@ export interface ConnectionOptions {
   failFast?: boolean;
   /** For blocking readers: never give up on a command across reconnects. */
   blocking?: boolean;
+  /** Send the commands issued in one event-loop tick as one pipeline (one write, one round trip). */
+  autoPipelining?: boolean;
   name?: string;
 }
 
@@ -18,6 +20,7 @@ export function openRedis(url: string, options: ConnectionOptions = {}): Redis {
     maxRetriesPerRequest: options.blocking ? null : options.failFast ? 0 : 3,
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
     lazyConnect: false,
+    enableAutoPipelining: options.autoPipelining ?? false,
   };
 
   return defineSpillwayScripts(new Redis(url, redisOptions));

@@ -40,7 +40,7 @@ export type RedisConnectionFactory = (options: ConnectionOptions) => Redis;
       provide: REDIS_CLIENT,
       inject: [REDIS_CONNECTION_FACTORY],
       useFactory: async (open: RedisConnectionFactory) => {
-        const redis = open({ failFast: true, name: 'spillway' });
+        const redis = open({ failFast: true, autoPipelining: true, name: 'spillway' });
         const logger = new Logger('Redis');
         redis.on('error', (error: Error) => logger.warn(`redis connection: ${error.message}`));
         await whenReady(redis, STARTUP_WAIT_MS);
