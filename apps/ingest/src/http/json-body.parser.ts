@@ -80,7 +80,11 @@ export interface JsonLimits {
  * would dead-letter a write ingest had acknowledged) and a number JSON.parse turned into ±Infinity (JSON.stringify
  * would store null). Iterative, so no input can exhaust the stack.
  */
-export function assertStorableJson(value: unknown, { maxDepth, what, content }: JsonLimits): void {
+export function assertStorableJson(value: unknown, limits: JsonLimits): void {
+  if (!breaksLimits(value, 1, limits)) {
+    return;
+  }
+  const { maxDepth, what, content } = limits;
   const stack: Frame[] = [{ value, depth: 1 }];
   while (stack.length > 0) {
     const frame = stack.pop()!;
@@ -123,6 +127,36 @@ export function assertStorableJson(value: unknown, { maxDepth, what, content }: 
 }
 
 /** The member names Fastify's default parser also refuses (secure-json-parse): they reach prototypes when merged. */
+/**
+ * Whether the value breaks a limit of assertStorableJson, answered without allocating: the common case, a value
+ * that breaks none, costs one pass. Recursion stops one level past `maxDepth`, so it stays shallow whatever the input.
+ */
+function breaksLimits(node: unknown, depth: number, limits: JsonLimits): boolean {
+  if (typeof node === 'string') {
+    return limits.content && unstorableText(node) !== undefined;
+  }
+  if (typeof node === 'number') {
+    return limits.content && !Number.isFinite(node);
+  }
+  if (node === null || typeof node !== 'object') {
+    return false;
+  }
+  if (depth > limits.maxDepth) {
+    return true;
+  }
+  if (Array.isArray(node)) {
+    return node.some((item) => breaksLimits(item, depth + 1, limits));
+  }
+  for (const key of Object.keys(node)) {
+    const member = (node as Record<string, unknown>)[key];
+    if ((limits.content && unstorableText(key) !== undefined) || isPrototypeKey(key, member) || breaksLimits(member, depth + 1, limits)) {
+      return true;
+    }
+  }
+
+  return false;
+}
+
 function isPrototypeKey(key: string, member: unknown): boolean {
   return (
     key === '__proto__' ||
