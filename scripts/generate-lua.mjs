@@ -1,4 +1,5 @@
 // Turns libs/redis/src/lua/<name>-<numKeys>.lua into TypeScript modules (git-ignored), resolving
+// (`-n` for a script that takes any number of keys, passed first by the caller),
 // `--- @include "includes/x"` lines, so the bundled apps carry their scripts with them.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -28,16 +29,16 @@ const scripts = readdirSync(luaDir)
   .filter((f) => f.endsWith('.lua'))
   .sort()
   .map((f) => {
-    const match = /^([A-Za-z]+)-(\d+)\.lua$/.exec(f);
-    if (!match) throw new Error(`lua file ${f}: name must be <verbNoun>-<numKeys>.lua`);
-    return { name: match[1], numberOfKeys: Number(match[2]), lua: expand(join(luaDir, f)) };
+    const match = /^([A-Za-z]+)-(\d+|n)\.lua$/.exec(f);
+    if (!match) throw new Error(`lua file ${f}: name must be <verbNoun>-<numKeys or n>.lua`);
+    return { name: match[1], keys: match[2], numberOfKeys: match[2] === 'n' ? undefined : Number(match[2]), lua: expand(join(luaDir, f)) };
   });
 
 for (const s of scripts) {
   writeIfChanged(
     join(outDir, `${s.name}.ts`),
-    `// Generated from ${s.name}-${s.numberOfKeys}.lua by scripts/generate-lua.mjs. Do not edit.\n` +
-      `export const ${s.name} = {\n  name: '${s.name}',\n  numberOfKeys: ${s.numberOfKeys},\n  lua: ${JSON.stringify(s.lua)},\n};\n`,
+    `// Generated from ${s.name}-${s.keys}.lua by scripts/generate-lua.mjs. Do not edit.\n` +
+      `export const ${s.name} = {\n  name: '${s.name}',\n  numberOfKeys: ${s.numberOfKeys} as number | undefined,\n  lua: ${JSON.stringify(s.lua)},\n};\n`,
   );
 }
 writeIfChanged(

@@ -93,6 +93,20 @@ describe('pipeline', () => {
     expect(metricSum(await survivor.metrics(), 'spillway_sink_reclaimed_total')).toBeGreaterThanOrEqual(held);
   });
 
+  it('writes a backlog of many versions of one document as one row write, across batches', async () => {
+    for (let step = 1; step <= 300; step++) {
+      expect((await fx.request('PUT', `/v1/${fx.docs}/hot`, { owner: 'a', step })).status).toBe(202);
+    }
+    const [sink] = await startSinks(1, { SINK_BATCH_SIZE: '50' }); // six batches
+    await drained();
+
+    expect((await fx.tableRows()).get('hot')).toEqual({ version: 300, doc: { owner: 'a', step: 300, id: 'hot' } });
+    const page = await sink.metrics();
+    const written = ['inserted', 'updated'].map((outcome) => metricSum(page, 'spillway_sink_entries_total', { collection: fx.docs, outcome }));
+    expect(written).toEqual([1, 0]);
+    expect(metricSum(page, 'spillway_sink_entries_total', { collection: fx.docs, outcome: 'stale' })).toBe(299);
+  });
+
   it('sends a poison entry to the dead-letter stream with its reason while its batch-mates land', async () => {
     expect((await fx.request('PUT', `/v1/${fx.docs}/good-1`, { owner: 'a' })).status).toBe(202);
     // Ingest refuses text PostgreSQL's jsonb cannot store, so the poison goes straight onto the stream, laid out as

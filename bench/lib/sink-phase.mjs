@@ -11,6 +11,42 @@ import { cpuSince, cpuSnapshot } from './cpu.mjs';
 
 const TEMPLATE = (name) => `spw:{${COLLECTION}.0}:bench-template-${name}`;
 const WRITTEN = ['inserted', 'updated', 'deleted'];
+const DOCUMENT_PREFIX = KEYS.document('');
+const DOCUMENTS_COPY = (name) => `bench:template-${name}:`;
+
+/** Every key matching `pattern` (SCAN), `batch` keys at a time. */
+async function forEachKeys(redis, pattern, batch) {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 2000);
+    cursor = next;
+    if (keys.length > 0) await batch(keys);
+  } while (cursor !== '0');
+}
+
+const scanPattern = (prefix) => `${prefix.replace(/[{}*?[\]\\]/g, '\\$&')}*`;
+
+/**
+ * Keeps a copy of the document hashes as a template's fill left them. The sink skips an entry whose document Redis
+ * already holds at a newer version, so each run must start from the hashes that go with its backlog.
+ */
+async function snapshotDocuments(redis, name) {
+  await forEachKeys(redis, scanPattern(DOCUMENT_PREFIX), async (keys) => {
+    const pipeline = redis.pipeline();
+    for (const key of keys) pipeline.call('COPY', key, DOCUMENTS_COPY(name) + key.slice(DOCUMENT_PREFIX.length), 'REPLACE');
+    await pipeline.exec();
+  });
+}
+
+/** Puts back the document hashes of a template (see snapshotDocuments). */
+async function restoreDocuments(redis, name) {
+  await forEachKeys(redis, scanPattern(DOCUMENT_PREFIX), async (keys) => void (await redis.unlink(...keys)));
+  await forEachKeys(redis, scanPattern(DOCUMENTS_COPY(name)), async (keys) => {
+    const pipeline = redis.pipeline();
+    for (const key of keys) pipeline.call('COPY', key, DOCUMENT_PREFIX + key.slice(DOCUMENTS_COPY(name).length), 'REPLACE');
+    await pipeline.exec();
+  });
+}
 
 /**
  * Fills the stream with a backlog and keeps it as a template key.
@@ -26,6 +62,7 @@ export async function buildTemplate(redis, o) {
   const ms = msSince(start);
   await redis.xgroup('CREATE', KEYS.stream, GROUP, '0');
   await redis.rename(KEYS.stream, TEMPLATE(o.name));
+  await snapshotDocuments(redis, o.name);
   const length = await redis.xlen(TEMPLATE(o.name));
   return { name: o.name, entries: length, mix, fillMs: Math.round(ms), fillRatePerSec: round((length / ms) * 1000) };
 }
@@ -58,6 +95,7 @@ export async function drainRun(o) {
   const redis = /** @type {import('ioredis').Redis} */ (o.stack.redis);
   const pool = /** @type {import('pg').Pool} */ (o.stack.pg);
   await redis.del(KEYS.stream);
+  await restoreDocuments(redis, o.template);
   await pool.query(`TRUNCATE ${COLLECTION}, spillway_tombstones`);
   await pool.query(`SELECT pg_stat_reset()`);
   const sinks = [];

@@ -177,8 +177,10 @@ export class PartitionConsumer {
         }
       }
     }
-    const result = changes.length > 0 ? await this.writeWithRetry(changes, raw) : undefined;
-    if (changes.length > 0 && !result) {
+    const superseded = await this.supersededInRedis(changes);
+    const toWrite = superseded.size > 0 ? changes.filter((c) => !superseded.has(c)) : changes;
+    const result = toWrite.length > 0 ? await this.writeWithRetry(toWrite, raw) : undefined;
+    if (toWrite.length > 0 && !result) {
       return; // shutting down with the database still failing: leave the batch pending for another replica
     }
     const byId = new Map(raw.map((e) => [e.id, e]));
@@ -191,7 +193,24 @@ export class PartitionConsumer {
       [...settledIds, ...changes.filter((c) => !rejected.has(c.entryId)).map((c) => c.entryId)],
       changes.filter((c) => c.op === ChangeOp.DELETE && !rejected.has(c.entryId)),
     );
-    this.record(changes, result, letters.length);
+    this.record(changes, result, superseded.size, letters.length);
+  }
+
+  /**
+   * Document changes whose document Redis already holds at a newer version. Each version in Redis has its own
+   * entry on the stream, written atomically with it, so the newest one will bring the row there: the older ones
+   * need no write. This coalesces across the whole backlog, not only within a batch; when Redis no longer holds
+   * a document (expired, or a lingering tombstone gone), its changes are written as usual.
+   */
+  private async supersededInRedis(changes: ChangeEntry[]): Promise<Set<ChangeEntry>> {
+    const documents = changes.filter((c) => c.op !== ChangeOp.EVENT);
+    if (documents.length === 0) {
+      return new Set();
+    }
+    const keys = documents.map((change) => this.keys.document(change.id));
+    const versions = await this.deps.redis.documentVersions(keys.length, ...keys);
+
+    return new Set(documents.filter((change, i) => versions[i] > change.version));
   }
 
   /** Retries while the database is down, keeping the entries claimed so no other replica takes them meanwhile. */
@@ -250,19 +269,20 @@ export class PartitionConsumer {
     }
   }
 
-  private record(changes: ChangeEntry[], result: IsolatedBatchResult | undefined, rejected: number): void {
+  private record(changes: ChangeEntry[], result: IsolatedBatchResult | undefined, superseded: number, rejected: number): void {
     const collection = this.collection.name;
     const { metrics } = this.deps;
-    if (result) {
-      for (const outcome of ['inserted', 'updated', 'deleted', 'stale'] as const) {
-        metrics.sinkEntries.inc({ collection, outcome }, result.outcome[outcome]);
-      }
+    for (const outcome of ['inserted', 'updated', 'deleted'] as const) {
+      metrics.sinkEntries.inc({ collection, outcome }, result?.outcome[outcome] ?? 0);
+    }
+    metrics.sinkEntries.inc({ collection, outcome: 'stale' }, (result?.outcome.stale ?? 0) + superseded);
+    metrics.sinkEntries.inc({ collection, outcome: 'rejected' }, rejected);
+    if (changes.length > 0) {
       const now = Date.now();
       for (const change of changes) {
         metrics.sinkLag.observe({ collection }, Math.max(0, now - change.ingestedAt) / 1000);
       }
       metrics.sinkBatchSize.observe({ collection }, changes.length);
     }
-    metrics.sinkEntries.inc({ collection, outcome: 'rejected' }, rejected);
   }
 }

@@ -140,4 +140,14 @@ describe('Lua scripts', () => {
       expect(await redis.xlen(dlq())).toBe(1);
     });
   });
+
+  describe('documentVersions', () => {
+    it('answers the version of each hash, 0 where Redis holds none', async () => {
+      await put('{"a":1}');
+      await put('{"a":2}');
+      const other = doc.replace(':doc', ':doc2');
+
+      expect(await redis.documentVersions(2, doc, other)).toEqual([2, 0]);
+    });
+  });
 });
