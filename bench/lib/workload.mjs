@@ -1,20 +1,7 @@
 // Seeded payloads shared by every phase: ids, ~300-byte session documents, uniform and hot-key id pickers.
 
-/**
- * mulberry32: a small seeded generator, so a run can be repeated with --seed.
- * @param {number} seed
- * @returns {() => number} uniform in [0, 1)
- */
-export function seededRandom(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the load generator's), so a run can be repeated with --seed. */
+export { mulberry32 as seededRandom } from '../../scripts/lib/loadgen-traffic.mjs';
 
 /**
  * @param {number} count

@@ -1,18 +1,5 @@
+import { mulberry32 } from '../../scripts/lib/loadgen-traffic.mjs';
 import type { PipelineFixture } from './pipeline-fixture';
-
-/** Small deterministic PRNG (mulberry32), so a failing run can be replayed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface WorkloadResult {
   accepted: number;
@@ -37,7 +24,7 @@ export async function runWorkload(
     tolerateUnavailable?: boolean;
   },
 ): Promise<WorkloadResult> {
-  const random = prng(options.seed);
+  const random = mulberry32(options.seed); // seeded, so a failing run can be replayed
   const prefix = options.prefix ?? 'doc';
   const result: WorkloadResult = { accepted: 0, refused: 0, eventIds: new Set() };
   const jobs: (() => Promise<void>)[] = [];
