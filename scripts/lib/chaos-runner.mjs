@@ -22,7 +22,7 @@ const SAMPLE_EVERY_MS = 1000;
  */
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-export const mb = (bytes) => (bytes === undefined ? undefined : Math.round((bytes / 1048576) * 10) / 10);
+const mb = (bytes) => (bytes === undefined ? undefined : Math.round((bytes / 1048576) * 10) / 10);
 
 /** RSS of ingest and each running sink, in MB. */
 export function memory(stack) {
@@ -54,7 +54,8 @@ export function chaosStack(options) {
     dir: options.dir ?? mkdtempSync(join(tmpdir(), 'spillway-chaos-')),
     replicas: options.replicas,
     redisFsync: options.redisFsync ?? 'always',
-    // A process crash loses nothing fsync would keep (the kernel keeps the written pages): no fsync, less noise.
+    // No fsync (a process crash loses nothing fsync would keep) and, as some servers run, asynchronous commits
+    // by default: the sink must turn synchronous commits on for its own sessions, and the pg-stop faults check it.
     pgDurable: false,
     collections: [
       { name: DOCS, kind: 'document', schema: { type: 'object', required: ['owner'] } },
