@@ -1,0 +1,38 @@
+import { compareEntryIds, decodeEntry, EntryDecodeError } from './codecs';
+import { ChangeOp } from './streams';
+
+/** The stream entry codec the sink reads every change with. */
+describe('decodeEntry', () => {
+  it('reads a put, whatever the order of its fields', () => {
+    const fields = ['ts', '1700000000123', 'd', '{"a":1}', 'v', '7', 'id', 'doc-1', 'op', 'put', 'sv', '1'];
+
+    expect(decodeEntry('1-0', fields)).toEqual({
+      entryId: '1-0', op: ChangeOp.PUT, id: 'doc-1', version: 7, doc: '{"a":1}', ingestedAt: 1700000000123,
+    });
+  });
+
+  it('reads a delete, which carries no document', () => {
+    expect(decodeEntry('2-0', ['sv', '1', 'op', 'del', 'id', 'd', 'v', '3', 'ts', '5'])).toMatchObject({ op: ChangeOp.DELETE, doc: '' });
+  });
+
+  it.each([
+    [['op', 'put', 'id', 'd', 'v', '1', 'd', '{}', 'ts', '5'], /schema version undefined/],
+    [['sv', '2', 'op', 'put', 'id', 'd', 'v', '1', 'd', '{}', 'ts', '5'], /schema version 2/],
+    [['sv', '1', 'op', 'upsert', 'id', 'd', 'v', '1', 'd', '{}', 'ts', '5'], /unknown op upsert/],
+    [['sv', '1', 'op', 'put', 'id', 'd', 'v', '0', 'd', '{}', 'ts', '5'], /valid id, version or timestamp/],
+    [['sv', '1', 'op', 'put', 'v', '1', 'd', '{}', 'ts', '5'], /valid id, version or timestamp/],
+    [['sv', '1', 'op', 'put', 'id', 'd', 'v', '1', 'ts', '5'], /lacks a document/],
+  ])('refuses %j', (fields, message) => {
+    expect(() => decodeEntry('3-0', fields)).toThrow(EntryDecodeError);
+    expect(() => decodeEntry('3-0', fields)).toThrow(message);
+  });
+});
+
+describe('compareEntryIds', () => {
+  it('orders by milliseconds, then by sequence, as numbers', () => {
+    expect(compareEntryIds('10-0', '9-5')).toBe(1);
+    expect(compareEntryIds('9-10', '9-9')).toBe(1);
+    expect(compareEntryIds('9-1', '9-1')).toBe(0);
+    expect(compareEntryIds('1795381072453-0', '1795381072453-1')).toBe(-1);
+  });
+});
