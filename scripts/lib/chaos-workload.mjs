@@ -162,7 +162,6 @@ export function startTraffic({ url, ledger, stats, options }) {
   /** Enters an answer in the stats; returns 'ok', 'refused' or 'unknown'. */
   const judge = (kind, reply, describe) => {
     if ('error' in reply) {
-      networkFailures += 1;
       if (neverSent(reply.error)) {
         stats.count(kind, 'refused-connection');
         return 'refused';
@@ -182,16 +181,17 @@ export function startTraffic({ url, ledger, stats, options }) {
 
   const documentPath = (id) => `/v1/${options.docs}/${id}`;
 
-  /** Sends one operation and enters its answer; returns false when no answer came. */
+  /** The per-item results of a _bulk answer: acknowledgements, unknown outcomes, answers outside the contract. */
+  const settleItems = (results, items, { describe, acked, unknown }) =>
+    items.forEach((item, i) => {
+      const result = results[i];
+      if (result.error?.outcome === 'unknown') unknown(item);
+      if (!result.error) acked(item, result);
+      else if (!REFUSALS.has(result.error.status)) stats.violation(`${describe(item)}: ${JSON.stringify(result.error)}`);
+    });
+
+  /** Sends one operation and enters its answer; returns the reply ({ error } when none came). */
   const execute = async (op) => {
-    const before = networkFailures;
-    await perform(op);
-    return networkFailures === before;
-  };
-
-  let networkFailures = 0;
-
-  const perform = async (op) => {
     switch (op.kind) {
       case 'put':
       case 'create': {
@@ -203,7 +203,7 @@ export function startTraffic({ url, ledger, stats, options }) {
         const outcome = judge(op.conditional ? 'put-if-match' : op.kind, reply, `${op.kind} ${op.id}`);
         if (outcome === 'ok') ledger.acked(op.id, reply.body.version, { op: 'put', body: { ...op.body, id: op.id } });
         if (outcome === 'unknown') ledger.unknownOutcome(op.id);
-        return;
+        return reply;
       }
       case 'patch':
       case 'delete': {
@@ -211,47 +211,43 @@ export function startTraffic({ url, ledger, stats, options }) {
         const outcome = judge(op.kind, reply, `${op.kind} ${op.id}`);
         if (outcome === 'ok') ledger.acked(op.id, reply.body.version, { op: op.kind, body: op.body });
         if (outcome === 'unknown') ledger.unknownOutcome(op.id);
-        return;
+        return reply;
       }
       case 'event': {
         const reply = await send('POST', `/v1/${options.events}`, op.body);
         const outcome = judge('event', reply, `event ${op.id}`);
         if (outcome === 'ok') ledger.events.set(op.id, op.body);
         if (outcome === 'unknown') ledger.unknownEvents.add(op.id);
-        return;
+        return reply;
       }
       case 'bulk-docs': {
         const reply = await send('POST', `/v1/${options.docs}/_bulk`, { ops: op.items });
         const outcome = judge('bulk-docs', reply, `_bulk of ${op.items.length} documents`);
         if (outcome === 'unknown') op.items.forEach((item) => ledger.unknownOutcome(item.id));
-        if (outcome !== 'ok') return;
-        op.items.forEach((item, i) => {
-          const result = reply.body.results[i];
-          if (result.error?.outcome === 'unknown') ledger.unknownOutcome(item.id);
-          if (result.error) {
-            if (!REFUSALS.has(result.error.status)) stats.violation(`_bulk item ${item.op} ${item.id}: ${JSON.stringify(result.error)}`);
-            return;
-          }
-          const body = item.op === 'put' ? { ...item.doc, id: item.id } : item.doc;
-          ledger.acked(item.id, result.version, { op: item.op, body });
-        });
-        return;
+        if (outcome === 'ok') {
+          settleItems(reply.body.results, op.items, {
+            describe: (item) => `_bulk item ${item.op} ${item.id}`,
+            acked: (item, result) => {
+              const body = item.op === 'put' ? { ...item.doc, id: item.id } : item.doc;
+              ledger.acked(item.id, result.version, { op: item.op, body });
+            },
+            unknown: (item) => ledger.unknownOutcome(item.id),
+          });
+        }
+        return reply;
       }
       case 'bulk-events': {
         const reply = await send('POST', `/v1/${options.events}/_bulk`, { events: op.events.map((e) => e.body) });
         const outcome = judge('bulk-events', reply, `_bulk of ${op.events.length} events`);
         if (outcome === 'unknown') op.events.forEach((e) => ledger.unknownEvents.add(e.id));
-        if (outcome !== 'ok') return;
-        op.events.forEach((e, i) => {
-          const result = reply.body.results[i];
-          if (result.error?.outcome === 'unknown') ledger.unknownEvents.add(e.id);
-          if (result.error) {
-            if (!REFUSALS.has(result.error.status)) stats.violation(`_bulk event ${e.id}: ${JSON.stringify(result.error)}`);
-            return;
-          }
-          ledger.events.set(e.id, e.body);
-        });
-        return;
+        if (outcome === 'ok') {
+          settleItems(reply.body.results, op.events, {
+            describe: (e) => `_bulk event ${e.id}`,
+            acked: (e) => ledger.events.set(e.id, e.body),
+            unknown: (e) => ledger.unknownEvents.add(e.id),
+          });
+        }
+        return reply;
       }
       default:
         throw new Error(`unknown operation ${op.kind}`);
@@ -262,9 +258,9 @@ export function startTraffic({ url, ledger, stats, options }) {
     while (running) {
       await pace();
       if (!running) return;
-      const answered = await execute(source.next());
+      const reply = await execute(source.next());
       // While ingest is down every request fails at once: do not spin.
-      if (!answered) await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
+      if ('error' in reply) await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
     }
   };
 
