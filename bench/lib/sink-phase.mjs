@@ -2,7 +2,7 @@
 // hot-key variant. The backlog is written once per variant through the Lua script in big pipelines, kept in Redis as
 // a template stream (with the consumer group already created at 0), and copied over the live stream for each run:
 // the replicas are started and ready first, so a run times the drain only. Tables are truncated between runs.
-import { GROUP } from '../../scripts/lib/stack.mjs';
+import { forEachKeyWithPrefix, GROUP } from '../../scripts/lib/stack.mjs';
 import { fillBacklog, KEYS, COLLECTION } from './redis-writes.mjs';
 import { byLabel, histogram, quantile, scrape } from './prom.mjs';
 import { idPicker, seededRandom } from './workload.mjs';
@@ -14,24 +14,12 @@ const WRITTEN = ['inserted', 'updated', 'deleted'];
 const DOCUMENT_PREFIX = KEYS.document('');
 const DOCUMENTS_COPY = (name) => `bench:template-${name}:`;
 
-/** Every key matching `pattern` (SCAN), `batch` keys at a time. */
-async function forEachKeys(redis, pattern, batch) {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 2000);
-    cursor = next;
-    if (keys.length > 0) await batch(keys);
-  } while (cursor !== '0');
-}
-
-const scanPattern = (prefix) => `${prefix.replace(/[{}*?[\]\\]/g, '\\$&')}*`;
-
 /**
  * Keeps a copy of the document hashes as a template's fill left them. The sink skips an entry whose document Redis
  * already holds at a newer version, so each run must start from the hashes that go with its backlog.
  */
 async function snapshotDocuments(redis, name) {
-  await forEachKeys(redis, scanPattern(DOCUMENT_PREFIX), async (keys) => {
+  await forEachKeyWithPrefix(redis, DOCUMENT_PREFIX, async (keys) => {
     const pipeline = redis.pipeline();
     for (const key of keys) pipeline.call('COPY', key, DOCUMENTS_COPY(name) + key.slice(DOCUMENT_PREFIX.length), 'REPLACE');
     await pipeline.exec();
@@ -40,8 +28,8 @@ async function snapshotDocuments(redis, name) {
 
 /** Puts back the document hashes of a template (see snapshotDocuments). */
 async function restoreDocuments(redis, name) {
-  await forEachKeys(redis, scanPattern(DOCUMENT_PREFIX), async (keys) => void (await redis.unlink(...keys)));
-  await forEachKeys(redis, scanPattern(DOCUMENTS_COPY(name)), async (keys) => {
+  await forEachKeyWithPrefix(redis, DOCUMENT_PREFIX, async (keys) => void (await redis.unlink(...keys)));
+  await forEachKeyWithPrefix(redis, DOCUMENTS_COPY(name), async (keys) => {
     const pipeline = redis.pipeline();
     for (const key of keys) pipeline.call('COPY', key, DOCUMENT_PREFIX + key.slice(DOCUMENTS_COPY(name).length), 'REPLACE');
     await pipeline.exec();

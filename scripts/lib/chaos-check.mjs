@@ -2,7 +2,7 @@
 // what must be left on it, and the dead-letter stream against the poison the run injected.
 import { isDeepStrictEqual } from 'node:util';
 import { DELETED, UNKNOWN } from './chaos-ledger.mjs';
-import { GROUP, partitionKeys } from './stack.mjs';
+import { forEachKeyWithPrefix, GROUP, partitionKeys } from './stack.mjs';
 
 const EXAMPLES_KEPT = 20;
 
@@ -40,12 +40,8 @@ function fieldsOf(list) {
 /** @returns {Promise<Map<string, RedisDocument>>} every document hash of the collection, live or tombstone */
 async function redisDocuments(redis, collection) {
   const prefix = partitionKeys(collection).document('');
-  const pattern = `${prefix.replace(/[{}\\[\]*?]/g, '\\$&')}*`;
   const found = new Map();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
+  await forEachKeyWithPrefix(redis, prefix, async (keys) => {
     const pipeline = redis.pipeline();
     keys.forEach((key) => pipeline.hmget(key, 'v', 'd', 'x'));
     const replies = (await pipeline.exec()) ?? [];
@@ -54,7 +50,7 @@ async function redisDocuments(redis, collection) {
       const live = x !== '1' && d !== null;
       found.set(key.slice(prefix.length), { live, version: Number(v), doc: live ? JSON.parse(/** @type {string} */ (d)) : undefined });
     });
-  } while (cursor !== '0');
+  });
   return found;
 }
 

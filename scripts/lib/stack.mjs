@@ -27,6 +27,23 @@ export function partitionKeys(collection, partition = 0) {
 
 export const GROUP = 'spillway';
 
+/**
+ * Calls `batch` with every key that starts with `prefix` (SCAN, a batch of keys at a time). The prefix is
+ * matched literally: its glob characters (the braces of a hash tag among them) are escaped.
+ * @param {import('ioredis').Redis} redis
+ * @param {string} prefix
+ * @param {(keys: string[]) => Promise<void>} batch
+ */
+export async function forEachKeyWithPrefix(redis, prefix, batch) {
+  const pattern = `${prefix.replace(/[{}*?[\]\\]/g, '\\$&')}*`;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 2000);
+    cursor = next;
+    if (keys.length > 0) await batch(keys);
+  } while (cursor !== '0');
+}
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Builds the apps when dist/ is missing or older than the sources, as `npm start` does. */
