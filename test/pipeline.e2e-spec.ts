@@ -120,18 +120,10 @@ describe('pipeline', () => {
     await fx.redis.xadd(
       fx.stream(fx.docs),
       '*',
-      EntryField.SCHEMA,
-      ENTRY_SCHEMA_VERSION,
-      EntryField.OP,
-      ChangeOp.PUT,
-      EntryField.ID,
-      'poison',
-      EntryField.VERSION,
-      '1',
+      EntryField.HEADER,
+      [ENTRY_SCHEMA_VERSION, ChangeOp.PUT, 'poison', 1, Date.now()].join(' '),
       EntryField.DOC,
       JSON.stringify({ owner: 'b\u0000c', id: 'poison' }),
-      EntryField.INGESTED_AT,
-      String(Date.now()),
     );
     expect((await fx.request('PUT', `/v1/${fx.docs}/good-2`, { owner: 'c' })).status).toBe(202);
     await startSinks(1);
@@ -142,7 +134,7 @@ describe('pipeline', () => {
     const letters = (await fx.redis.xrange(partitionKeys(fx.docs).deadLetters, '-', '+')) as [string, string[]][];
     expect(letters).toHaveLength(1);
     const fields = letters[0][1];
-    expect(fields[fields.indexOf('id') + 1]).toBe('poison');
+    expect(fields[fields.indexOf('h') + 1]).toMatch(/^2 put poison 1 \d+$/);
     expect(fields[fields.indexOf('reason') + 1]).toMatch(/rejected by PostgreSQL: 22P05/);
   });
 

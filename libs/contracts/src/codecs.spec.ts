@@ -3,23 +3,36 @@ import { ChangeOp } from './streams';
 
 /** The stream entry codec the sink reads every change with. */
 describe('decodeEntry', () => {
-  it('reads a put, whatever the order of its fields', () => {
-    const fields = ['ts', '1700000000123', 'd', '{"a":1}', 'v', '7', 'id', 'doc-1', 'op', 'put', 'sv', '1'];
-
-    expect(decodeEntry('1-0', fields)).toEqual({
+  it('reads a put', () => {
+    expect(decodeEntry('1-0', ['h', '2 put doc-1 7 1700000000123', 'd', '{"a":1}'])).toEqual({
       entryId: '1-0', op: ChangeOp.PUT, id: 'doc-1', version: 7, doc: '{"a":1}', ingestedAt: 1700000000123,
     });
   });
 
-  it('reads a delete, which carries no document', () => {
+  it('reads a delete, which carries no document, and an event', () => {
+    expect(decodeEntry('2-0', ['h', '2 del d 3 5'])).toMatchObject({ op: ChangeOp.DELETE, id: 'd', version: 3, doc: '' });
+    expect(decodeEntry('2-1', ['h', '2 evt e 1 5', 'd', '{}'])).toMatchObject({ op: ChangeOp.EVENT, doc: '{}' });
+  });
+
+  it('reads a version 1 entry, whatever the order of its fields, so a backlog from before the upgrade drains', () => {
+    const fields = ['ts', '1700000000123', 'd', '{"a":1}', 'v', '7', 'id', 'doc-1', 'op', 'put', 'sv', '1'];
+
+    expect(decodeEntry('1-0', fields)).toEqual(decodeEntry('1-0', ['h', '2 put doc-1 7 1700000000123', 'd', '{"a":1}']));
     expect(decodeEntry('2-0', ['sv', '1', 'op', 'del', 'id', 'd', 'v', '3', 'ts', '5'])).toMatchObject({ op: ChangeOp.DELETE, doc: '' });
   });
 
   it.each([
+    [['h', '3 put d 1 5', 'd', '{}'], /malformed entry: header "3 put d 1 5"/],
+    [['h', '2 put d 1', 'd', '{}'], /malformed entry/],
+    [['h', '2 put d 1 5', 'x', '{}'], /malformed entry/],
+    [['h', '2 put d 1 5', 'd', '{}', 'd', '{}'], /malformed entry/],
+    [['h', '2 upsert d 1 5', 'd', '{}'], /unknown op upsert/],
+    [['h', '2 put d 0 5', 'd', '{}'], /valid id, version or timestamp/],
+    [['h', '2 put d 1 soon', 'd', '{}'], /valid id, version or timestamp/],
+    [['h', '2 put d 1 5'], /lacks a document/],
     [['op', 'put', 'id', 'd', 'v', '1', 'd', '{}', 'ts', '5'], /schema version undefined/],
     [['sv', '2', 'op', 'put', 'id', 'd', 'v', '1', 'd', '{}', 'ts', '5'], /schema version 2/],
     [['sv', '1', 'op', 'upsert', 'id', 'd', 'v', '1', 'd', '{}', 'ts', '5'], /unknown op upsert/],
-    [['sv', '1', 'op', 'put', 'id', 'd', 'v', '0', 'd', '{}', 'ts', '5'], /valid id, version or timestamp/],
     [['sv', '1', 'op', 'put', 'v', '1', 'd', '{}', 'ts', '5'], /valid id, version or timestamp/],
     [['sv', '1', 'op', 'put', 'id', 'd', 'v', '1', 'ts', '5'], /lacks a document/],
   ])('refuses %j', (fields, message) => {

@@ -1,4 +1,4 @@
-import { ChangeOp, ENTRY_SCHEMA_VERSION, EntryField } from './streams';
+import { ChangeOp, ENTRY_SCHEMA_VERSION, EntryField, EntryFieldV1 } from './streams';
 
 /** A change as the sink reads it from a stream entry. */
 export interface ChangeEntry {
@@ -16,27 +16,49 @@ export class EntryDecodeError extends Error {}
 
 const OPS = new Set<string>(Object.values(ChangeOp));
 
-/** Decodes the flat `[field, value, …]` array Redis returns for one entry. */
+/** Decodes the flat `[field, value, …]` array Redis returns for one entry, of layout version 2 or 1. */
 export function decodeEntry(entryId: string, fields: readonly string[]): ChangeEntry {
+  return fields[0] === EntryField.HEADER ? decodeV2(entryId, fields) : decodeV1(entryId, fields);
+}
+
+function decodeV2(entryId: string, fields: readonly string[]): ChangeEntry {
+  const parts = fields[1].split(' ');
+  const hasDoc = fields.length === 4 && fields[2] === EntryField.DOC;
+  if (parts[0] !== ENTRY_SCHEMA_VERSION || parts.length !== 5 || !(fields.length === 2 || hasDoc)) {
+    throw new EntryDecodeError(`malformed entry: header "${fields[1].slice(0, 100)}" with ${fields.length / 2} fields`);
+  }
+  const [, op, id, version, ingestedAt] = parts;
+
+  return checked(entryId, op, id, Number(version), Number(ingestedAt), hasDoc ? fields[3] : '');
+}
+
+function decodeV1(entryId: string, fields: readonly string[]): ChangeEntry {
   const map = new Map<string, string>();
   for (let i = 0; i + 1 < fields.length; i += 2) {
     map.set(fields[i], fields[i + 1]);
   }
-  const schema = map.get(EntryField.SCHEMA);
-  if (schema !== ENTRY_SCHEMA_VERSION) {
+  const schema = map.get(EntryFieldV1.SCHEMA);
+  if (schema !== '1') {
     throw new EntryDecodeError(`unknown entry schema version ${String(schema)}`);
   }
-  const op = map.get(EntryField.OP) ?? '';
+
+  return checked(
+    entryId,
+    map.get(EntryFieldV1.OP) ?? '',
+    map.get(EntryFieldV1.ID) ?? '',
+    Number(map.get(EntryFieldV1.VERSION)),
+    Number(map.get(EntryFieldV1.INGESTED_AT)),
+    map.get(EntryFieldV1.DOC) ?? '',
+  );
+}
+
+function checked(entryId: string, op: string, id: string, version: number, ingestedAt: number, doc: string): ChangeEntry {
   if (!OPS.has(op)) {
     throw new EntryDecodeError(`unknown op ${op}`);
   }
-  const id = map.get(EntryField.ID);
-  const version = Number(map.get(EntryField.VERSION));
-  const ingestedAt = Number(map.get(EntryField.INGESTED_AT));
   if (!id || !Number.isSafeInteger(version) || version < 1 || !Number.isFinite(ingestedAt)) {
     throw new EntryDecodeError('entry lacks a valid id, version or timestamp');
   }
-  const doc = map.get(EntryField.DOC) ?? '';
   if (op !== ChangeOp.DELETE && doc === '') {
     throw new EntryDecodeError('entry lacks a document');
   }

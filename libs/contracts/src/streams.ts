@@ -1,5 +1,13 @@
-/** Field names and values of a change entry on a collection stream. Version 1 of the entry schema. */
-export const ENTRY_SCHEMA_VERSION = '1';
+/**
+ * The change entry on a collection stream, version 2 of its layout: two fields, so a batch of entries costs the
+ * sink's Redis client a third of the reply decoding that six named fields did.
+ *
+ *   h  header `2 <op> <id> <version> <ingested at, ms since the epoch>`, single spaces (ids never hold one)
+ *   d  the document or event JSON; absent for a delete
+ *
+ * The sink still reads version 1 (fields sv=1, op, id, v, d, ts), so a backlog written before an upgrade drains.
+ */
+export const ENTRY_SCHEMA_VERSION = '2';
 
 export enum ChangeOp {
   PUT = 'put',
@@ -8,12 +16,17 @@ export enum ChangeOp {
 }
 
 export const EntryField = {
+  HEADER: 'h',
+  DOC: 'd',
+} as const;
+
+/** The fields of a version 1 entry. */
+export const EntryFieldV1 = {
   SCHEMA: 'sv',
   OP: 'op',
   ID: 'id',
   VERSION: 'v',
   DOC: 'd',
-  /** Milliseconds since the epoch when ingest accepted the write. */
   INGESTED_AT: 'ts',
 } as const;
 

@@ -39,8 +39,8 @@ describe('Lua scripts', () => {
       expect(await redis.hgetall(doc)).toEqual({ v: '2', d: '{"a":2}', x: '0' });
       const entries = await redis.xrange(stream, '-', '+');
       expect(entries.map(([, f]) => f)).toEqual([
-        ['sv', '1', 'op', 'put', 'id', 'd1', 'v', '1', 'd', '{"a":1}', 'ts', '100000'],
-        ['sv', '1', 'op', 'put', 'id', 'd1', 'v', '2', 'd', '{"a":2}', 'ts', '100000'],
+        ['h', '2 put d1 1 100000', 'd', '{"a":1}'],
+        ['h', '2 put d1 2 100000', 'd', '{"a":2}'],
       ]);
     });
 
@@ -66,6 +66,8 @@ describe('Lua scripts', () => {
       expect(await redis.hgetall(doc)).toEqual({ v: '2', x: '1' });
       expect(await del()).toBe(ScriptErrorCode.NOT_FOUND);
       expect(await put('{"a":3}')).toBe(3);
+      const entries = await redis.xrange(stream, '-', '+');
+      expect(entries.map(([, f]) => f)[1]).toEqual(['h', '2 del d1 2 100000']); // a delete's entry has no document
     });
 
     it('refuses a stale expected version and a create of a live document, changing nothing', async () => {
@@ -81,7 +83,8 @@ describe('Lua scripts', () => {
     it('appends an event id once', async () => {
       expect(await redis.appendEvent(doc, stream, 'e1', '{"n":1}', 1000, 0)).toBe(1);
       expect(await redis.appendEvent(doc, stream, 'e1', '{"n":1}', 1000, 0)).toBe(0);
-      expect(await redis.xlen(stream)).toBe(1);
+      const entries = await redis.xrange(stream, '-', '+');
+      expect(entries.map(([, f]) => f)).toEqual([['h', '2 evt e1 1 1000', 'd', '{"n":1}']]);
     });
   });
 
