@@ -71,10 +71,16 @@ export class PartitionConsumer {
   private async loop(): Promise<void> {
     await this.ensureGroup();
     await this.drainOwnPending();
-    while (!this.stopping) {
+    // While a batch is written to PostgreSQL, the next one is read from Redis, so the two servers work at once.
+    // A batch read ahead is handled before the loop ends, even when stopping: it is pending to this consumer.
+    let readAhead: Promise<RawEntry[]> | undefined;
+    while (!this.stopping || readAhead) {
       try {
-        const entries = (await this.claimIdle()) ?? (await this.readNew());
+        const read = readAhead ?? this.fetch();
+        readAhead = undefined;
+        const entries = await read;
         if (entries.length > 0) {
+          readAhead = this.stopping ? undefined : this.fetchAhead();
           await this.handle(entries);
         }
       } catch (error) {
@@ -98,6 +104,18 @@ export class PartitionConsumer {
         throw error;
       }
     }
+  }
+
+  private async fetch(): Promise<RawEntry[]> {
+    return (await this.claimIdle()) ?? (await this.readNew());
+  }
+
+  /** {@link fetch} started ahead; its failure is thrown where it is awaited, not reported as unhandled meanwhile. */
+  private fetchAhead(): Promise<RawEntry[]> {
+    const ahead = this.fetch();
+    ahead.catch(() => undefined);
+
+    return ahead;
   }
 
   /** Entries a previous run under the same consumer name read and never acked. */
