@@ -113,6 +113,30 @@ describe('pipeline', () => {
     expect(metricSum(page, 'spillway_sink_entries_total', { collection: fx.docs, outcome: 'stale' })).toBe(299);
   });
 
+  it('stamps rows with when ingest accepted the write: created and updated for documents, ingested for events', async () => {
+    const msOf = async (sql: string, id: string) =>
+      (await fx.pg.query<{ ms: string }>(sql, [id])).rows.map((r) => Number(r.ms))[0];
+    const before = Date.now();
+    expect((await fx.request('PUT', `/v1/${fx.docs}/stamped`, { owner: 'a' })).status).toBe(202);
+    expect((await fx.request('POST', `/v1/${fx.events}`, { id: 'stamped-event', n: 1 })).status).toBe(202);
+    const afterFirst = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await fx.request('PUT', `/v1/${fx.docs}/stamped`, { owner: 'b' })).status).toBe(202);
+    const afterSecond = Date.now();
+    await startSinks(1);
+    await drained();
+
+    const created = await msOf(`SELECT (extract(epoch FROM created_at) * 1000)::bigint AS ms FROM "${fx.docs}" WHERE id = $1`, 'stamped');
+    const updated = await msOf(`SELECT (extract(epoch FROM updated_at) * 1000)::bigint AS ms FROM "${fx.docs}" WHERE id = $1`, 'stamped');
+    const ingested = await msOf(`SELECT (extract(epoch FROM ingested_at) * 1000)::bigint AS ms FROM "${fx.events}" WHERE id = $1`, 'stamped-event');
+    // The two versions were coalesced into one insert, which carries the newest version's time.
+    expect(created).toBe(updated);
+    expect(updated).toBeGreaterThan(afterFirst);
+    expect(updated).toBeLessThanOrEqual(afterSecond);
+    expect(ingested).toBeGreaterThanOrEqual(before);
+    expect(ingested).toBeLessThanOrEqual(afterFirst);
+  });
+
   it('sends a poison entry to the dead-letter stream with its reason while its batch-mates land', async () => {
     expect((await fx.request('PUT', `/v1/${fx.docs}/good-1`, { owner: 'a' })).status).toBe(202);
     // Ingest refuses text PostgreSQL's jsonb cannot store, so the poison goes straight onto the stream, laid out as

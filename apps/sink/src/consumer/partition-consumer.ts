@@ -19,6 +19,18 @@ export interface PartitionConsumerDeps {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A batch as read and sorted out before its write: what to write, what to ack unwritten, what to dead-letter. */
+interface Batch {
+  raw: RawEntry[];
+  /** Decoded changes, the superseded ones included. */
+  changes: ChangeEntry[];
+  /** Changes whose document Redis holds at a newer version: acked without a write. */
+  superseded: Set<ChangeEntry>;
+  letters: DeadLetter[];
+  /** Entries deleted from the stream while pending: nothing to write, only to ack. */
+  settledIds: string[];
+}
+
 /**
  * Reads one partition stream in the consumer group and writes it behind, batch by batch:
  * XREADGROUP (and XAUTOCLAIM of idle entries) → one transaction → XACK after commit.
@@ -71,17 +83,17 @@ export class PartitionConsumer {
   private async loop(): Promise<void> {
     await this.ensureGroup();
     await this.drainOwnPending();
-    // While a batch is written to PostgreSQL, the next one is read from Redis, so the two servers work at once.
-    // A batch read ahead is handled before the loop ends, even when stopping: it is pending to this consumer.
-    let readAhead: Promise<RawEntry[]> | undefined;
+    // While a batch is written to PostgreSQL, the next one is read and sorted out in Redis, so the two servers work
+    // at once. A batch read ahead is handled before the loop ends, even when stopping: it is pending to this consumer.
+    let readAhead: Promise<Batch | undefined> | undefined;
     while (!this.stopping || readAhead) {
       try {
         const read = readAhead ?? this.fetch();
         readAhead = undefined;
-        const entries = await read;
-        if (entries.length > 0) {
+        const batch = await read;
+        if (batch) {
           readAhead = this.stopping ? undefined : this.fetchAhead();
-          await this.handle(entries);
+          await this.handle(batch);
         }
       } catch (error) {
         if (/NOGROUP/.test((error as Error).message)) {
@@ -106,12 +118,14 @@ export class PartitionConsumer {
     }
   }
 
-  private async fetch(): Promise<RawEntry[]> {
-    return (await this.claimIdle()) ?? (await this.readNew());
+  private async fetch(): Promise<Batch | undefined> {
+    const raw = (await this.claimIdle()) ?? (await this.readNew());
+
+    return raw.length > 0 ? this.sortOut(raw) : undefined;
   }
 
   /** {@link fetch} started ahead; its failure is thrown where it is awaited, not reported as unhandled meanwhile. */
-  private fetchAhead(): Promise<RawEntry[]> {
+  private fetchAhead(): Promise<Batch | undefined> {
     const ahead = this.fetch();
     ahead.catch(() => undefined);
 
@@ -130,7 +144,7 @@ export class PartitionConsumer {
       if (entries.length === 0 || this.stopping) {
         return;
       }
-      await this.handle(await this.withDeliveryCounts(entries));
+      await this.handle(await this.sortOut(await this.withDeliveryCounts(entries)));
     }
   }
 
@@ -178,7 +192,8 @@ export class PartitionConsumer {
     return entries.map((e) => ({ ...e, deliveries: counts.get(e.id) ?? 1 }));
   }
 
-  private async handle(raw: RawEntry[]): Promise<void> {
+  /** Decodes a batch and asks Redis which of its changes are superseded. */
+  private async sortOut(raw: RawEntry[]): Promise<Batch> {
     const letters: DeadLetter[] = [];
     const changes: ChangeEntry[] = [];
     const settledIds: string[] = [];
@@ -195,7 +210,11 @@ export class PartitionConsumer {
         }
       }
     }
-    const superseded = await this.supersededInRedis(changes);
+
+    return { raw, changes, superseded: await this.supersededInRedis(changes), letters, settledIds };
+  }
+
+  private async handle({ raw, changes, superseded, letters, settledIds }: Batch): Promise<void> {
     const toWrite = superseded.size > 0 ? changes.filter((c) => !superseded.has(c)) : changes;
     const result = toWrite.length > 0 ? await this.writeWithRetry(toWrite, raw) : undefined;
     if (toWrite.length > 0 && !result) {
@@ -218,7 +237,8 @@ export class PartitionConsumer {
    * Document changes whose document Redis already holds at a newer version. Each version in Redis has its own
    * entry on the stream, written atomically with it, so the newest one will bring the row there: the older ones
    * need no write. This coalesces across the whole backlog, not only within a batch; when Redis no longer holds
-   * a document (expired, or a lingering tombstone gone), its changes are written as usual.
+   * a document (expired, or a lingering tombstone gone), its changes are written as usual. A batch read ahead
+   * asks while the one before is still being written; the versions Redis holds only grow, so the answer holds.
    */
   private async supersededInRedis(changes: ChangeEntry[]): Promise<Set<ChangeEntry>> {
     const documents = changes.filter((c) => c.op !== ChangeOp.EVENT);

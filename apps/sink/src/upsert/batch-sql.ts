@@ -1,6 +1,8 @@
 /**
- * The statements of one batch transaction. Each takes whole arrays (unnest), so a batch costs
- * one round trip per kind of change, not one per row. `table` is a quoted, validated name.
+ * The statements of one batch transaction. Each takes whole arrays (unnest), so a batch costs one round trip per
+ * kind of change, not one per row. Documents come as one JSON array of their texts, which JSON.stringify builds
+ * natively, where a text[] parameter has the driver escape every quote of every document. Timestamps come as
+ * milliseconds since the epoch. `table` is a quoted, validated name.
  */
 
 /** Serializes writers of the same documents across replicas; taken in key order, so it cannot deadlock. */
@@ -11,7 +13,9 @@ export const LOCK_DOCUMENTS = `
 /** Inserts or updates rows, only where the entry is newer than the row and than any tombstone. */
 export const upsertDocuments = (table: string) => `
   WITH input AS (
-    SELECT * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::timestamptz[]) AS i(id, version, doc, ts)
+    SELECT id, version, doc, to_timestamp(ingested_ms / 1000.0) AS ts
+      FROM ROWS FROM (unnest($2::text[]), unnest($3::bigint[]), json_array_elements_text($4::json), unnest($5::bigint[]))
+        AS i(id, version, doc, ingested_ms)
   ), alive AS (
     SELECT i.* FROM input i
       LEFT JOIN spillway_tombstones tb ON tb.collection = $1 AND tb.id = i.id
@@ -43,7 +47,8 @@ export const deleteDocuments = (table: string) => `
 /** Inserts events once; an id already stored is left alone. */
 export const insertEvents = (table: string) => `
   INSERT INTO ${table} (id, doc, ingested_at)
-  SELECT id, doc::jsonb, ts FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS i(id, doc, ts)
+  SELECT id, doc::jsonb, to_timestamp(ingested_ms / 1000.0)
+    FROM ROWS FROM (unnest($1::text[]), json_array_elements_text($2::json), unnest($3::bigint[])) AS i(id, doc, ingested_ms)
   ON CONFLICT (id) DO NOTHING
   RETURNING id`;
 

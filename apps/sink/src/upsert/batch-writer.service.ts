@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { QueryRunner } from 'typeorm';
+import type { PoolClient } from 'pg';
 import type { Collection } from '@app/collections';
 import { type ChangeEntry, entryIdMs } from '@app/contracts';
 import { DatabaseService, qualifiedTable } from '@app/persistence';
@@ -34,7 +34,10 @@ function addOutcome(into: BatchOutcome, more: BatchOutcome): void {
   into.stale += more.stale;
 }
 
-const toDate = (ms: number) => new Date(ms).toISOString();
+/** Runs a statement prepared once per connection under `name` (one name per text), and returns its rows. */
+async function preparedRows<T>(client: PoolClient, name: string, text: string, values: unknown[]): Promise<T[]> {
+  return (await client.query<T & object>({ name, text, values })).rows;
+}
 
 /** Writes batches of change entries into a collection's table, one transaction per batch. */
 @Injectable()
@@ -75,26 +78,26 @@ export class BatchWriterService {
     const outcome = emptyOutcome();
     outcome.stale = batch.superseded.length;
     try {
-      await runner.connect();
+      const client = (await runner.connect()) as PoolClient;
       await runner.startTransaction();
       if (batch.puts.length + batch.deletes.length > 0) {
         const ids = [...batch.puts, ...batch.deletes].map((e) => e.id);
-        await runner.query(LOCK_DOCUMENTS, [collection.name, ids]);
+        await preparedRows(client, 'spillway:lock', LOCK_DOCUMENTS, [collection.name, ids]);
       }
       if (batch.puts.length > 0) {
-        const rows = await this.upsert(runner, table, collection.name, batch.puts);
+        const rows = await this.upsert(client, table, collection.name, batch.puts);
         const inserted = rows.filter((r) => r.inserted).length;
         outcome.inserted += inserted;
         outcome.updated += rows.length - inserted;
         outcome.stale += batch.puts.length - rows.length;
       }
       if (batch.deletes.length > 0) {
-        const rows = await this.remove(runner, table, collection.name, batch.deletes);
+        const rows = await this.remove(client, table, collection.name, batch.deletes);
         outcome.deleted += rows.length;
         outcome.stale += batch.deletes.length - rows.length;
       }
       if (batch.events.length > 0) {
-        const rows = await this.insertEvents(runner, table, batch.events);
+        const rows = await this.insertEvents(client, table, collection.name, batch.events);
         outcome.inserted += rows.length;
         outcome.stale += batch.events.length - rows.length;
       }
@@ -111,23 +114,18 @@ export class BatchWriterService {
     }
   }
 
-  /** TypeORM's structured result: the RETURNING rows, whatever the statement's command. */
-  private async rows<T>(runner: QueryRunner, sql: string, params: unknown[]): Promise<T[]> {
-    return ((await runner.query(sql, params, true)) as { records: T[] }).records;
-  }
-
-  private upsert(runner: QueryRunner, table: string, collection: string, puts: ChangeEntry[]) {
-    return this.rows<{ inserted: boolean }>(runner, upsertDocuments(table), [
+  private upsert(client: PoolClient, table: string, collection: string, puts: ChangeEntry[]) {
+    return preparedRows<{ inserted: boolean }>(client, `spillway:upsert:${collection}`, upsertDocuments(table), [
       collection,
       puts.map((e) => e.id),
       puts.map((e) => e.version),
-      puts.map((e) => e.doc),
-      puts.map((e) => toDate(e.ingestedAt)),
+      JSON.stringify(puts.map((e) => e.doc)),
+      puts.map((e) => e.ingestedAt),
     ]);
   }
 
-  private remove(runner: QueryRunner, table: string, collection: string, deletes: ChangeEntry[]) {
-    return this.rows<{ id: string }>(runner, deleteDocuments(table), [
+  private remove(client: PoolClient, table: string, collection: string, deletes: ChangeEntry[]) {
+    return preparedRows<{ id: string }>(client, `spillway:delete:${collection}`, deleteDocuments(table), [
       collection,
       deletes.map((e) => e.id),
       deletes.map((e) => e.version),
@@ -135,11 +133,11 @@ export class BatchWriterService {
     ]);
   }
 
-  private insertEvents(runner: QueryRunner, table: string, events: ChangeEntry[]) {
-    return this.rows<{ id: string }>(runner, insertEvents(table), [
+  private insertEvents(client: PoolClient, table: string, collection: string, events: ChangeEntry[]) {
+    return preparedRows<{ id: string }>(client, `spillway:events:${collection}`, insertEvents(table), [
       events.map((e) => e.id),
-      events.map((e) => e.doc),
-      events.map((e) => toDate(e.ingestedAt)),
+      JSON.stringify(events.map((e) => e.doc)),
+      events.map((e) => e.ingestedAt),
     ]);
   }
 }
