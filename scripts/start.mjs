@@ -15,7 +15,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
-const { ensureBuilt, ensureNodeModules } = require('./lib/project.js');
+const { APP_NODE_FLAGS, ensureBuilt, ensureNodeModules } = require('./lib/project.js');
 const servers = require('./lib/servers.js');
 
 /** @typedef {import('node:child_process').ChildProcess} ChildProcess */
@@ -137,7 +137,7 @@ async function startServers() {
  * @returns {App}
  */
 function startApp(name, main, port, appEnv) {
-  const child = spawn(process.execPath, [join(root, main)], {
+  const child = spawn(process.execPath, [...APP_NODE_FLAGS, join(root, main)], {
     cwd: root,
     env: { ...process.env, ...appEnv, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],

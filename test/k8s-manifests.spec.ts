@@ -20,6 +20,7 @@ import { parse as parseYaml, parseAllDocuments } from 'yaml';
 // The plain files, not the @app/* barrels: those also export Nest modules, which this static check does not need.
 import { loadCollections } from '../libs/collections/src/collections.loader';
 import { validate as validateEnv } from '../libs/config/src/env.schema';
+import { APP_NODE_FLAGS } from '../scripts/lib/project.js';
 
 const ROOT = resolve(__dirname, '..');
 const K8S_DIR = join(ROOT, 'k8s');
@@ -265,6 +266,10 @@ describe('k8s manifests', () => {
       expect(container.ports?.map((p) => p.containerPort)).toEqual([port]);
     });
 
+    it('gives node the heap flags every other launcher gives the apps', () => {
+      expect(envValue(onlyContainer(deployment()), 'NODE_OPTIONS')).toBe(APP_NODE_FLAGS.join(' '));
+    });
+
     it('probes /health/live and /health/ready on the app port', () => {
       const container = onlyContainer(deployment());
       expect(httpProbe(container, container.livenessProbe)).toEqual({ path: '/health/live', port });
@@ -450,5 +455,19 @@ describe('Grafana dashboard', () => {
     const section = contract.slice(contract.indexOf('## 6.'), contract.indexOf('## 7.'));
     const named = [...section.matchAll(/^\| `(spillway_[a-z_]+)` \|/gm)].map((m) => m[1]);
     expect([...named].sort()).toEqual([...CONTRACT_METRICS].sort());
+  });
+});
+
+describe('app launchers besides k8s', () => {
+  const flags = APP_NODE_FLAGS.join(' ');
+
+  it('the image sets the same heap flags in NODE_OPTIONS', () => {
+    expect(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).toMatch(new RegExp(`^ENV .*NODE_OPTIONS=${flags}$`, 'm'));
+  });
+
+  it('npm start:ingest and start:sink pass them to node', () => {
+    const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(scripts['start:ingest']).toBe(`node ${flags} dist/apps/ingest/main.js`);
+    expect(scripts['start:sink']).toBe(`node ${flags} dist/apps/sink/main.js`);
   });
 });

@@ -94,7 +94,7 @@ export class AppProcess {
     this.expectExit = false;
     // SPILLWAY_NODE_ARGS passes flags to the apps' node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them.
     const nodeArgs = process.env.SPILLWAY_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
-    const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist', 'apps', this.app, 'main.js')], {
+    const child = spawn(process.execPath, [...project.APP_NODE_FLAGS, ...nodeArgs, join(ROOT, 'dist', 'apps', this.app, 'main.js')], {
       cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: 'warn', ...this.env, PORT: String(this.port) },
       stdio: ['ignore', 'pipe', 'pipe'],
