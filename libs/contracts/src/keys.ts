@@ -33,14 +33,19 @@ export interface PartitionKeys {
   document(id: string): string;
 }
 
-export function partitionKeys(collection: string, partition = 0): PartitionKeys {
-  const base = `${KEY_PREFIX}:${slotTag(collection, partition)}`;
+/** Built once per partition: ingest asks for the keys of every write. */
+const keysOfPartitions = new Map<string, PartitionKeys>();
 
-  return {
-    stream: `${base}:stream`,
-    deadLetters: `${base}:dlq`,
-    document: (id) => `${base}:doc:${id}`,
-  };
+export function partitionKeys(collection: string, partition = 0): PartitionKeys {
+  const tag = slotTag(collection, partition);
+  let keys = keysOfPartitions.get(tag);
+  if (!keys) {
+    const base = `${KEY_PREFIX}:${tag}`;
+    keys = { stream: `${base}:stream`, deadLetters: `${base}:dlq`, document: (id) => `${base}:doc:${id}` };
+    keysOfPartitions.set(tag, keys);
+  }
+
+  return keys;
 }
 
 /** The keys that hold a document, routed to its partition. */

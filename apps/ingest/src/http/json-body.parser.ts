@@ -22,6 +22,7 @@ export const MAX_BODY_DEPTH = 1000;
 const MAX_DETAIL_PATH = 200;
 
 /** Strings are checked for these: PostgreSQL's jsonb refuses both (SQLSTATE 22P05 and 22P02). */
+const NUL_OR_SURROGATE = /[\u0000\ud800-\udfff]/;
 const NUL = /\u0000/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
@@ -54,6 +55,9 @@ function pointerOf(frame: Frame, child?: string): string {
 
 /** Why PostgreSQL's jsonb cannot store this text, if it cannot. */
 function unstorableText(text: string): string | undefined {
+  if (!NUL_OR_SURROGATE.test(text)) {
+    return undefined; // nearly every string: one scan for a character class, instead of two patterns
+  }
   if (NUL.test(text)) {
     return 'contains U+0000 (NUL), which PostgreSQL cannot store in jsonb';
   }
