@@ -113,6 +113,18 @@ describe('pipeline', () => {
     expect(metricSum(page, 'spillway_sink_entries_total', { collection: fx.docs, outcome: 'stale' })).toBe(299);
   });
 
+  it('acks a lone write once it is committed, not when the sink next stops waiting for entries', async () => {
+    const [sink] = await startSinks(1, { SINK_BLOCK_MS: '20000' });
+    await drained();
+    expect((await fx.request('PUT', `/v1/${fx.docs}/lone`, { owner: 'a' })).status).toBe(202);
+
+    // The write wakes the waiting read at once; its ack must not queue behind a read that waits the full 20 s.
+    await drained(5_000);
+    expect((await fx.tableRows()).get('lone')).toEqual({ version: 1, doc: { owner: 'a', id: 'lone' } });
+    sink.signal('SIGKILL'); // SIGTERM would wait out the 20 s read
+    await sink.waitForExit();
+  });
+
   it('stamps rows with when ingest accepted the write: created and updated for documents, ingested for events', async () => {
     const msOf = async (sql: string, id: string) =>
       (await fx.pg.query<{ ms: string }>(sql, [id])).rows.map((r) => Number(r.ms))[0];

@@ -118,15 +118,19 @@ export class PartitionConsumer {
     }
   }
 
-  private async fetch(): Promise<Batch | undefined> {
-    const raw = (await this.claimIdle()) ?? (await this.readNew());
+  private async fetch(block = true): Promise<Batch | undefined> {
+    const raw = (await this.claimIdle()) ?? (await this.readNew(block));
 
     return raw.length > 0 ? this.sortOut(raw) : undefined;
   }
 
-  /** {@link fetch} started ahead; its failure is thrown where it is awaited, not reported as unhandled meanwhile. */
+  /**
+   * {@link fetch} started ahead, without blocking: a blocking read would hold the shared connection, so the batch in
+   * hand could not be acked until new entries came or the block timed out. Its failure is thrown where it is
+   * awaited, not reported as unhandled meanwhile.
+   */
   private fetchAhead(): Promise<Batch | undefined> {
-    const ahead = this.fetch();
+    const ahead = this.fetch(false);
     ahead.catch(() => undefined);
 
     return ahead;
@@ -148,13 +152,11 @@ export class PartitionConsumer {
     }
   }
 
-  private async readNew(): Promise<RawEntry[]> {
-    const reply = await this.deps.redis.xreadgroup(
-      'GROUP', this.deps.cfg.group, this.deps.cfg.consumer,
-      'COUNT', this.deps.cfg.batchSize,
-      'BLOCK', this.deps.cfg.blockMs,
-      'STREAMS', this.keys.stream, '>',
-    );
+  private async readNew(block: boolean): Promise<RawEntry[]> {
+    const { group, consumer, batchSize, blockMs } = this.deps.cfg;
+    const reply = block
+      ? await this.deps.redis.xreadgroup('GROUP', group, consumer, 'COUNT', batchSize, 'BLOCK', blockMs, 'STREAMS', this.keys.stream, '>')
+      : await this.deps.redis.xreadgroup('GROUP', group, consumer, 'COUNT', batchSize, 'STREAMS', this.keys.stream, '>');
 
     return parseReadGroupReply(reply);
   }
