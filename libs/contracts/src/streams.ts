@@ -1,6 +1,6 @@
 /**
  * The change entry on a collection stream, version 2 of its layout: two fields, so a batch of entries costs the
- * sink's Redis client a third of the reply decoding that six named fields did.
+ * sink's Redis client less than half the reply decoding that six named fields did.
  *
  *   h  header `2 <op> <id> <version> <ingested at, ms since the epoch>`, single spaces (ids never hold one)
  *   d  the document or event JSON; absent for a delete
