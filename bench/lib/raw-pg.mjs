@@ -16,10 +16,12 @@ const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS ${TABLE} (
   id text PRIMARY KEY, version bigint NOT NULL, doc jsonb NOT NULL,
   created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)`;
 
-// batch-sql.ts upsertDocuments, with the table and collection filled in.
+// batch-sql.ts upsertDocuments, with the table filled in; prepared, as the sink prepares it.
 const UPSERT = `
   WITH input AS (
-    SELECT * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::timestamptz[]) AS i(id, version, doc, ts)
+    SELECT id, version, doc, to_timestamp(ingested_ms / 1000.0) AS ts
+      FROM ROWS FROM (unnest($2::text[]), unnest($3::bigint[]), json_array_elements_text($4::json), unnest($5::bigint[]))
+        AS i(id, version, doc, ingested_ms)
   ), alive AS (
     SELECT i.* FROM input i
       LEFT JOIN spillway_tombstones tb ON tb.collection = $1 AND tb.id = i.id
@@ -52,14 +54,14 @@ const copyText = (s) => s.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '
  * @param {{ ids: string[], docs: string[], version: number }} batch
  */
 async function upsertBatch(client, { ids, docs, version }) {
-  const ts = new Date().toISOString();
-  const result = await client.query(UPSERT, [
+  const ingestedMs = Date.now();
+  const result = await client.query({ name: 'bench-upsert', text: UPSERT, values: [
     COLLECTION,
     ids,
     ids.map(() => version),
-    docs,
-    ids.map(() => ts),
-  ]);
+    JSON.stringify(docs),
+    ids.map(() => ingestedMs),
+  ] });
   return result.rowCount ?? 0;
 }
 
