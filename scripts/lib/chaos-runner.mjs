@@ -34,7 +34,8 @@ export function memory(stack) {
 
 /**
  * Appends entries that the sink must dead-letter, as a buggy or foreign producer could: one that is not JSON,
- * one that PostgreSQL's jsonb refuses (a NUL character, which ingest itself turns away).
+ * one that PostgreSQL's jsonb refuses (a NUL character, which ingest itself turns away). They use entry layout 1,
+ * which ingest no longer writes, so the run also keeps the sink's reading of a pre-upgrade backlog honest.
  */
 async function injectPoison(stack, n) {
   const id = `poison-${n}`;
