@@ -14,7 +14,7 @@ import { e2ePhase } from './lib/e2e-phase.mjs';
 import { ingestPhase } from './lib/ingest-phase.mjs';
 import { rawPostgres } from './lib/raw-pg.mjs';
 import { rawRedis } from './lib/raw-redis.mjs';
-import { seedDocuments, writeDocumentLua, defineWriteDocument, KEYS } from './lib/redis-writes.mjs';
+import { seedDocuments, writeDocumentsLua, defineWriteDocuments, KEYS } from './lib/redis-writes.mjs';
 import { judgeTargets, markdown } from './lib/report.mjs';
 import { sinkPhase } from './lib/sink-phase.mjs';
 import { mb } from './lib/stats.mjs';
@@ -24,7 +24,7 @@ const USAGE = `Usage: npm run bench -- [flags]
 
 Starts its own Redis (AOF, fsync every second) and PostgreSQL, ingest and sink processes (the built apps) on
 loopback, in a temporary folder, and measures:
-  1 raw      Redis writeDocument Lua singly and in pipelines of 500; PostgreSQL multi-row upserts and COPY+upsert
+  1 raw      Redis writeDocuments Lua singly, in pipelines of 500 and 500 documents a call; PostgreSQL multi-row upserts and COPY+upsert
   2 ingest   PUT (100 connections), _bulk (500 ops a request), and a bare Fastify PUT on the same Lua
   3 sink     drain of a pre-filled backlog with 1, 2 and 4 replicas, and a hot-key variant
   4 e2e      steady PUT load at half the measured maximum, lag from the sinks' lag histograms
@@ -143,7 +143,7 @@ async function main() {
   };
   say(`${results.load.uptimeStart}`);
   ensureBuilt();
-  const lua = writeDocumentLua();
+  const lua = writeDocumentsLua();
 
   const sessions = YAML.parse(readFileSync(join(ROOT, 'config', 'collections', 'sessions.yaml'), 'utf8'));
   const stack = new Stack({
@@ -169,7 +169,7 @@ async function main() {
     await waitForTables(/** @type {import('pg').Pool} */ (stack.pg));
     await stack.removeSink(stack.sinks[0]);
     const redis = /** @type {import('ioredis').Redis} */ (stack.redis);
-    defineWriteDocument(redis, lua);
+    defineWriteDocuments(redis, lua);
     // Big backlogs go through the AOF several times over; a rewrite in the middle of a measurement is noise.
     await redis.config('SET', 'auto-aof-rewrite-percentage', '0');
     results.machine.redis = String(/redis_version:(\S+)/.exec(await redis.info('server'))?.[1]);

@@ -607,34 +607,81 @@ describe('read-through to PostgreSQL', () => {
     await admin.end();
   });
 
-  it('serves a document only PostgreSQL holds, and the next write continues from its version', async () => {
-    // A database on which the user created the sessions table (section 4) and no sink has run yet.
-    const id = newId();
-    const doc = { id, userId: 'u-pg', status: 'closed', device: { type: 'android' } };
+  /** Rows on which the user created the sessions table (section 4) and no sink has run yet. */
+  async function insertRows(rows: { id: string; version: number; doc: Record<string, unknown> }[]): Promise<void> {
     const client = new pg.Client({ connectionString: url.toString() });
     await client.connect();
     try {
       await client.query(`CREATE TABLE IF NOT EXISTS sessions (
         id text PRIMARY KEY, version bigint NOT NULL, doc jsonb NOT NULL,
         created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)`);
-      await client.query('INSERT INTO sessions (id, version, doc, created_at, updated_at) VALUES ($1, 7, $2, now(), now())', [id, doc]);
+      for (const { id, version, doc } of rows) {
+        await client.query('INSERT INTO sessions (id, version, doc, created_at, updated_at) VALUES ($1, $2, $3, now(), now())', [id, version, doc]);
+      }
     } finally {
       await client.end();
     }
-    expect(await redis.exists(docKey('sessions', id))).toBe(0);
+    for (const { id } of rows) {
+      expect(await redis.exists(docKey('sessions', id))).toBe(0);
+    }
+    fresh ??= await bootIngest({ DATABASE_URL: url.toString() });
+  }
 
-    fresh = await bootIngest({ DATABASE_URL: url.toString() });
+  it('serves a document only PostgreSQL holds, and the next write continues from its version', async () => {
+    const id = newId();
+    const doc = { id, userId: 'u-pg', status: 'closed', device: { type: 'android' } };
+    await insertRows([{ id, version: 7, doc }]);
 
-    const res = await send(fresh, 'GET', `/v1/sessions/${id}`);
+    const res = await send(fresh!, 'GET', `/v1/sessions/${id}`);
     expect({ status: res.statusCode, body: res.body }).toMatchObject({ status: 200 });
     expect(res.headers.etag).toBe('"7"');
     expect(res.json()).toEqual(doc);
 
-    const many = await send(fresh, 'GET', `/v1/sessions?ids=${id}`);
+    const many = await send(fresh!, 'GET', `/v1/sessions?ids=${id}`);
     expect(many.json()).toEqual({ items: [doc], missing: [] });
 
-    expectAccepted(await send(fresh, 'PUT', `/v1/sessions/${id}`, { body: { ...doc, status: 'active' } }), id, 8);
-    expect((await send(fresh, 'GET', `/v1/sessions/${id}`)).headers.etag).toBe('"8"');
+    expectAccepted(await send(fresh!, 'PUT', `/v1/sessions/${id}`, { body: { ...doc, status: 'active' } }), id, 8);
+    expect((await send(fresh!, 'GET', `/v1/sessions/${id}`)).headers.etag).toBe('"8"');
+  });
+
+  it('_bulk continues the versions of ids only PostgreSQL holds, and applies the ops on one id in order', async () => {
+    const [a, b, c] = [newId(), newId(), newId()];
+    await insertRows([
+      { id: a, version: 7, doc: { id: a, userId: 'u-pg', status: 'closed' } },
+      { id: b, version: 3, doc: { id: b, userId: 'u-pg', status: 'closed' } },
+    ]);
+    const before = await redis.xlen(streamKey('sessions'));
+
+    const res = await send(fresh!, 'POST', '/v1/sessions/_bulk', {
+      body: {
+        ops: [
+          { op: 'put', id: a, doc: session() },
+          { op: 'delete', id: b },
+          { op: 'put', id: a, doc: session({ amount: 2 }), ifMatch: 8 },
+          { op: 'delete', id: b },
+          { op: 'put', id: c, doc: session() },
+          { op: 'put', id: a, doc: session({ amount: 3 }), ifMatch: 8 },
+        ],
+      },
+    });
+
+    expect(res.statusCode).toBe(200);
+    const { results } = res.json<{ results: unknown[] }>();
+    expect(results).toEqual([
+      { id: a, version: 8 },
+      { id: b, version: 4 },
+      { id: a, version: 9 },
+      { error: { status: 404, detail: expect.stringMatching(/does not exist/) } },
+      { id: c, version: 1 },
+      { error: { status: 412, detail: expect.stringMatching(/If-Match/) } },
+    ]);
+    const entries = await redis.xrange(streamKey('sessions'), '-', '+');
+    const headers = entries.slice(before).map(([, fields]) => fields[1].split(' ').slice(1, 4).join(' '));
+    expect(headers).toEqual([`put ${a} 8`, `del ${b} 4`, `put ${a} 9`, `put ${c} 1`]);
+    const doc = await send(fresh!, 'GET', `/v1/sessions/${a}`);
+    expect(doc.headers.etag).toBe('"9"');
+    expect(doc.json()).toEqual({ id: a, ...session({ amount: 2 }) });
+    expectProblem(await send(fresh!, 'GET', `/v1/sessions/${b}`), 404);
   });
 });
 

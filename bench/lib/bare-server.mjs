@@ -1,13 +1,12 @@
-// The baseline of phase 2: PUT /v1/:collection/:id on a bare Fastify 5 server that calls the same writeDocument Lua
+// The baseline of phase 2: PUT /v1/:collection/:id on a bare Fastify 5 server that calls the same writeDocuments Lua
 // as ingest, without Nest, schema checks, metrics or problem+json. Run as its own process by ingest-phase.mjs;
 // env: REDIS_URL, PORT. Answers 202 {"id","version"} as ingest does.
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
-import { callWrite, defineWriteDocument, writeDocumentLua } from './redis-writes.mjs';
-import { KEYS } from './redis-writes.mjs';
+import { callWrite, defineWriteDocuments, KEYS, writeDocumentsLua } from './redis-writes.mjs';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { protocol: 2, enableOfflineQueue: false });
-defineWriteDocument(redis, writeDocumentLua());
+defineWriteDocuments(redis, writeDocumentsLua());
 
 const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
 app.get('/health/live', async () => ({ status: 'ok' }));
@@ -17,10 +16,11 @@ app.put('/v1/:collection/:id', async (request, reply) => {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return reply.code(400).send({ status: 400 });
   const json = JSON.stringify({ id, ...body });
   const now = Date.now();
-  // Same arguments as DocumentStore.runWrite; the floor says "nothing in PostgreSQL" for an id Redis lacks.
-  let version = await callWrite(redis, [KEYS.document(id), KEYS.stream, 'put', id, json, '', '', now, 0, '0']);
+  // Same arguments as DocumentStore; the floor says "nothing in PostgreSQL" for an id Redis lacks.
+  const args = (/** @type {string} */ floor) => [2, KEYS.stream, KEYS.document(id), now, 0, 'put', id, json, '', floor, '0'];
+  let [version] = await callWrite(redis, args(''));
   if (version === -3) {
-    version = await callWrite(redis, [KEYS.document(id), KEYS.stream, 'put', id, json, '', `0:0:${now}`, now, 0, '0']);
+    [version] = await callWrite(redis, args(`0:0:${now}`));
   }
   return reply.code(202).send({ id, version });
 });

@@ -1,7 +1,8 @@
-// Phase 1, Redis: the atomic write Spillway does (document hash + version + stream entry, one Lua call), singly with
-// many calls in flight and in pipelines of 500. These rates are the ceiling ingest is measured against.
+// Phase 1, Redis: the atomic write Spillway does (document hash + version + stream entry, in the writeDocuments Lua
+// script), one document a call, singly with many calls in flight and in pipelines of 500; and, as `_bulk` sends
+// them, 500 documents a call. The pipelines are the ceiling ingest's `_bulk` is measured against.
 import { Redis } from 'ioredis';
-import { callWrite, defineWriteDocument, KEYS, pipelineWrites, writeArgs } from './redis-writes.mjs';
+import { callWrite, defineWriteDocuments, KEYS, pipelineWrites, writeArgs } from './redis-writes.mjs';
 import { idPicker, seededRandom } from './workload.mjs';
 import { msSince, percentile, round } from './stats.mjs';
 
@@ -11,70 +12,77 @@ import { msSince, percentile, round } from './stats.mjs';
  */
 export async function rawRedis(o) {
   const redis = new Redis(o.redisUrl, { protocol: 2, maxRetriesPerRequest: null });
-  defineWriteDocument(redis, o.lua);
+  defineWriteDocuments(redis, o.lua);
   try {
     const pick = idPicker(seededRandom(o.seed), o.ids);
     let n = 0;
-    const nextArgs = () => writeArgs('put', pick(), o.docs[n++ % o.docs.length], Date.now());
-    await callWrite(redis, nextArgs()); // loads the script
-    await redis.config('RESETSTAT');
+    const nextChange = () => ({ op: /** @type {const} */ ('put'), id: pick(), json: o.docs[n++ % o.docs.length] });
+    const oneDocumentCall = () => writeArgs([nextChange()], Date.now());
+    await callWrite(redis, oneDocumentCall()); // loads the script
+
+    /**
+     * `workers` loops, each sending one unit of `opsPerUnit` documents and awaiting it before the next, for durationMs.
+     * Also what Redis itself spent a script call (commandstats): the rest of a call's cost is the client's and the network's.
+     * @param {number} workers
+     * @param {number} opsPerUnit
+     * @param {() => Promise<unknown>} sendUnit
+     */
+    const measure = async (workers, opsPerUnit, sendUnit) => {
+      await redis.config('RESETSTAT');
+      const latencies = [];
+      let ops = 0;
+      const start = process.hrtime.bigint();
+      const deadline = Date.now() + o.durationMs;
+      await Promise.all(
+        Array.from({ length: workers }, async () => {
+          while (Date.now() < deadline) {
+            const t = process.hrtime.bigint();
+            await sendUnit();
+            latencies.push(msSince(t));
+            ops += opsPerUnit;
+          }
+        }),
+      );
+      const opsPerSec = round((ops / msSince(start)) * 1000);
+      const stats = await redis.info('commandstats');
+      await redis.del(KEYS.stream);
+      return {
+        ops,
+        opsPerSec,
+        latencies,
+        serverUsecPerCall: round(Number(/cmdstat_evalsha:.*usec_per_call=([\d.]+)/.exec(stats)?.[1] ?? NaN), 1),
+      };
+    };
+    const p = (/** @type {number[]} */ xs, /** @type {number} */ q, /** @type {number} */ digits) => round(percentile(xs, q), digits);
 
     // Singly: `concurrency` callers, each awaiting its reply before the next call.
-    const latencies = [];
-    let singles = 0;
-    let start = process.hrtime.bigint();
-    const deadline = Date.now() + o.durationMs;
-    await Promise.all(
-      Array.from({ length: o.concurrency }, async () => {
-        while (Date.now() < deadline) {
-          const t = process.hrtime.bigint();
-          await callWrite(redis, nextArgs());
-          latencies.push(msSince(t));
-          singles += 1;
-        }
-      }),
-    );
-    const singleMs = msSince(start);
-    const single = {
-      concurrency: o.concurrency,
-      ops: singles,
-      opsPerSec: round((singles / singleMs) * 1000),
-      latencyMs: { p50: round(percentile(latencies, 0.5), 2), p99: round(percentile(latencies, 0.99), 2) },
-    };
+    const s = await measure(o.concurrency, 1, () => callWrite(redis, oneDocumentCall()));
+    const single = { concurrency: o.concurrency, ops: s.ops, opsPerSec: s.opsPerSec, latencyMs: { p50: p(s.latencies, 0.5, 2), p99: p(s.latencies, 0.99, 2) } };
     o.say(`redis lua singly (${o.concurrency} in flight): ${single.opsPerSec} ops/s`);
-    await redis.del(KEYS.stream);
 
-    // Pipelines of batchSize, batchesInFlight at a time.
-    const batchLatencies = [];
-    let batched = 0;
-    start = process.hrtime.bigint();
-    const batchDeadline = Date.now() + o.durationMs;
-    await Promise.all(
-      Array.from({ length: o.batchesInFlight }, async () => {
-        while (Date.now() < batchDeadline) {
-          const calls = Array.from({ length: o.batchSize }, nextArgs);
-          const t = process.hrtime.bigint();
-          await pipelineWrites(redis, calls);
-          batchLatencies.push(msSince(t));
-          batched += calls.length;
-        }
-      }),
-    );
-    const batchMs = msSince(start);
+    // Pipelines of batchSize one-document calls, batchesInFlight at a time.
+    const b = await measure(o.batchesInFlight, o.batchSize, () => pipelineWrites(redis, Array.from({ length: o.batchSize }, oneDocumentCall)));
     const batch = {
       batchSize: o.batchSize,
       inFlight: o.batchesInFlight,
-      ops: batched,
-      opsPerSec: round((batched / batchMs) * 1000),
-      batchLatencyMs: { p50: round(percentile(batchLatencies, 0.5), 1), p99: round(percentile(batchLatencies, 0.99), 1) },
+      ops: b.ops,
+      opsPerSec: b.opsPerSec,
+      batchLatencyMs: { p50: p(b.latencies, 0.5, 1), p99: p(b.latencies, 0.99, 1) },
     };
-    o.say(`redis lua pipelines of ${o.batchSize} (${o.batchesInFlight} in flight): ${batch.opsPerSec} ops/s`);
-    await redis.del(KEYS.stream);
-    // Time Redis itself spent per script call: what is left of a call's cost is the client's and the network's.
-    const stats = await redis.info('commandstats');
-    const usecPerCall = Number(/cmdstat_evalsha:.*usec_per_call=([\d.]+)/.exec(stats)?.[1] ?? NaN);
-    o.say(`redis spends ${usecPerCall} µs per writeDocument call`);
-    return { single, batch, serverUsecPerCall: round(usecPerCall, 1) };
+    o.say(`redis lua pipelines of ${o.batchSize} (${o.batchesInFlight} in flight): ${batch.opsPerSec} ops/s; redis spends ${b.serverUsecPerCall} µs a call`);
+
+    // batchSize documents in each call, batchesInFlight calls at a time.
+    const m = await measure(o.batchesInFlight, o.batchSize, () => callWrite(redis, writeArgs(Array.from({ length: o.batchSize }, nextChange), Date.now())));
+    const manyPerCall = {
+      documentsPerCall: o.batchSize,
+      inFlight: o.batchesInFlight,
+      ops: m.ops,
+      opsPerSec: m.opsPerSec,
+      callLatencyMs: { p50: p(m.latencies, 0.5, 1), p99: p(m.latencies, 0.99, 1) },
+      serverUsecPerDocument: round(m.serverUsecPerCall / o.batchSize, 2),
+    };
+    o.say(`redis lua, ${o.batchSize} documents a call (${o.batchesInFlight} in flight): ${manyPerCall.opsPerSec} ops/s; redis spends ${manyPerCall.serverUsecPerDocument} µs a document`);
+    return { single, batch, manyPerCall, serverUsecPerCall: b.serverUsecPerCall };
   } finally {
     redis.disconnect();
   }

@@ -1,5 +1,6 @@
-// The real writeDocument Lua script (libs/redis/src/lua, as generated for the build) and the ways the bench calls it:
-// one call at a time with many in flight, pipelines, and big pipelines to pre-fill a backlog.
+// The real writeDocuments Lua script (libs/redis/src/lua, as generated for the build) and the ways the bench calls it:
+// one document a call with many calls in flight, pipelines of such calls, many documents a call, and big pipelines
+// to pre-fill a backlog.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,8 +12,8 @@ export const COLLECTION = 'sessions';
 export const KEYS = partitionKeys(COLLECTION);
 
 /** The Lua text the apps run: the generated module when present (it is, after a build), else generated now. */
-export function writeDocumentLua() {
-  const file = join(ROOT, 'libs', 'redis', 'src', 'lua', 'generated', 'writeDocument.ts');
+export function writeDocumentsLua() {
+  const file = join(ROOT, 'libs', 'redis', 'src', 'lua', 'generated', 'writeDocuments.ts');
   if (!existsSync(file)) {
     const result = spawnSync(process.execPath, [join(ROOT, 'scripts', 'generate-lua.mjs')], { stdio: 'inherit' });
     if (result.status !== 0) throw new Error('scripts/generate-lua.mjs failed');
@@ -23,45 +24,51 @@ export function writeDocumentLua() {
 }
 
 /**
- * Registers `writeDocument` on an ioredis client, as libs/redis does (defineCommand: EVALSHA, EVAL on NOSCRIPT).
+ * Registers `writeDocuments` on an ioredis client, as libs/redis does (defineCommand: EVALSHA, EVAL on NOSCRIPT;
+ * the key count comes first in each call).
  * @param {import('ioredis').Redis} redis
  * @param {string} lua
  */
-export function defineWriteDocument(redis, lua) {
-  redis.defineCommand('writeDocument', { numberOfKeys: 2, lua });
+export function defineWriteDocuments(redis, lua) {
+  redis.defineCommand('writeDocuments', { lua });
 }
 
 /**
- * Arguments of one writeDocument call, as DocumentStore passes them. The floor `0:0:now` stands for "PostgreSQL
- * holds nothing": the script uses it only when Redis has no hash for the id, so no call needs a PostgreSQL read.
- * @param {'put' | 'del'} op
- * @param {string} id
- * @param {string} json document without "id"; ignored for 'del'
+ * Arguments of one writeDocuments call, as DocumentStore lays them out (writeDocumentsArgs in libs/redis). The floor
+ * `0:0:now` stands for "PostgreSQL holds nothing": the script uses it only when Redis has no hash for the id, so no
+ * call needs a PostgreSQL read.
+ * @param {{ op: 'put' | 'del', id: string, json: string }[]} changes json: the document without "id"; '' for 'del'
  * @param {number} now ms since the epoch
  */
-export function writeArgs(op, id, json, now) {
-  return [KEYS.document(id), KEYS.stream, op, id, op === 'put' ? withId(id, json) : '', '', `0:0:${now}`, now, 0, '0'];
+export function writeArgs(changes, now) {
+  const keys = [KEYS.stream];
+  const argv = [now, 0];
+  for (const { op, id, json } of changes) {
+    keys.push(KEYS.document(id));
+    argv.push(op, id, op === 'put' ? withId(id, json) : '', '', `0:0:${now}`, '0');
+  }
+  return [keys.length, ...keys, ...argv];
 }
 
 /**
  * @param {import('ioredis').Redis} redis
  * @param {unknown[]} args
- * @returns {Promise<number>}
+ * @returns {Promise<number[]>} per change its result
  */
-export const callWrite = (redis, args) => /** @type {any} */ (redis).writeDocument(...args);
+export const callWrite = (redis, args) => /** @type {any} */ (redis).writeDocuments(...args);
 
 /**
  * @param {import('ioredis').Redis} redis
  * @param {unknown[][]} calls
- * @returns {Promise<number[]>} each call's result
+ * @returns {Promise<number[]>} the results of every change of every call, in order
  */
 export async function pipelineWrites(redis, calls) {
   const pipeline = /** @type {any} */ (redis.pipeline());
-  for (const args of calls) pipeline.writeDocument(...args);
-  const replies = /** @type {[Error | null, number][]} */ (await pipeline.exec());
-  return replies.map(([error, result]) => {
+  for (const args of calls) pipeline.writeDocuments(...args);
+  const replies = /** @type {[Error | null, number[]][]} */ (await pipeline.exec());
+  return replies.flatMap(([error, results]) => {
     if (error) throw error;
-    return result;
+    return results;
   });
 }
 
@@ -102,7 +109,7 @@ export async function seedDocuments(redis, ids, docs) {
   let next = 0;
   await pipelined(
     redis,
-    () => (next < ids.length ? writeArgs('put', ids[next], docs[next++ % docs.length], Date.now()) : undefined),
+    () => (next < ids.length ? writeArgs([{ op: 'put', id: ids[next], json: docs[next++ % docs.length] }], Date.now()) : undefined),
     { batchSize: 1000, inFlight: 4 },
   );
 }
@@ -130,11 +137,11 @@ export async function fillBacklog(redis, { entries, pick, docs, random, mix = { 
     if (live.has(id) && roll < mix.delete) {
       live.delete(id);
       counts.delete += 1;
-      return writeArgs('del', id, '', now);
+      return writeArgs([{ op: 'del', id, json: '' }], now);
     }
     counts[live.has(id) && roll < mix.delete + mix.patch ? 'patch' : 'put'] += 1;
     live.add(id);
-    return writeArgs('put', id, doc, now);
+    return writeArgs([{ op: 'put', id, json: doc }], now);
   };
   await pipelined(redis, makeCall, {
     batchSize: 2000,

@@ -30,8 +30,10 @@ export function judgeTargets(r) {
     );
   } else add('more replicas never slower than fewer (5% noise allowed)', 'not measured', null);
   const bulk = r.ingest?.bulk?.opsPerSec;
-  const luaBatch = r.raw?.redis?.batch?.opsPerSec;
-  add('`_bulk` ingest ≥ 50% of raw Lua batch ceiling (ops/s)', bulk && luaBatch ? `${fmt(bulk)} / ${fmt(luaBatch)} = ${pct(bulk / luaBatch)}` : 'not measured', bulk && luaBatch ? bulk >= 0.5 * luaBatch : null);
+  // The ceiling is the faster of the two batched ways to run the script: pipelines of one-document calls, or many
+  // documents a call (as `_bulk` sends them).
+  const luaBatch = Math.max(r.raw?.redis?.batch?.opsPerSec ?? 0, r.raw?.redis?.manyPerCall?.opsPerSec ?? 0) || undefined;
+  add('`_bulk` ingest ≥ 50% of raw Lua batch ceiling, the faster of pipelines and 500 documents a call (ops/s)', bulk && luaBatch ? `${fmt(bulk)} / ${fmt(luaBatch)} = ${pct(bulk / luaBatch)}` : 'not measured', bulk && luaBatch ? bulk >= 0.5 * luaBatch : null);
   const put = r.ingest?.put?.requestsPerSec;
   const bare = r.ingest?.barePut?.requestsPerSec;
   add('single `PUT` ≥ 70% of bare-Fastify baseline (req/s)', put && bare ? `${fmt(put)} / ${fmt(bare)} = ${pct(put / bare)}` : 'not measured', put && bare ? put >= 0.7 * bare : null);
@@ -82,9 +84,12 @@ export function markdown(r) {
   row('phase', 'what', 'rate', 'latency / ratio');
   row('---', '---', '---:', '---');
   if (r.raw?.redis) {
-    const { single, batch } = r.raw.redis;
-    row('1 raw', `Redis writeDocument Lua, singly (${single.concurrency} in flight)`, `${fmt(single.opsPerSec)} ops/s`, `p50 ${single.latencyMs.p50} ms, p99 ${single.latencyMs.p99} ms`);
-    row('1 raw', `Redis writeDocument Lua, pipelines of ${batch.batchSize} (${batch.inFlight} in flight)`, `${fmt(batch.opsPerSec)} ops/s`, `batch p50 ${batch.batchLatencyMs.p50} ms, p99 ${batch.batchLatencyMs.p99} ms; Redis CPU ${r.raw.redis.serverUsecPerCall} µs a call`);
+    const { single, batch, manyPerCall } = r.raw.redis;
+    row('1 raw', `Redis writeDocuments Lua, one document a call, singly (${single.concurrency} in flight)`, `${fmt(single.opsPerSec)} ops/s`, `p50 ${single.latencyMs.p50} ms, p99 ${single.latencyMs.p99} ms`);
+    row('1 raw', `Redis writeDocuments Lua, one document a call, pipelines of ${batch.batchSize} (${batch.inFlight} in flight)`, `${fmt(batch.opsPerSec)} ops/s`, `batch p50 ${batch.batchLatencyMs.p50} ms, p99 ${batch.batchLatencyMs.p99} ms; Redis CPU ${r.raw.redis.serverUsecPerCall} µs a call`);
+    if (manyPerCall) {
+      row('1 raw', `Redis writeDocuments Lua, ${manyPerCall.documentsPerCall} documents a call (${manyPerCall.inFlight} in flight)`, `${fmt(manyPerCall.opsPerSec)} ops/s`, `call p50 ${manyPerCall.callLatencyMs.p50} ms, p99 ${manyPerCall.callLatencyMs.p99} ms; Redis CPU ${manyPerCall.serverUsecPerDocument} µs a document`);
+    }
   }
   for (const x of r.raw?.postgres?.runs ?? []) {
     row('1 raw', `PostgreSQL ${x.mode === 'copy' ? 'COPY to staging + upsert' : 'multi-row upsert (unnest)'}, ${x.pass} pass, batches of ${x.batchSize}, ${x.connections} conn.`, `${fmt(x.rowsPerSec)} rows/s`, `batch p50 ${x.batchMs.p50} ms, p99 ${x.batchMs.p99} ms`);

@@ -42,7 +42,7 @@ export class Env {
   @IsOptional()
   @toInt()
   @IsInt()
-  // Far above the 10 s a version floor read from PostgreSQL stays usable (writeDocument-2.lua).
+  // Far above the 10 s a version floor read from PostgreSQL stays usable (includes/writeChange.lua).
   @Min(60)
   INGEST_DOC_TTL_S?: number;
 

@@ -11,7 +11,7 @@ export const PARTITIONS_PER_COLLECTION = 1;
 
 /**
  * How long a deleted document's hash stays in Redis after the sink has written the delete. Longer than any
- * write can take between reading PostgreSQL's version floor and using it (writeDocument refuses floors older
+ * write can take between reading PostgreSQL's version floor and using it (writeDocuments refuses floors older
  * than 10 s), so a floor that predates the delete is never used once the hash is gone.
  */
 export const TOMBSTONE_LINGER_S = 300;

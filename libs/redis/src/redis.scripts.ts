@@ -11,18 +11,8 @@ export enum ScriptErrorCode {
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    writeDocument(
-      documentKey: string,
-      streamKey: string,
-      op: 'put' | 'del',
-      id: string,
-      doc: string,
-      expectedVersion: string,
-      floor: string,
-      nowMs: number,
-      ttlSeconds: number,
-      createOnly: '0' | '1',
-    ): Result<number, Context>;
+    /** The key count, then the keys and arguments {@link writeDocumentsArgs} lays out; per change its result. */
+    writeDocuments(...countKeysAndArgs: (string | number)[]): Result<number[], Context>;
     appendEvent(
       eventKey: string,
       streamKey: string,
@@ -37,6 +27,32 @@ declare module 'ioredis' {
     /** Versions of document hashes (0 where none): the key count, then the keys (documentVersions-n.lua). */
     documentVersions(numberOfKeys: number, ...documentKeys: string[]): Result<number[], Context>;
   }
+}
+
+/** One change for writeDocuments-n.lua; the fields are those of includes/writeChange.lua. */
+export interface ScriptChange {
+  documentKey: string;
+  op: 'put' | 'del';
+  id: string;
+  /** JSON text of the new document; '' for a delete. */
+  doc: string;
+  /** '' for none */
+  expectedVersion: string;
+  /** '' until PostgreSQL was read, else '<version>:<1 if live, else 0>:<when read, ms since the epoch>' */
+  floor: string;
+  createOnly: '0' | '1';
+}
+
+/** The arguments of one writeDocuments call: changes of one partition, applied in this order. */
+export function writeDocumentsArgs(streamKey: string, nowMs: number, ttlSeconds: number, changes: ScriptChange[]): (string | number)[] {
+  const keys: string[] = [streamKey];
+  const argv: (string | number)[] = [nowMs, ttlSeconds];
+  for (const c of changes) {
+    keys.push(c.documentKey);
+    argv.push(c.op, c.id, c.doc, c.expectedVersion, c.floor, c.createOnly);
+  }
+
+  return [keys.length, ...keys, ...argv];
 }
 
 /** Registers every script on a connection; ioredis sends EVALSHA and loads the script once on NOSCRIPT. */

@@ -1,6 +1,7 @@
 import { BadRequestException, HttpException, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import type { Collection } from '@app/collections';
 import { DocumentsService, type WriteResult } from '../documents/documents.service';
+import type { DocumentWrite } from '../store/document-store';
 import { EventsService } from '../events/events.service';
 import { BacklogGuard } from '../store/backlog.guard';
 import { isOutcomeUnknown, isRedisUnavailable, OUTCOME_UNKNOWN_DETAIL } from '../store/redis-errors';
@@ -46,24 +47,28 @@ function toOp(raw: unknown, index: number): BulkOp {
   return { op, id, doc, ifMatch: ifMatch as number | undefined };
 }
 
-/** Settles one item; an HTTP error becomes that item's result, anything else fails the request. */
+/** An item's result for the error it failed with: an HTTP error or Redis going away; anything else fails the request. */
+function itemError(error: unknown): BulkItemResult {
+  if (error instanceof HttpException) {
+    const response = error.getResponse();
+    const detail = typeof response === 'string' ? response : String((response as { message?: unknown }).message);
+
+    return { error: { status: error.getStatus(), detail } };
+  }
+  if (isOutcomeUnknown(error)) {
+    return { error: { status: 503, detail: OUTCOME_UNKNOWN_DETAIL, outcome: 'unknown' } };
+  }
+  if (isRedisUnavailable(error)) {
+    return { error: { status: 503, detail: 'Redis cannot be reached' } };
+  }
+  throw error;
+}
+
 async function settle(write: () => Promise<WriteResult>): Promise<BulkItemResult> {
   try {
     return await write();
   } catch (error) {
-    if (error instanceof HttpException) {
-      const response = error.getResponse();
-      const detail = typeof response === 'string' ? response : String((response as { message?: unknown }).message);
-
-      return { error: { status: error.getStatus(), detail } };
-    }
-    if (isOutcomeUnknown(error)) {
-      return { error: { status: 503, detail: OUTCOME_UNKNOWN_DETAIL, outcome: 'unknown' } };
-    }
-    if (isRedisUnavailable(error)) {
-      return { error: { status: 503, detail: 'Redis cannot be reached' } };
-    }
-    throw error;
+    return itemError(error);
   }
 }
 
@@ -96,16 +101,36 @@ export class BulkService {
     requireKind(collection, 'document');
     const ops = itemsOf(body, 'ops').map(toOp);
     this.backlog.assertAccepting(collection, ops.length);
-    const results: BulkItemResult[] = new Array<BulkItemResult>(ops.length);
-    const byId = new Map<string, number[]>();
-    ops.forEach((op, i) => byId.set(op.id, [...(byId.get(op.id) ?? []), i]));
-    await Promise.all(
-      [...byId.values()].map(async (indexes) => {
+    const results = new Array<BulkItemResult>(ops.length);
+    // A patch reads its document before it writes it, so every op on an id with a patch is applied on its own,
+    // in order. All other ops go to Redis together, in order, in as few script calls as there are partitions.
+    const patched = new Set(ops.filter((op) => op.op === 'patch').map((op) => op.id));
+    const oneByOne = new Map<string, number[]>();
+    const together: number[] = [];
+    const changes: DocumentWrite[] = [];
+    ops.forEach((op, i) => {
+      if (patched.has(op.id)) {
+        const indexes = oneByOne.get(op.id) ?? [];
+        oneByOne.set(op.id, [...indexes, i]);
+        return;
+      }
+      try {
+        changes.push(this.documents.toChange(collection, op.op as 'put' | 'delete', op.id, op.doc, op.ifMatch));
+        together.push(i);
+      } catch (error) {
+        results[i] = itemError(error);
+      }
+    });
+    await Promise.all([
+      this.documents.writeAll(collection, changes).then((outcomes) =>
+        outcomes.forEach((outcome, k) => (results[together[k]] = outcome instanceof Error ? itemError(outcome) : outcome)),
+      ),
+      ...[...oneByOne.values()].map(async (indexes) => {
         for (const i of indexes) {
           results[i] = await settle(() => this.apply(collection, ops[i]));
         }
       }),
-    );
+    ]);
 
     return results;
   }

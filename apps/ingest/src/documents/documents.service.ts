@@ -4,7 +4,7 @@ import type { Collection } from '@app/collections';
 import { SpillwayMetrics } from '@app/metrics';
 import { assertObject, idInBody, type JsonObject, prepareDocument } from '../collections/document-body';
 import { BacklogGuard } from '../store/backlog.guard';
-import { DocumentStore, type StoredDocument, VersionMismatchException } from '../store/document-store';
+import { type DocumentWrite, DocumentStore, type StoredDocument, VersionMismatchException } from '../store/document-store';
 import { applyMergePatch } from './merge-patch';
 
 export interface WriteResult {
@@ -24,12 +24,44 @@ export class DocumentsService {
   ) {}
 
   async put(collection: Collection, id: string, body: unknown, ifMatch?: number): Promise<WriteResult> {
-    assertObject(body);
-    const json = prepareDocument(collection, id, body);
+    const change = this.toChange(collection, 'put', id, body, ifMatch);
     this.backlog.assertAccepting(collection);
-    const version = await this.store.write(collection, { op: 'put', id, json, expectedVersion: ifMatch });
+    const version = await this.store.write(collection, change);
 
     return this.written(collection, 'put', id, version);
+  }
+
+  /** A put or a delete, checked and ready for {@link writeAll}; throws 400 for a document that cannot be stored. */
+  toChange(collection: Collection, op: 'put' | 'delete', id: string, body: unknown, ifMatch?: number): DocumentWrite {
+    if (op === 'delete') {
+      return { op: 'del', id, json: '', expectedVersion: ifMatch };
+    }
+    assertObject(body);
+
+    return { op: 'put', id, json: prepareDocument(collection, id, body), expectedVersion: ifMatch };
+  }
+
+  /** Puts and deletes of one request, applied in order; per change its result, or the error it failed with. */
+  async writeAll(collection: Collection, changes: DocumentWrite[]): Promise<(WriteResult | Error)[]> {
+    const outcomes = await this.store.writeAll(collection, changes);
+    let puts = 0;
+    let deletes = 0;
+    const results = outcomes.map((outcome, i): WriteResult | Error => {
+      if (outcome instanceof Error) {
+        return outcome;
+      }
+      if (changes[i].op === 'put') {
+        puts += 1;
+      } else {
+        deletes += 1;
+      }
+
+      return { id: changes[i].id, version: outcome };
+    });
+    this.metrics.ingestWrites.inc({ collection: collection.name, op: 'put' }, puts);
+    this.metrics.ingestWrites.inc({ collection: collection.name, op: 'delete' }, deletes);
+
+    return results;
   }
 
   async create(collection: Collection, body: unknown): Promise<WriteResult> {
@@ -74,7 +106,7 @@ export class DocumentsService {
 
   async remove(collection: Collection, id: string, ifMatch?: number): Promise<WriteResult> {
     this.backlog.assertAccepting(collection);
-    const version = await this.store.write(collection, { op: 'del', id, json: '', expectedVersion: ifMatch });
+    const version = await this.store.write(collection, this.toChange(collection, 'delete', id, undefined, ifMatch));
 
     return this.written(collection, 'delete', id, version);
   }

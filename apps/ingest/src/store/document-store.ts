@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
 import type { Collection } from '@app/collections';
 import { ingestConfig } from '@app/config';
 import { DocField, documentKeys } from '@app/contracts';
-import { REDIS_CLIENT, ScriptErrorCode } from '@app/redis';
+import { REDIS_CLIENT, type ScriptChange, ScriptErrorCode, writeDocumentsArgs } from '@app/redis';
 import { PostgresStateReader } from './postgres-state.reader';
 
 export interface StoredDocument {
@@ -29,8 +29,11 @@ export interface VersionFloor {
   readAtMs: number;
 }
 
-/** A floor older than writeDocument accepts is read again; more reads than this means PostgreSQL is too slow. */
+/** A floor older than writeDocuments accepts is read again; more reads than this means PostgreSQL is too slow. */
 const FLOOR_READS = 3;
+
+/** Changes per script call: Redis runs a call without pause, so a big `_bulk` is cut up to keep others' latency low. */
+const CHANGES_PER_CALL = 100;
 
 export interface DocumentWrite {
   op: 'put' | 'del';
@@ -90,23 +93,47 @@ export class DocumentStore {
 
   /** Writes one document change to Redis and its stream; returns the new version. */
   async write(collection: Collection, change: DocumentWrite): Promise<number> {
-    let result = await this.runWrite(collection, change, change.floor);
-    for (let read = 1; result === ScriptErrorCode.NEED_FLOOR && read <= FLOOR_READS; read++) {
-      const readAtMs = Date.now();
-      const state = (await this.postgres.versions(collection, [change.id])).get(change.id);
-      result = await this.runWrite(collection, change, { version: state?.version ?? 0, live: state?.live ?? false, readAtMs });
+    const [outcome] = await this.writeAll(collection, [change]);
+    if (outcome instanceof Error) {
+      throw outcome;
     }
-    switch (result) {
-      case ScriptErrorCode.NOT_FOUND:
-        throw new NotFoundException(`${collection.name}/${change.id} does not exist`);
-      case ScriptErrorCode.VERSION_MISMATCH:
-        throw new VersionMismatchException();
-      case ScriptErrorCode.ALREADY_EXISTS:
-        throw new ConflictException(`${collection.name}/${change.id} already exists`);
-      case ScriptErrorCode.NEED_FLOOR:
-        throw new ServiceUnavailableException(`PostgreSQL answered too slowly for ${collection.name}/${change.id}; retry`);
+
+    return outcome;
+  }
+
+  /**
+   * Writes changes in the order given, one script call per partition and chunk: a change sees the changes before
+   * it, so several changes of one id apply in turn. Changes to ids Redis holds no hash for are sent again with the
+   * version floor PostgreSQL reports. Per change, in order: its new version, or the error it failed with.
+   */
+  async writeAll(collection: Collection, changes: DocumentWrite[]): Promise<(number | Error)[]> {
+    const outcomes = new Array<number | Error>(changes.length);
+    const floors = changes.map((c) => (c.floor ? floorArg(c.floor) : ''));
+    let pending = changes.map((_, i) => i);
+    for (let read = 0; pending.length > 0; read++) {
+      if (read > 0) {
+        const failure = read > FLOOR_READS ? undefined : await this.readFloors(collection, changes, pending, floors);
+        if (failure !== null) {
+          for (const i of pending) {
+            outcomes[i] =
+              failure ?? new ServiceUnavailableException(`PostgreSQL answered too slowly for ${collection.name}/${changes[i].id}; retry`);
+          }
+          break;
+        }
+      }
+      const results = await this.runWrites(collection, changes, pending, floors);
+      pending = pending.filter((i, k) => {
+        const result = results[k];
+        if (result === ScriptErrorCode.NEED_FLOOR) {
+          return true;
+        }
+        outcomes[i] = result instanceof Error ? result : outcomeOf(collection, changes[i].id, result);
+
+        return false;
+      });
     }
-    return result;
+
+    return outcomes;
   }
 
   /** Appends an event unless Redis already holds its id; true when appended. */
@@ -117,20 +144,82 @@ export class DocumentStore {
     return appended === 1;
   }
 
-  private runWrite(collection: Collection, change: DocumentWrite, floor: VersionFloor | undefined): Promise<number> {
-    const keys = documentKeys(collection.name, change.id);
+  /** Sets the floors of the changes at `indexes` from PostgreSQL; null when read, else the error that stopped it. */
+  private async readFloors(collection: Collection, changes: DocumentWrite[], indexes: number[], floors: string[]): Promise<Error | null> {
+    const readAtMs = Date.now();
+    let states: Awaited<ReturnType<PostgresStateReader['versions']>>;
+    try {
+      states = await this.postgres.versions(collection, [...new Set(indexes.map((i) => changes[i].id))]);
+    } catch (error) {
+      return error as Error;
+    }
+    for (const i of indexes) {
+      const state = states.get(changes[i].id);
+      floors[i] = floorArg({ version: state?.version ?? 0, live: state?.live ?? false, readAtMs });
+    }
 
-    return this.redis.writeDocument(
-      keys.document,
-      keys.stream,
-      change.op,
-      change.id,
-      change.json,
-      change.expectedVersion === undefined ? '' : String(change.expectedVersion),
-      floor ? `${floor.version}:${floor.live ? 1 : 0}:${floor.readAtMs}` : '',
-      Date.now(),
-      this.cfg.docTtlSeconds,
-      change.createOnly ? '1' : '0',
-    );
+    return null;
   }
+
+  /** One writeDocuments call per partition and chunk; per index its script result, or the error of its call. */
+  private async runWrites(collection: Collection, changes: DocumentWrite[], indexes: number[], floors: string[]): Promise<(number | Error)[]> {
+    const nowMs = Date.now();
+    const chunks: { stream: string; ks: number[] }[] = [];
+    const openChunks = new Map<string, number[]>();
+    indexes.forEach((i, k) => {
+      const stream = documentKeys(collection.name, changes[i].id).stream;
+      let ks = openChunks.get(stream);
+      if (!ks || ks.length === CHANGES_PER_CALL) {
+        ks = [];
+        openChunks.set(stream, ks);
+        chunks.push({ stream, ks });
+      }
+      ks.push(k);
+    });
+    const results = new Array<number | Error>(indexes.length);
+    await Promise.all(
+      // Calls on one connection run in the order sent, so the chunks of a partition apply in turn.
+      chunks.map(async ({ stream, ks }) => {
+        const scriptChanges = ks.map((k) => toScriptChange(collection, changes[indexes[k]], floors[indexes[k]]));
+        try {
+          const replies = await this.redis.writeDocuments(...writeDocumentsArgs(stream, nowMs, this.cfg.docTtlSeconds, scriptChanges));
+          ks.forEach((k, j) => (results[k] = replies[j]));
+        } catch (error) {
+          ks.forEach((k) => (results[k] = error as Error));
+        }
+      }),
+    );
+
+    return results;
+  }
+}
+
+function floorArg(floor: VersionFloor): string {
+  return `${floor.version}:${floor.live ? 1 : 0}:${floor.readAtMs}`;
+}
+
+function toScriptChange(collection: Collection, change: DocumentWrite, floor: string): ScriptChange {
+  return {
+    documentKey: documentKeys(collection.name, change.id).document,
+    op: change.op,
+    id: change.id,
+    doc: change.json,
+    expectedVersion: change.expectedVersion === undefined ? '' : String(change.expectedVersion),
+    floor,
+    createOnly: change.createOnly ? '1' : '0',
+  };
+}
+
+/** The new version, or the error a refused change answers with. */
+function outcomeOf(collection: Collection, id: string, result: number): number | Error {
+  switch (result) {
+    case ScriptErrorCode.NOT_FOUND:
+      return new NotFoundException(`${collection.name}/${id} does not exist`);
+    case ScriptErrorCode.VERSION_MISMATCH:
+      return new VersionMismatchException();
+    case ScriptErrorCode.ALREADY_EXISTS:
+      return new ConflictException(`${collection.name}/${id} already exists`);
+  }
+
+  return result;
 }

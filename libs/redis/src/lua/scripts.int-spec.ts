@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { expectEventually } from '../../../../test/utils/expect-eventually';
 import { testServers } from '../../../../test/utils/servers';
 import { openRedis } from '../redis.connection';
-import { ScriptErrorCode } from '../redis.scripts';
+import { type ScriptChange, ScriptErrorCode, writeDocumentsArgs } from '../redis.scripts';
 
 /** Each Lua script against a real Redis. Real: Redis. Mocked: nothing. */
 describe('Lua scripts', () => {
@@ -26,12 +26,21 @@ describe('Lua scripts', () => {
   afterEach(() => redis.del(doc, stream));
 
   const NOW = 100_000;
+  const change = (op: 'put' | 'del', json: string, expected = '', floor = `0:0:${NOW}`): ScriptChange => ({
+    documentKey: doc,
+    op,
+    id: 'd1',
+    doc: json,
+    expectedVersion: expected,
+    floor,
+    createOnly: '0',
+  });
+  const writeOne = async (c: ScriptChange) => (await redis.writeDocuments(...writeDocumentsArgs(stream, NOW, 0, [c])))[0];
   const put = (json: string, expected = '', floor = `0:0:${NOW}`, createOnly: '0' | '1' = '0') =>
-    redis.writeDocument(doc, stream, 'put', 'd1', json, expected, floor, NOW, 0, createOnly);
-  const del = (expected = '', floor = `0:0:${NOW}`) =>
-    redis.writeDocument(doc, stream, 'del', 'd1', '', expected, floor, NOW, 0, '0');
+    writeOne({ ...change('put', json, expected, floor), createOnly });
+  const del = (expected = '', floor = `0:0:${NOW}`) => writeOne(change('del', '', expected, floor));
 
-  describe('writeDocument', () => {
+  describe('writeDocuments', () => {
     it('stores the document and appends its change entry in one step, versions counting up', async () => {
       expect(await put('{"a":1}')).toBe(1);
       expect(await put('{"a":2}')).toBe(2);
@@ -76,6 +85,31 @@ describe('Lua scripts', () => {
       expect(await put('{"a":2}', '', `0:0:${NOW}`, '1')).toBe(ScriptErrorCode.ALREADY_EXISTS);
       expect(await redis.xlen(stream)).toBe(1);
       expect(await put('{"a":2}', '1')).toBe(2);
+    });
+
+    it('applies several changes in order, each seeing the ones before it; a refused one does not stop the rest', async () => {
+      const other = doc.replace(':doc', ':doc2');
+      const changes = [
+        change('put', '{"a":1}'),
+        { ...change('put', '{"b":1}'), documentKey: other, id: 'd2' },
+        change('put', '{"a":2}', '1'),
+        change('put', '{"a":3}', '1'), // d1 is at 2 by now
+        change('del', ''),
+        { ...change('put', '{"b":2}', '', ''), documentKey: other, id: 'd2' }, // d2's hash exists: no floor needed
+      ];
+
+      expect(await redis.writeDocuments(...writeDocumentsArgs(stream, NOW, 0, changes))).toEqual([
+        1,
+        1,
+        2,
+        ScriptErrorCode.VERSION_MISMATCH,
+        3,
+        2,
+      ]);
+      const entries = await redis.xrange(stream, '-', '+');
+      expect(entries.map(([, f]) => f[1])).toEqual(['2 put d1 1 100000', '2 put d2 1 100000', '2 put d1 2 100000', '2 del d1 3 100000', '2 put d2 2 100000']);
+      expect(await redis.hgetall(other)).toEqual({ v: '2', d: '{"b":2}', x: '0' });
+      await redis.del(other);
     });
   });
 
