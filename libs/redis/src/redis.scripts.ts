@@ -13,14 +13,8 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     /** The key count, then the keys and arguments {@link writeDocumentsArgs} lays out; per change its result. */
     writeDocuments(...countKeysAndArgs: (string | number)[]): Result<number[], Context>;
-    appendEvent(
-      eventKey: string,
-      streamKey: string,
-      id: string,
-      doc: string,
-      nowMs: number,
-      ttlSeconds: number,
-    ): Result<number, Context>;
+    /** The key count, then the keys and arguments {@link appendEventsArgs} lays out; per event 1 appended, 0 duplicate. */
+    appendEvents(...countKeysAndArgs: (string | number)[]): Result<number[], Context>;
     dropTombstone(documentKey: string, version: number, lingerSeconds: number): Result<number, Context>;
     /** After the group: per entry its id, reason, deliveries, field count and fields (deadLetter-2.lua). */
     deadLetter(streamKey: string, deadLetterKey: string, group: string, ...entries: (string | number)[]): Result<number, Context>;
@@ -50,6 +44,26 @@ export function writeDocumentsArgs(streamKey: string, nowMs: number, ttlSeconds:
   for (const c of changes) {
     keys.push(c.documentKey);
     argv.push(c.op, c.id, c.doc, c.expectedVersion, c.floor, c.createOnly);
+  }
+
+  return [keys.length, ...keys, ...argv];
+}
+
+/** One event for appendEvents-n.lua. */
+export interface ScriptEvent {
+  eventKey: string;
+  id: string;
+  /** the event's JSON text */
+  doc: string;
+}
+
+/** The arguments of one appendEvents call: events of one partition, appended in this order. */
+export function appendEventsArgs(streamKey: string, nowMs: number, ttlSeconds: number, events: ScriptEvent[]): (string | number)[] {
+  const keys: string[] = [streamKey];
+  const argv: (string | number)[] = [nowMs, ttlSeconds];
+  for (const e of events) {
+    keys.push(e.eventKey);
+    argv.push(e.id, e.doc);
   }
 
   return [keys.length, ...keys, ...argv];

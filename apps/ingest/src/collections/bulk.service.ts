@@ -1,7 +1,6 @@
 import { BadRequestException, HttpException, Injectable, ServiceUnavailableException } from '@nestjs/common';
 import type { Collection } from '@app/collections';
-import { DocumentsService, type WriteResult } from '../documents/documents.service';
-import type { DocumentWrite } from '../store/document-store';
+import { DocumentsService, type PutOrDelete, type WriteResult } from '../documents/documents.service';
 import { EventsService } from '../events/events.service';
 import { BacklogGuard } from '../store/backlog.guard';
 import { isOutcomeUnknown, isRedisUnavailable, OUTCOME_UNKNOWN_DETAIL } from '../store/redis-errors';
@@ -96,7 +95,7 @@ export class BulkService {
       const events = itemsOf(body, 'events');
       this.backlog.assertAccepting(collection, events.length);
 
-      return Promise.all(events.map((e) => settle(() => this.events.append(collection, e))));
+      return (await this.events.appendAll(collection, events)).map((r) => (r instanceof Error ? itemError(r) : r));
     }
     requireKind(collection, 'document');
     const ops = itemsOf(body, 'ops').map(toOp);
@@ -107,22 +106,18 @@ export class BulkService {
     const patched = new Set(ops.filter((op) => op.op === 'patch').map((op) => op.id));
     const oneByOne = new Map<string, number[]>();
     const together: number[] = [];
-    const changes: DocumentWrite[] = [];
     ops.forEach((op, i) => {
-      if (patched.has(op.id)) {
-        const indexes = oneByOne.get(op.id) ?? [];
-        oneByOne.set(op.id, [...indexes, i]);
-        return;
-      }
-      try {
-        changes.push(this.documents.toChange(collection, op.op as 'put' | 'delete', op.id, op.doc, op.ifMatch));
+      if (!patched.has(op.id)) {
         together.push(i);
-      } catch (error) {
-        results[i] = itemError(error);
+      } else if (oneByOne.has(op.id)) {
+        oneByOne.get(op.id)!.push(i);
+      } else {
+        oneByOne.set(op.id, [i]);
       }
     });
+    const putsAndDeletes = together.map((i) => ops[i] as PutOrDelete);
     await Promise.all([
-      this.documents.writeAll(collection, changes).then((outcomes) =>
+      this.documents.writeAll(collection, putsAndDeletes).then((outcomes) =>
         outcomes.forEach((outcome, k) => (results[together[k]] = outcome instanceof Error ? itemError(outcome) : outcome)),
       ),
       ...[...oneByOne.values()].map(async (indexes) => {

@@ -5,11 +5,30 @@ import { SpillwayMetrics } from '@app/metrics';
 import { assertObject, idInBody, type JsonObject, prepareDocument } from '../collections/document-body';
 import { BacklogGuard } from '../store/backlog.guard';
 import { type DocumentWrite, DocumentStore, type StoredDocument, VersionMismatchException } from '../store/document-store';
+import { type ItemResult, prepareThenWrite } from '../store/item-results';
 import { applyMergePatch } from './merge-patch';
 
 export interface WriteResult {
   id: string;
   version: number;
+}
+
+/** A put or a delete of one document, as `_bulk` lists them. */
+export interface PutOrDelete {
+  op: 'put' | 'delete';
+  id: string;
+  doc?: unknown;
+  ifMatch?: number;
+}
+
+/** The write of a put or a delete, its document checked; throws 400 for one that cannot be stored. */
+function toChange(collection: Collection, { op, id, doc, ifMatch }: PutOrDelete): DocumentWrite {
+  if (op === 'delete') {
+    return { op: 'del', id, json: '', expectedVersion: ifMatch };
+  }
+  assertObject(doc);
+
+  return { op: 'put', id, json: prepareDocument(collection, id, doc), expectedVersion: ifMatch };
 }
 
 /** A PATCH that races other writers re-reads and retries; past this many losses it gives up with 412. */
@@ -24,44 +43,38 @@ export class DocumentsService {
   ) {}
 
   async put(collection: Collection, id: string, body: unknown, ifMatch?: number): Promise<WriteResult> {
-    const change = this.toChange(collection, 'put', id, body, ifMatch);
+    const change = toChange(collection, { op: 'put', id, doc: body, ifMatch });
     this.backlog.assertAccepting(collection);
     const version = await this.store.write(collection, change);
 
     return this.written(collection, 'put', id, version);
   }
 
-  /** A put or a delete, checked and ready for {@link writeAll}; throws 400 for a document that cannot be stored. */
-  toChange(collection: Collection, op: 'put' | 'delete', id: string, body: unknown, ifMatch?: number): DocumentWrite {
-    if (op === 'delete') {
-      return { op: 'del', id, json: '', expectedVersion: ifMatch };
-    }
-    assertObject(body);
+  /**
+   * Puts and deletes of one request, applied in order; per op its result, or the error it failed with: 400 for a
+   * document that cannot be stored, 404/412 as for one write, or Redis's.
+   */
+  writeAll(collection: Collection, ops: PutOrDelete[]): Promise<ItemResult<WriteResult>[]> {
+    return prepareThenWrite(
+      ops,
+      (op) => toChange(collection, op),
+      async (changes) => {
+        const outcomes = await this.store.writeAll(collection, changes);
+        const written = { put: 0, delete: 0 };
+        const results = outcomes.map((outcome, k): ItemResult<WriteResult> => {
+          if (outcome instanceof Error) {
+            return outcome;
+          }
+          written[changes[k].op === 'put' ? 'put' : 'delete'] += 1;
 
-    return { op: 'put', id, json: prepareDocument(collection, id, body), expectedVersion: ifMatch };
-  }
+          return { id: changes[k].id, version: outcome };
+        });
+        this.metrics.ingestWrites.inc({ collection: collection.name, op: 'put' }, written.put);
+        this.metrics.ingestWrites.inc({ collection: collection.name, op: 'delete' }, written.delete);
 
-  /** Puts and deletes of one request, applied in order; per change its result, or the error it failed with. */
-  async writeAll(collection: Collection, changes: DocumentWrite[]): Promise<(WriteResult | Error)[]> {
-    const outcomes = await this.store.writeAll(collection, changes);
-    let puts = 0;
-    let deletes = 0;
-    const results = outcomes.map((outcome, i): WriteResult | Error => {
-      if (outcome instanceof Error) {
-        return outcome;
-      }
-      if (changes[i].op === 'put') {
-        puts += 1;
-      } else {
-        deletes += 1;
-      }
-
-      return { id: changes[i].id, version: outcome };
-    });
-    this.metrics.ingestWrites.inc({ collection: collection.name, op: 'put' }, puts);
-    this.metrics.ingestWrites.inc({ collection: collection.name, op: 'delete' }, deletes);
-
-    return results;
+        return results;
+      },
+    );
   }
 
   async create(collection: Collection, body: unknown): Promise<WriteResult> {
@@ -106,7 +119,7 @@ export class DocumentsService {
 
   async remove(collection: Collection, id: string, ifMatch?: number): Promise<WriteResult> {
     this.backlog.assertAccepting(collection);
-    const version = await this.store.write(collection, this.toChange(collection, 'delete', id, undefined, ifMatch));
+    const version = await this.store.write(collection, toChange(collection, { op: 'delete', id, ifMatch }));
 
     return this.written(collection, 'delete', id, version);
   }

@@ -6,6 +6,7 @@ import { assertObject, idInBody, prepareDocument } from '../collections/document
 import type { WriteResult } from '../documents/documents.service';
 import { BacklogGuard } from '../store/backlog.guard';
 import { DocumentStore } from '../store/document-store';
+import { type ItemResult, onlyResult, prepareThenWrite } from '../store/item-results';
 
 /** Events are written once and never change, so their version is always 1. */
 const EVENT_VERSION = 1;
@@ -19,13 +20,39 @@ export class EventsService {
   ) {}
 
   async append(collection: Collection, body: unknown): Promise<WriteResult> {
-    assertObject(body);
-    const id = idInBody(collection, body) ?? uuidv7();
-    const json = prepareDocument(collection, id, body);
+    const event = prepareEvent(collection, body);
     this.backlog.assertAccepting(collection);
-    const appended = await this.store.appendEvent(collection, id, json);
-    this.metrics.ingestWrites.inc({ collection: collection.name, op: appended ? 'event' : 'duplicate' });
 
-    return { id, version: EVENT_VERSION };
+    return onlyResult(await this.appendPrepared(collection, [event]));
   }
+
+  /**
+   * Events of one request, appended in order (a repeated id is stored once); per event its result, or the error it
+   * failed with: 400 for a body that cannot be stored, or Redis's.
+   */
+  appendAll(collection: Collection, bodies: unknown[]): Promise<ItemResult<WriteResult>[]> {
+    return prepareThenWrite(bodies, (body) => prepareEvent(collection, body), (events) => this.appendPrepared(collection, events));
+  }
+
+  private async appendPrepared(collection: Collection, events: PreparedEvent[]): Promise<ItemResult<WriteResult>[]> {
+    const outcomes = await this.store.appendEvents(collection, events);
+    const appended = outcomes.filter((o) => o === true).length;
+    const duplicates = outcomes.filter((o) => o === false).length;
+    this.metrics.ingestWrites.inc({ collection: collection.name, op: 'event' }, appended);
+    this.metrics.ingestWrites.inc({ collection: collection.name, op: 'duplicate' }, duplicates);
+
+    return outcomes.map((o, i) => (o instanceof Error ? o : { id: events[i].id, version: EVENT_VERSION }));
+  }
+}
+
+interface PreparedEvent {
+  id: string;
+  json: string;
+}
+
+function prepareEvent(collection: Collection, body: unknown): PreparedEvent {
+  assertObject(body);
+  const id = idInBody(collection, body) ?? uuidv7();
+
+  return { id, json: prepareDocument(collection, id, body) };
 }

@@ -11,7 +11,8 @@ import type { Redis } from 'ioredis';
 import type { Collection } from '@app/collections';
 import { ingestConfig } from '@app/config';
 import { DocField, documentKeys } from '@app/contracts';
-import { REDIS_CLIENT, type ScriptChange, ScriptErrorCode, writeDocumentsArgs } from '@app/redis';
+import { appendEventsArgs, REDIS_CLIENT, type ScriptChange, ScriptErrorCode, writeDocumentsArgs } from '@app/redis';
+import { type ItemResult, onlyResult } from './item-results';
 import { PostgresStateReader } from './postgres-state.reader';
 
 export interface StoredDocument {
@@ -32,8 +33,8 @@ export interface VersionFloor {
 /** A floor older than writeDocuments accepts is read again; more reads than this means PostgreSQL is too slow. */
 const FLOOR_READS = 3;
 
-/** Changes per script call: Redis runs a call without pause, so a big `_bulk` is cut up to keep others' latency low. */
-const CHANGES_PER_CALL = 100;
+/** Items per script call: Redis runs a call without pause, so a big `_bulk` is cut up to keep others' latency low. */
+const ITEMS_PER_CALL = 100;
 
 export interface DocumentWrite {
   op: 'put' | 'del';
@@ -93,12 +94,7 @@ export class DocumentStore {
 
   /** Writes one document change to Redis and its stream; returns the new version. */
   async write(collection: Collection, change: DocumentWrite): Promise<number> {
-    const [outcome] = await this.writeAll(collection, [change]);
-    if (outcome instanceof Error) {
-      throw outcome;
-    }
-
-    return outcome;
+    return onlyResult(await this.writeAll(collection, [change]));
   }
 
   /**
@@ -106,21 +102,11 @@ export class DocumentStore {
    * it, so several changes of one id apply in turn. Changes to ids Redis holds no hash for are sent again with the
    * version floor PostgreSQL reports. Per change, in order: its new version, or the error it failed with.
    */
-  async writeAll(collection: Collection, changes: DocumentWrite[]): Promise<(number | Error)[]> {
-    const outcomes = new Array<number | Error>(changes.length);
+  async writeAll(collection: Collection, changes: DocumentWrite[]): Promise<ItemResult<number>[]> {
+    const outcomes = new Array<ItemResult<number>>(changes.length);
     const floors = changes.map((c) => (c.floor ? floorArg(c.floor) : ''));
     let pending = changes.map((_, i) => i);
-    for (let read = 0; pending.length > 0; read++) {
-      if (read > 0) {
-        const failure = read > FLOOR_READS ? undefined : await this.readFloors(collection, changes, pending, floors);
-        if (failure !== null) {
-          for (const i of pending) {
-            outcomes[i] =
-              failure ?? new ServiceUnavailableException(`PostgreSQL answered too slowly for ${collection.name}/${changes[i].id}; retry`);
-          }
-          break;
-        }
-      }
+    for (let reads = 0; ; reads++) {
       const results = await this.runWrites(collection, changes, pending, floors);
       pending = pending.filter((i, k) => {
         const result = results[k];
@@ -131,67 +117,95 @@ export class DocumentStore {
 
         return false;
       });
+      if (pending.length === 0) {
+        return outcomes;
+      }
+      try {
+        if (reads === FLOOR_READS) {
+          throw new ServiceUnavailableException(`PostgreSQL answered too slowly for ${collection.name}; retry`);
+        }
+        await this.readFloors(collection, changes, pending, floors);
+      } catch (error) {
+        pending.forEach((i) => (outcomes[i] = error as Error));
+
+        return outcomes;
+      }
     }
-
-    return outcomes;
   }
 
-  /** Appends an event unless Redis already holds its id; true when appended. */
-  async appendEvent(collection: Collection, id: string, json: string): Promise<boolean> {
-    const keys = documentKeys(collection.name, id);
-    const appended = await this.redis.appendEvent(keys.document, keys.stream, id, json, Date.now(), this.cfg.docTtlSeconds);
+  /**
+   * Appends events unless Redis already holds their ids, in the order given, one script call per partition and
+   * chunk. Per event, in order: true when appended, false for a duplicate, or the error its call failed with.
+   */
+  async appendEvents(collection: Collection, events: { id: string; json: string }[]): Promise<ItemResult<boolean>[]> {
+    const nowMs = Date.now();
+    const results = await inScriptCalls(collection, events, (e) => e.id, (stream, chunk) => {
+      const scriptEvents = chunk.map((e) => ({ eventKey: documentKeys(collection.name, e.id).document, id: e.id, doc: e.json }));
 
-    return appended === 1;
+      return this.redis.appendEvents(...appendEventsArgs(stream, nowMs, this.cfg.docTtlSeconds, scriptEvents));
+    });
+
+    return results.map((r) => (r instanceof Error ? r : r === 1));
   }
 
-  /** Sets the floors of the changes at `indexes` from PostgreSQL; null when read, else the error that stopped it. */
-  private async readFloors(collection: Collection, changes: DocumentWrite[], indexes: number[], floors: string[]): Promise<Error | null> {
+  /** Sets the floors of the changes at `indexes` to what PostgreSQL holds for their ids. */
+  private async readFloors(collection: Collection, changes: DocumentWrite[], indexes: number[], floors: string[]): Promise<void> {
     const readAtMs = Date.now();
-    let states: Awaited<ReturnType<PostgresStateReader['versions']>>;
-    try {
-      states = await this.postgres.versions(collection, [...new Set(indexes.map((i) => changes[i].id))]);
-    } catch (error) {
-      return error as Error;
-    }
+    const states = await this.postgres.versions(collection, [...new Set(indexes.map((i) => changes[i].id))]);
     for (const i of indexes) {
       const state = states.get(changes[i].id);
       floors[i] = floorArg({ version: state?.version ?? 0, live: state?.live ?? false, readAtMs });
     }
-
-    return null;
   }
 
   /** One writeDocuments call per partition and chunk; per index its script result, or the error of its call. */
-  private async runWrites(collection: Collection, changes: DocumentWrite[], indexes: number[], floors: string[]): Promise<(number | Error)[]> {
+  private runWrites(collection: Collection, changes: DocumentWrite[], indexes: number[], floors: string[]): Promise<ItemResult<number>[]> {
     const nowMs = Date.now();
-    const chunks: { stream: string; ks: number[] }[] = [];
-    const openChunks = new Map<string, number[]>();
-    indexes.forEach((i, k) => {
-      const stream = documentKeys(collection.name, changes[i].id).stream;
-      let ks = openChunks.get(stream);
-      if (!ks || ks.length === CHANGES_PER_CALL) {
-        ks = [];
-        openChunks.set(stream, ks);
-        chunks.push({ stream, ks });
-      }
-      ks.push(k);
-    });
-    const results = new Array<number | Error>(indexes.length);
-    await Promise.all(
-      // Calls on one connection run in the order sent, so the chunks of a partition apply in turn.
-      chunks.map(async ({ stream, ks }) => {
-        const scriptChanges = ks.map((k) => toScriptChange(collection, changes[indexes[k]], floors[indexes[k]]));
-        try {
-          const replies = await this.redis.writeDocuments(...writeDocumentsArgs(stream, nowMs, this.cfg.docTtlSeconds, scriptChanges));
-          ks.forEach((k, j) => (results[k] = replies[j]));
-        } catch (error) {
-          ks.forEach((k) => (results[k] = error as Error));
-        }
-      }),
-    );
 
-    return results;
+    return inScriptCalls(collection, indexes, (i) => changes[i].id, (stream, chunk) => {
+      const scriptChanges = chunk.map((i) => toScriptChange(collection, changes[i], floors[i]));
+
+      return this.redis.writeDocuments(...writeDocumentsArgs(stream, nowMs, this.cfg.docTtlSeconds, scriptChanges));
+    });
   }
+}
+
+/**
+ * Sends items to Redis in script calls of one partition each, at most {@link ITEMS_PER_CALL} items a call, and
+ * returns per item, in order, its reply or the error of its call. Calls on one connection run in the order sent,
+ * so the items of a partition apply in the order given.
+ */
+async function inScriptCalls<T, R>(
+  collection: Collection,
+  items: T[],
+  idOf: (item: T) => string,
+  call: (stream: string, chunk: T[]) => Promise<R[]>,
+): Promise<ItemResult<R>[]> {
+  const chunks: { stream: string; at: number[] }[] = [];
+  const openChunks = new Map<string, number[]>();
+  items.forEach((item, k) => {
+    const stream = documentKeys(collection.name, idOf(item)).stream;
+    let at = openChunks.get(stream);
+    if (!at || at.length === ITEMS_PER_CALL) {
+      at = [];
+      openChunks.set(stream, at);
+      chunks.push({ stream, at });
+    }
+    at.push(k);
+  });
+  const results = new Array<ItemResult<R>>(items.length);
+  await Promise.all(
+    chunks.map(async ({ stream, at }) => {
+      try {
+        const replies = await call(stream, at.map((k) => items[k]));
+        at.forEach((k, j) => (results[k] = replies[j]));
+      } catch (error) {
+        at.forEach((k) => (results[k] = error as Error));
+      }
+    }),
+  );
+
+  return results;
 }
 
 function floorArg(floor: VersionFloor): string {
@@ -211,7 +225,7 @@ function toScriptChange(collection: Collection, change: DocumentWrite, floor: st
 }
 
 /** The new version, or the error a refused change answers with. */
-function outcomeOf(collection: Collection, id: string, result: number): number | Error {
+function outcomeOf(collection: Collection, id: string, result: number): ItemResult<number> {
   switch (result) {
     case ScriptErrorCode.NOT_FOUND:
       return new NotFoundException(`${collection.name}/${id} does not exist`);

@@ -319,8 +319,9 @@ export class PartitionConsumer {
     metrics.sinkEntries.inc({ collection, outcome: 'rejected' }, rejected);
     if (changes.length > 0) {
       const now = Date.now();
+      const lag = metrics.sinkLag.labels({ collection });
       for (const change of changes) {
-        metrics.sinkLag.observe({ collection }, Math.max(0, now - change.ingestedAt) / 1000);
+        lag.observe(Math.max(0, now - change.ingestedAt) / 1000);
       }
       metrics.sinkBatchSize.observe({ collection }, changes.length);
     }

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { expectEventually } from '../../../../test/utils/expect-eventually';
 import { testServers } from '../../../../test/utils/servers';
 import { openRedis } from '../redis.connection';
-import { type ScriptChange, ScriptErrorCode, writeDocumentsArgs } from '../redis.scripts';
+import { appendEventsArgs, type ScriptChange, ScriptErrorCode, writeDocumentsArgs } from '../redis.scripts';
 
 /** Each Lua script against a real Redis. Real: Redis. Mocked: nothing. */
 describe('Lua scripts', () => {
@@ -113,12 +113,31 @@ describe('Lua scripts', () => {
     });
   });
 
-  describe('appendEvent', () => {
+  describe('appendEvents', () => {
     it('appends an event id once', async () => {
-      expect(await redis.appendEvent(doc, stream, 'e1', '{"n":1}', 1000, 0)).toBe(1);
-      expect(await redis.appendEvent(doc, stream, 'e1', '{"n":1}', 1000, 0)).toBe(0);
+      const event = { eventKey: doc, id: 'e1', doc: '{"n":1}' };
+      expect(await redis.appendEvents(...appendEventsArgs(stream, 1000, 0, [event]))).toEqual([1]);
+      expect(await redis.appendEvents(...appendEventsArgs(stream, 1000, 0, [event]))).toEqual([0]);
       const entries = await redis.xrange(stream, '-', '+');
       expect(entries.map(([, f]) => f)).toEqual([['h', '2 evt e1 1 1000', 'd', '{"n":1}']]);
+    });
+
+    it('appends several events in order in one call, an id repeated in it once', async () => {
+      const other = doc.replace(':doc', ':doc2');
+      const events = [
+        { eventKey: doc, id: 'e1', doc: '{"n":1}' },
+        { eventKey: other, id: 'e2', doc: '{"n":2}' },
+        { eventKey: doc, id: 'e1', doc: '{"n":3}' },
+      ];
+
+      expect(await redis.appendEvents(...appendEventsArgs(stream, 1000, 0, events))).toEqual([1, 1, 0]);
+      const entries = await redis.xrange(stream, '-', '+');
+      expect(entries.map(([, f]) => f)).toEqual([
+        ['h', '2 evt e1 1 1000', 'd', '{"n":1}'],
+        ['h', '2 evt e2 1 1000', 'd', '{"n":2}'],
+      ]);
+      expect(await redis.hget(doc, 'd')).toBe('{"n":1}');
+      await redis.del(other);
     });
   });
 
