@@ -24,8 +24,7 @@ const UPSERT = `
         AS i(id, version, doc, ingested_ms)
   ), alive AS (
     SELECT i.* FROM input i
-      LEFT JOIN spillway_tombstones tb ON tb.collection = $1 AND tb.id = i.id
-     WHERE tb.version IS NULL OR tb.version < i.version
+     WHERE coalesce((SELECT tb.version FROM spillway_tombstones tb WHERE tb.collection = $1 AND tb.id = i.id), 0) < i.version
   )
   INSERT INTO ${TABLE} AS t (id, version, doc, created_at, updated_at)
   SELECT id, version, doc::jsonb, ts, ts FROM alive
@@ -40,8 +39,7 @@ const CREATE_STAGING = `CREATE TEMP TABLE IF NOT EXISTS bench_stage (
 const UPSERT_FROM_STAGING = `
   INSERT INTO ${TABLE} AS t (id, version, doc, created_at, updated_at)
   SELECT s.id, s.version, s.doc::jsonb, s.ts, s.ts FROM bench_stage s
-    LEFT JOIN spillway_tombstones tb ON tb.collection = '${COLLECTION}' AND tb.id = s.id
-   WHERE tb.version IS NULL OR tb.version < s.version
+   WHERE coalesce((SELECT tb.version FROM spillway_tombstones tb WHERE tb.collection = '${COLLECTION}' AND tb.id = s.id), 0) < s.version
   ON CONFLICT (id) DO UPDATE
      SET version = excluded.version, doc = excluded.doc, updated_at = excluded.updated_at
    WHERE t.version < excluded.version`;

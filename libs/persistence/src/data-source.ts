@@ -24,7 +24,10 @@ export function spillwayDataSourceOptions(settings: DataSourceSettings): DataSou
       application_name: 'spillway',
       // The sink acks stream entries once their transaction commits, so a commit must survive a server crash
       // even where the server's default is synchronous_commit = off.
-      options: '-c synchronous_commit=on',
+      // Its statements are prepared once per connection, often while a collection's table is still empty. The
+      // generic plan PostgreSQL then caches scans the whole table (a delete batch went from 0.2 ms to 13 ms as a
+      // fresh table grew to 44k rows); a plan made for each execution sees the table as it is, for about 0.2 ms.
+      options: '-c synchronous_commit=on -c plan_cache_mode=force_custom_plan',
     },
   };
 }

@@ -10,7 +10,11 @@ export const LOCK_DOCUMENTS = `
   SELECT pg_advisory_xact_lock(k)
     FROM (SELECT DISTINCT hashtextextended($1 || ':' || id, 0) AS k FROM unnest($2::text[]) AS id ORDER BY k) AS keys`;
 
-/** Inserts or updates rows, only where the entry is newer than the row and than any tombstone. */
+/**
+ * Inserts or updates rows, only where the entry is newer than the row and than any tombstone. The tombstone is
+ * looked up by primary key for each row of the batch (a correlated subquery): as a join, the planner built a hash
+ * of every tombstone of the collection for each batch, a cost that grew with the deletes of the last hour.
+ */
 export const upsertDocuments = (table: string) => `
   WITH input AS (
     SELECT id, version, doc, to_timestamp(ingested_ms / 1000.0) AS ts
@@ -18,8 +22,7 @@ export const upsertDocuments = (table: string) => `
         AS i(id, version, doc, ingested_ms)
   ), alive AS (
     SELECT i.* FROM input i
-      LEFT JOIN spillway_tombstones tb ON tb.collection = $1 AND tb.id = i.id
-     WHERE tb.version IS NULL OR tb.version < i.version
+     WHERE coalesce((SELECT tb.version FROM spillway_tombstones tb WHERE tb.collection = $1 AND tb.id = i.id), 0) < i.version
   )
   INSERT INTO ${table} AS t (id, version, doc, created_at, updated_at)
   SELECT id, version, doc::jsonb, ts, ts FROM alive
