@@ -1,6 +1,6 @@
 // Phase 1, PostgreSQL: version-guarded multi-row upserts from a plain `pg` client in batches of 500, the same SQL shape
-// as apps/sink/src/upsert/batch-sql.ts (unnest arrays, tombstone guard, `version <` guard), and a COPY-to-staging-
-// then-upsert variant. Each runs an insert pass (empty table) and an update pass (every row one version newer).
+// as the upsert of the sink's write function (libs/persistence/src/migrations/*-create-write-documents-function.ts:
+// unnest arrays, tombstone guard, `version <` guard), and a COPY-to-staging-then-upsert variant. Each runs an insert pass (empty table) and an update pass (every row one version newer).
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
@@ -16,7 +16,7 @@ const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS ${TABLE} (
   id text PRIMARY KEY, version bigint NOT NULL, doc jsonb NOT NULL,
   created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)`;
 
-// batch-sql.ts upsertDocuments, with the table filled in; prepared, as the sink prepares it.
+// The upsert of spillway_write_documents_v1, with the table filled in, as a prepared statement of its own.
 const UPSERT = `
   WITH input AS (
     SELECT id, version, doc, to_timestamp(ingested_ms / 1000.0) AS ts

@@ -1,6 +1,7 @@
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { TombstoneEntity } from './entities/tombstone.entity';
 import { CreateTombstones1763800000000 } from './migrations/1763800000000-create-tombstones';
+import { CreateWriteDocumentsFunction1763900000000 } from './migrations/1763900000000-create-write-documents-function';
 
 export interface DataSourceSettings {
   url: string;
@@ -13,7 +14,7 @@ export function spillwayDataSourceOptions(settings: DataSourceSettings): DataSou
     type: 'postgres',
     url: settings.url,
     entities: [TombstoneEntity],
-    migrations: [CreateTombstones1763800000000],
+    migrations: [CreateTombstones1763800000000, CreateWriteDocumentsFunction1763900000000],
     migrationsRun: false,
     migrationsTableName: 'spillway_migrations',
     synchronize: false,
@@ -24,10 +25,7 @@ export function spillwayDataSourceOptions(settings: DataSourceSettings): DataSou
       application_name: 'spillway',
       // The sink acks stream entries once their transaction commits, so a commit must survive a server crash
       // even where the server's default is synchronous_commit = off.
-      // Its statements are prepared once per connection, often while a collection's table is still empty. The
-      // generic plan PostgreSQL then caches scans the whole table (a delete batch went from 0.2 ms to 13 ms as a
-      // fresh table grew to 44k rows); a plan made for each execution sees the table as it is, for about 0.2 ms.
-      options: '-c synchronous_commit=on -c plan_cache_mode=force_custom_plan',
+      options: '-c synchronous_commit=on',
     },
   };
 }

@@ -3,7 +3,7 @@ import type { PoolClient } from 'pg';
 import type { Collection } from '@app/collections';
 import { type ChangeEntry, entryIdMs } from '@app/contracts';
 import { DatabaseService, qualifiedTable } from '@app/persistence';
-import { deleteDocuments, insertEvents, LOCK_DOCUMENTS, upsertDocuments } from './batch-sql';
+import { insertEvents, WRITE_DOCUMENTS } from './batch-sql';
 import { coalesce } from './coalesce';
 import { describeError, isContentError } from './postgres-errors';
 
@@ -70,38 +70,41 @@ export class BatchWriterService {
     }
   }
 
-  /** Writes one batch in one transaction. */
+  /**
+   * Writes one batch in one transaction. A collection's batch holds documents or events, each written by one
+   * statement, which is a transaction of its own; a batch that holds both gets BEGIN and COMMIT around the two.
+   */
   async write(collection: Collection, entries: ChangeEntry[]): Promise<BatchOutcome> {
     const batch = coalesce(entries);
-    const table = qualifiedTable(collection);
-    const runner = (await this.database.connect()).createQueryRunner();
     const outcome = emptyOutcome();
     outcome.stale = batch.superseded.length;
+    const hasDocuments = batch.puts.length + batch.deletes.length > 0;
+    const hasEvents = batch.events.length > 0;
+    if (!hasDocuments && !hasEvents) {
+      return outcome;
+    }
+    const table = qualifiedTable(collection);
+    const runner = (await this.database.connect()).createQueryRunner();
     try {
       const client = (await runner.connect()) as PoolClient;
-      await runner.startTransaction();
-      if (batch.puts.length + batch.deletes.length > 0) {
-        const ids = [...batch.puts, ...batch.deletes].map((e) => e.id);
-        await preparedRows(client, 'spillway:lock', LOCK_DOCUMENTS, [collection.name, ids]);
+      if (hasDocuments && hasEvents) {
+        await runner.startTransaction();
       }
-      if (batch.puts.length > 0) {
-        const rows = await this.upsert(client, table, collection.name, batch.puts);
-        const inserted = rows.filter((r) => r.inserted).length;
-        outcome.inserted += inserted;
-        outcome.updated += rows.length - inserted;
-        outcome.stale += batch.puts.length - rows.length;
+      if (hasDocuments) {
+        const [written] = await this.writeDocuments(client, table, collection.name, batch.puts, batch.deletes);
+        outcome.inserted += written.inserted;
+        outcome.updated += written.updated;
+        outcome.deleted += written.deleted;
+        outcome.stale += batch.puts.length - written.inserted - written.updated + batch.deletes.length - written.deleted;
       }
-      if (batch.deletes.length > 0) {
-        const rows = await this.remove(client, table, collection.name, batch.deletes);
-        outcome.deleted += rows.length;
-        outcome.stale += batch.deletes.length - rows.length;
-      }
-      if (batch.events.length > 0) {
+      if (hasEvents) {
         const rows = await this.insertEvents(client, table, collection.name, batch.events);
         outcome.inserted += rows.length;
         outcome.stale += batch.events.length - rows.length;
       }
-      await runner.commitTransaction();
+      if (runner.isTransactionActive) {
+        await runner.commitTransaction();
+      }
 
       return outcome;
     } catch (error) {
@@ -114,19 +117,14 @@ export class BatchWriterService {
     }
   }
 
-  private upsert(client: PoolClient, table: string, collection: string, puts: ChangeEntry[]) {
-    return preparedRows<{ inserted: boolean }>(client, `spillway:upsert:${collection}`, upsertDocuments(table), [
+  private writeDocuments(client: PoolClient, table: string, collection: string, puts: ChangeEntry[], deletes: ChangeEntry[]) {
+    return preparedRows<{ inserted: number; updated: number; deleted: number }>(client, 'spillway:write-documents', WRITE_DOCUMENTS, [
       collection,
+      table,
       puts.map((e) => e.id),
       puts.map((e) => e.version),
       JSON.stringify(puts.map((e) => e.doc)),
       puts.map((e) => e.ingestedAt),
-    ]);
-  }
-
-  private remove(client: PoolClient, table: string, collection: string, deletes: ChangeEntry[]) {
-    return preparedRows<{ id: string }>(client, `spillway:delete:${collection}`, deleteDocuments(table), [
-      collection,
       deletes.map((e) => e.id),
       deletes.map((e) => e.version),
       deletes.map((e) => entryIdMs(e.entryId)),
