@@ -26,8 +26,9 @@ export async function rawRedis(o) {
      * @param {number} workers
      * @param {number} opsPerUnit
      * @param {() => Promise<unknown>} sendUnit
+     * @param {number} digits of the latency percentiles
      */
-    const measure = async (workers, opsPerUnit, sendUnit) => {
+    const measure = async (workers, opsPerUnit, sendUnit, digits) => {
       await redis.config('RESETSTAT');
       const latencies = [];
       let ops = 0;
@@ -49,36 +50,29 @@ export async function rawRedis(o) {
       return {
         ops,
         opsPerSec,
-        latencies,
+        latencyMs: { p50: round(percentile(latencies, 0.5), digits), p99: round(percentile(latencies, 0.99), digits) },
         serverUsecPerCall: round(Number(/cmdstat_evalsha:.*usec_per_call=([\d.]+)/.exec(stats)?.[1] ?? NaN), 1),
       };
     };
-    const p = (/** @type {number[]} */ xs, /** @type {number} */ q, /** @type {number} */ digits) => round(percentile(xs, q), digits);
 
     // Singly: `concurrency` callers, each awaiting its reply before the next call.
-    const s = await measure(o.concurrency, 1, () => callWrite(redis, oneDocumentCall()));
-    const single = { concurrency: o.concurrency, ops: s.ops, opsPerSec: s.opsPerSec, latencyMs: { p50: p(s.latencies, 0.5, 2), p99: p(s.latencies, 0.99, 2) } };
+    const s = await measure(o.concurrency, 1, () => callWrite(redis, oneDocumentCall()), 2);
+    const single = { concurrency: o.concurrency, ops: s.ops, opsPerSec: s.opsPerSec, latencyMs: s.latencyMs };
     o.say(`redis lua singly (${o.concurrency} in flight): ${single.opsPerSec} ops/s`);
 
     // Pipelines of batchSize one-document calls, batchesInFlight at a time.
-    const b = await measure(o.batchesInFlight, o.batchSize, () => pipelineWrites(redis, Array.from({ length: o.batchSize }, oneDocumentCall)));
-    const batch = {
-      batchSize: o.batchSize,
-      inFlight: o.batchesInFlight,
-      ops: b.ops,
-      opsPerSec: b.opsPerSec,
-      batchLatencyMs: { p50: p(b.latencies, 0.5, 1), p99: p(b.latencies, 0.99, 1) },
-    };
+    const b = await measure(o.batchesInFlight, o.batchSize, () => pipelineWrites(redis, Array.from({ length: o.batchSize }, oneDocumentCall)), 1);
+    const batch = { batchSize: o.batchSize, inFlight: o.batchesInFlight, ops: b.ops, opsPerSec: b.opsPerSec, batchLatencyMs: b.latencyMs };
     o.say(`redis lua pipelines of ${o.batchSize} (${o.batchesInFlight} in flight): ${batch.opsPerSec} ops/s; redis spends ${b.serverUsecPerCall} µs a call`);
 
     // batchSize documents in each call, batchesInFlight calls at a time.
-    const m = await measure(o.batchesInFlight, o.batchSize, () => callWrite(redis, writeArgs(Array.from({ length: o.batchSize }, nextChange), Date.now())));
+    const m = await measure(o.batchesInFlight, o.batchSize, () => callWrite(redis, writeArgs(Array.from({ length: o.batchSize }, nextChange), Date.now())), 1);
     const manyPerCall = {
       documentsPerCall: o.batchSize,
       inFlight: o.batchesInFlight,
       ops: m.ops,
       opsPerSec: m.opsPerSec,
-      callLatencyMs: { p50: p(m.latencies, 0.5, 1), p99: p(m.latencies, 0.99, 1) },
+      callLatencyMs: m.latencyMs,
       serverUsecPerDocument: round(m.serverUsecPerCall / o.batchSize, 2),
     };
     o.say(`redis lua, ${o.batchSize} documents a call (${o.batchesInFlight} in flight): ${manyPerCall.opsPerSec} ops/s; redis spends ${manyPerCall.serverUsecPerDocument} µs a document`);
