@@ -120,10 +120,14 @@ export class DocumentStore {
       if (pending.length === 0) {
         return outcomes;
       }
-      try {
-        if (reads === FLOOR_READS) {
-          throw new ServiceUnavailableException(`PostgreSQL answered too slowly for ${collection.name}; retry`);
+      if (reads === FLOOR_READS) {
+        for (const i of pending) {
+          outcomes[i] = new ServiceUnavailableException(`PostgreSQL answered too slowly for ${collection.name}/${changes[i].id}; retry`);
         }
+
+        return outcomes;
+      }
+      try {
         await this.readFloors(collection, changes, pending, floors);
       } catch (error) {
         pending.forEach((i) => (outcomes[i] = error as Error));
