@@ -1,6 +1,7 @@
 // Phase 1, PostgreSQL: version-guarded multi-row upserts from a plain `pg` client in batches of 500, the same SQL shape
 // as the upsert of the sink's write function (libs/persistence/src/migrations/*-create-write-documents-function.ts:
-// unnest arrays, tombstone guard, `version <` guard), and a COPY-to-staging-then-upsert variant. Each runs an insert pass (empty table) and an update pass (every row one version newer).
+// unnest arrays, tombstone guard, `version <` guard), and a COPY-to-staging-then-upsert variant. Each runs an insert
+// pass (empty table) and an update pass (every row one version newer).
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';

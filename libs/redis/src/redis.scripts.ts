@@ -39,14 +39,7 @@ export interface ScriptChange {
 
 /** The arguments of one writeDocuments call: changes of one partition, applied in this order. */
 export function writeDocumentsArgs(streamKey: string, nowMs: number, ttlSeconds: number, changes: ScriptChange[]): (string | number)[] {
-  const keys: string[] = [streamKey];
-  const argv: (string | number)[] = [nowMs, ttlSeconds];
-  for (const c of changes) {
-    keys.push(c.documentKey);
-    argv.push(c.op, c.id, c.doc, c.expectedVersion, c.floor, c.createOnly);
-  }
-
-  return [keys.length, ...keys, ...argv];
+  return perItemArgs(streamKey, nowMs, ttlSeconds, changes, (c) => c.documentKey, (c) => [c.op, c.id, c.doc, c.expectedVersion, c.floor, c.createOnly]);
 }
 
 /** One event for appendEvents-n.lua. */
@@ -59,11 +52,26 @@ export interface ScriptEvent {
 
 /** The arguments of one appendEvents call: events of one partition, appended in this order. */
 export function appendEventsArgs(streamKey: string, nowMs: number, ttlSeconds: number, events: ScriptEvent[]): (string | number)[] {
+  return perItemArgs(streamKey, nowMs, ttlSeconds, events, (e) => e.eventKey, (e) => [e.id, e.doc]);
+}
+
+/**
+ * The layout both per-item scripts share: the key count; KEYS = the stream, then each item's hash; ARGV = now, the
+ * TTL, then each item's fields.
+ */
+function perItemArgs<T>(
+  streamKey: string,
+  nowMs: number,
+  ttlSeconds: number,
+  items: T[],
+  keyOf: (item: T) => string,
+  fieldsOf: (item: T) => (string | number)[],
+): (string | number)[] {
   const keys: string[] = [streamKey];
   const argv: (string | number)[] = [nowMs, ttlSeconds];
-  for (const e of events) {
-    keys.push(e.eventKey);
-    argv.push(e.id, e.doc);
+  for (const item of items) {
+    keys.push(keyOf(item));
+    argv.push(...fieldsOf(item));
   }
 
   return [keys.length, ...keys, ...argv];

@@ -10,7 +10,7 @@ import type { ConfigType } from '@nestjs/config';
 import type { Redis } from 'ioredis';
 import type { Collection } from '@app/collections';
 import { ingestConfig } from '@app/config';
-import { DocField, documentKeys } from '@app/contracts';
+import { DocField, documentKeys, type PartitionKeys, partitionKeys, partitionOf } from '@app/contracts';
 import { appendEventsArgs, REDIS_CLIENT, type ScriptChange, ScriptErrorCode, writeDocumentsArgs } from '@app/redis';
 import { type ItemResult, onlyResult } from './item-results';
 import { PostgresStateReader } from './postgres-state.reader';
@@ -143,10 +143,10 @@ export class DocumentStore {
    */
   async appendEvents(collection: Collection, events: { id: string; json: string }[]): Promise<ItemResult<boolean>[]> {
     const nowMs = Date.now();
-    const results = await inScriptCalls(collection, events, (e) => e.id, (stream, chunk) => {
-      const scriptEvents = chunk.map((e) => ({ eventKey: documentKeys(collection.name, e.id).document, id: e.id, doc: e.json }));
+    const results = await inScriptCalls(collection, events, (e) => e.id, (keys, chunk) => {
+      const scriptEvents = chunk.map((e) => ({ eventKey: keys.document(e.id), id: e.id, doc: e.json }));
 
-      return this.redis.appendEvents(...appendEventsArgs(stream, nowMs, this.cfg.docTtlSeconds, scriptEvents));
+      return this.redis.appendEvents(...appendEventsArgs(keys.stream, nowMs, this.cfg.docTtlSeconds, scriptEvents));
     });
 
     return results.map((r) => (r instanceof Error ? r : r === 1));
@@ -166,10 +166,10 @@ export class DocumentStore {
   private runWrites(collection: Collection, changes: DocumentWrite[], indexes: number[], floors: string[]): Promise<ItemResult<number>[]> {
     const nowMs = Date.now();
 
-    return inScriptCalls(collection, indexes, (i) => changes[i].id, (stream, chunk) => {
-      const scriptChanges = chunk.map((i) => toScriptChange(collection, changes[i], floors[i]));
+    return inScriptCalls(collection, indexes, (i) => changes[i].id, (keys, chunk) => {
+      const scriptChanges = chunk.map((i) => toScriptChange(keys.document(changes[i].id), changes[i], floors[i]));
 
-      return this.redis.writeDocuments(...writeDocumentsArgs(stream, nowMs, this.cfg.docTtlSeconds, scriptChanges));
+      return this.redis.writeDocuments(...writeDocumentsArgs(keys.stream, nowMs, this.cfg.docTtlSeconds, scriptChanges));
     });
   }
 }
@@ -183,25 +183,25 @@ async function inScriptCalls<T, R>(
   collection: Collection,
   items: T[],
   idOf: (item: T) => string,
-  call: (stream: string, chunk: T[]) => Promise<R[]>,
+  call: (keys: PartitionKeys, chunk: T[]) => Promise<R[]>,
 ): Promise<ItemResult<R>[]> {
-  const chunks: { stream: string; at: number[] }[] = [];
-  const openChunks = new Map<string, number[]>();
+  const chunks: { keys: PartitionKeys; at: number[] }[] = [];
+  const openChunks = new Map<PartitionKeys, number[]>();
   items.forEach((item, k) => {
-    const stream = documentKeys(collection.name, idOf(item)).stream;
-    let at = openChunks.get(stream);
+    const keys = partitionKeys(collection.name, partitionOf(idOf(item)));
+    let at = openChunks.get(keys);
     if (!at || at.length === ITEMS_PER_CALL) {
       at = [];
-      openChunks.set(stream, at);
-      chunks.push({ stream, at });
+      openChunks.set(keys, at);
+      chunks.push({ keys, at });
     }
     at.push(k);
   });
   const results = new Array<ItemResult<R>>(items.length);
   await Promise.all(
-    chunks.map(async ({ stream, at }) => {
+    chunks.map(async ({ keys, at }) => {
       try {
-        const replies = await call(stream, at.map((k) => items[k]));
+        const replies = await call(keys, at.map((k) => items[k]));
         at.forEach((k, j) => (results[k] = replies[j]));
       } catch (error) {
         at.forEach((k) => (results[k] = error as Error));
@@ -216,9 +216,9 @@ function floorArg(floor: VersionFloor): string {
   return `${floor.version}:${floor.live ? 1 : 0}:${floor.readAtMs}`;
 }
 
-function toScriptChange(collection: Collection, change: DocumentWrite, floor: string): ScriptChange {
+function toScriptChange(documentKey: string, change: DocumentWrite, floor: string): ScriptChange {
   return {
-    documentKey: documentKeys(collection.name, change.id).document,
+    documentKey,
     op: change.op,
     id: change.id,
     doc: change.json,
