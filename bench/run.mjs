@@ -30,11 +30,12 @@ loopback, in a temporary folder, and measures:
   4 e2e      steady PUT load at half the measured maximum, lag from the sinks' lag histograms
   5 memory   RSS of ingest and sinks at the end of each phase (always recorded)
 Writes bench/results/<date>.json, .md and .svg (<date>-quick.* with --quick, <date>-partial.* with --only or
---entries) and prints the markdown table.
+--entries or --replicas) and prints the markdown table.
 
   --quick          small smoke run (50k entries, short phases; about 2 minutes)
   --only LIST      phases to run, e.g. 1,3 or raw,sink (default all)
   --entries N      backlog entries for the sink drain (default 1000000; --quick 50000)
+  --replicas LIST  sink replica counts of the uniform drain (default 1,2,4)
   --seed N         payload and id seed (default 1)
   --out DIR        results folder (default bench/results)
   -h, --help       this text
@@ -54,6 +55,7 @@ function parse(argv) {
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
       entries: { type: 'string' },
+      replicas: { type: 'string', default: '1,2,4' },
       seed: { type: 'string', default: '1' },
       out: { type: 'string', default: join(ROOT, 'bench', 'results') },
       help: { type: 'boolean', short: 'h', default: false },
@@ -80,7 +82,7 @@ function parse(argv) {
     entries,
     seed: int(values.seed, 'seed', 0, 2 ** 31),
     out: values.out,
-    partial: values.only !== undefined || values.entries !== undefined,
+    partial: values.only !== undefined || values.entries !== undefined || values.replicas !== '1,2,4',
     ids: 100_000,
     docPool: 2000,
     redisDurationMs: quick ? 3000 : 8000,
@@ -94,7 +96,7 @@ function parse(argv) {
     putConnections: 100,
     bulkConnections: 8,
     bulkOps: 500,
-    replicaCounts: [1, 2, 4],
+    replicaCounts: values.replicas.split(',').map((r) => int(r.trim(), 'replicas', 1, 16)),
     hotReplicas: 2,
     drainTimeoutMs: quick ? 60_000 : 150_000,
     e2eDurationS: quick ? 10 : 60,

@@ -676,7 +676,7 @@ describe('read-through to PostgreSQL', () => {
       { error: { status: 412, detail: expect.stringMatching(/If-Match/) } },
     ]);
     const entries = await redis.xrange(streamKey('sessions'), '-', '+');
-    const headers = entries.slice(before).map(([, fields]) => fields[1].split(' ').slice(1, 4).join(' '));
+    const headers = entries.slice(before).map(([, fields]) => fields[0].split(' ').slice(1, 4).join(' '));
     expect(headers).toEqual([`put ${a} 8`, `del ${b} 4`, `put ${a} 9`, `put ${c} 1`]);
     const doc = await send(fresh!, 'GET', `/v1/sessions/${a}`);
     expect(doc.headers.etag).toBe('"9"');

@@ -1,4 +1,4 @@
-import { ChangeOp, ENTRY_SCHEMA_VERSION, EntryField, partitionKeys } from '@app/contracts';
+import { ChangeOp, encodeEntry, partitionKeys } from '@app/contracts';
 import { expectEventually } from './utils/expect-eventually';
 import { PipelineFixture } from './utils/pipeline-fixture';
 import { metricSum, SinkProcess } from './utils/sink-process';
@@ -156,10 +156,7 @@ describe('pipeline', () => {
     await fx.redis.xadd(
       fx.stream(fx.docs),
       '*',
-      EntryField.HEADER,
-      [ENTRY_SCHEMA_VERSION, ChangeOp.PUT, 'poison', 1, Date.now()].join(' '),
-      EntryField.DOC,
-      JSON.stringify({ owner: 'b\u0000c', id: 'poison' }),
+      ...encodeEntry(ChangeOp.PUT, 'poison', 1, Date.now(), JSON.stringify({ owner: 'b\u0000c', id: 'poison' })),
     );
     expect((await fx.request('PUT', `/v1/${fx.docs}/good-2`, { owner: 'c' })).status).toBe(202);
     await startSinks(1);
@@ -170,7 +167,8 @@ describe('pipeline', () => {
     const letters = (await fx.redis.xrange(partitionKeys(fx.docs).deadLetters, '-', '+')) as [string, string[]][];
     expect(letters).toHaveLength(1);
     const fields = letters[0][1];
-    expect(fields[fields.indexOf('h') + 1]).toMatch(/^2 put poison 1 \d+$/);
+    expect(fields[0]).toMatch(/^3 put poison 1 \d+$/);
+    expect(JSON.parse(fields[1])).toEqual({ owner: 'b\u0000c', id: 'poison' });
     expect(fields[fields.indexOf('reason') + 1]).toMatch(/rejected by PostgreSQL: 22P05/);
   });
 

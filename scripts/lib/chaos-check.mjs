@@ -172,9 +172,10 @@ async function deadLetters(redis, collections) {
     const entries = await redis.xrange(partitionKeys(collection).deadLetters, '-', '+');
     for (const [, list] of entries) {
       const fields = fieldsOf(list);
-      // A dead letter keeps its entry's fields: layout 2 names the id in the header `2 <op> <id> …`, layout 1 in `id`
-      // (libs/contracts/src/streams.ts). The run's own poison is layout 1; a letter the sink made is layout 2.
-      const id = fields.h?.split(' ')[2] ?? fields.id;
+      // A dead letter keeps its entry's fields (libs/contracts/src/streams.ts): layout 3 names the id in its first
+      // field, the header `3 <op> <id> …`, layout 1 in `id`. The run's own poison is layout 1; a letter the sink made
+      // is layout 3.
+      const id = list[0].startsWith('3 ') ? list[0].split(' ')[2] : fields.id;
       letters.push({ id, sourceId: fields.source_id, reason: fields.reason });
     }
   }

@@ -1,27 +1,43 @@
-import { compareEntryIds, decodeEntry, EntryDecodeError } from './codecs';
+import { compareEntryIds, decodeEntry, encodeEntry, EntryDecodeError } from './codecs';
 import { ChangeOp } from './streams';
 
 /** The stream entry codec the sink reads every change with. */
 describe('decodeEntry', () => {
   it('reads a put', () => {
-    expect(decodeEntry('1-0', ['h', '2 put doc-1 7 1700000000123', 'd', '{"a":1}'])).toEqual({
+    expect(decodeEntry('1-0', ['3 put doc-1 7 1700000000123', '{"a":1}'])).toEqual({
       entryId: '1-0', op: ChangeOp.PUT, id: 'doc-1', version: 7, doc: '{"a":1}', ingestedAt: 1700000000123,
     });
   });
 
   it('reads a delete, which carries no document, and an event', () => {
-    expect(decodeEntry('2-0', ['h', '2 del d 3 5'])).toMatchObject({ op: ChangeOp.DELETE, id: 'd', version: 3, doc: '' });
-    expect(decodeEntry('2-1', ['h', '2 evt e 1 5', 'd', '{}'])).toMatchObject({ op: ChangeOp.EVENT, doc: '{}' });
+    expect(decodeEntry('2-0', ['3 del d 3 5', ''])).toMatchObject({ op: ChangeOp.DELETE, id: 'd', version: 3, doc: '' });
+    expect(decodeEntry('2-1', ['3 evt e 1 5', '{}'])).toMatchObject({ op: ChangeOp.EVENT, doc: '{}' });
   });
 
-  it('reads a version 1 entry, whatever the order of its fields, so a backlog from before the upgrade drains', () => {
-    const fields = ['ts', '1700000000123', 'd', '{"a":1}', 'v', '7', 'id', 'doc-1', 'op', 'put', 'sv', '1'];
+  it('reads back what encodeEntry lays out', () => {
+    const change = { op: ChangeOp.PUT, id: 'doc-1', version: 7, ingestedAt: 1700000000123, doc: '{"a":1}' };
 
-    expect(decodeEntry('1-0', fields)).toEqual(decodeEntry('1-0', ['h', '2 put doc-1 7 1700000000123', 'd', '{"a":1}']));
+    expect(decodeEntry('1-0', encodeEntry(change.op, change.id, change.version, change.ingestedAt, change.doc))).toEqual({
+      entryId: '1-0', ...change,
+    });
+  });
+
+  it('reads version 2 and version 1 entries (fields in any order), so a backlog from before an upgrade drains', () => {
+    const current = decodeEntry('1-0', ['3 put doc-1 7 1700000000123', '{"a":1}']);
+
+    expect(decodeEntry('1-0', ['h', '2 put doc-1 7 1700000000123', 'd', '{"a":1}'])).toEqual(current);
+    expect(decodeEntry('1-0', ['ts', '1700000000123', 'd', '{"a":1}', 'v', '7', 'id', 'doc-1', 'op', 'put', 'sv', '1'])).toEqual(current);
+    expect(decodeEntry('2-0', ['h', '2 del d 3 5'])).toMatchObject({ op: ChangeOp.DELETE, id: 'd', version: 3, doc: '' });
     expect(decodeEntry('2-0', ['sv', '1', 'op', 'del', 'id', 'd', 'v', '3', 'ts', '5'])).toMatchObject({ op: ChangeOp.DELETE, doc: '' });
   });
 
   it.each([
+    [['3 put d 1', '{}'], /malformed entry: header "3 put d 1"/],
+    [['3 put d 1 5 6', '{}'], /malformed entry/],
+    [['3 upsert d 1 5', '{}'], /unknown op upsert/],
+    [['3 put d 0 5', '{}'], /valid id, version or timestamp/],
+    [['3 put d 1 soon', '{}'], /valid id, version or timestamp/],
+    [['3 put d 1 5', ''], /lacks a document/],
     [['h', '3 put d 1 5', 'd', '{}'], /malformed entry: header "3 put d 1 5"/],
     [['h', '2 put d 1', 'd', '{}'], /malformed entry/],
     [['h', '2 put d 1 5', 'x', '{}'], /malformed entry/],

@@ -1,4 +1,4 @@
-import { ChangeOp, ENTRY_SCHEMA_VERSION, EntryField, EntryFieldV1 } from './streams';
+import { ChangeOp, ENTRY_SCHEMA_VERSION, EntryFieldV1, EntryFieldV2 } from './streams';
 
 /** A change as the sink reads it from a stream entry. */
 export interface ChangeEntry {
@@ -16,20 +16,40 @@ export class EntryDecodeError extends Error {}
 
 const OPS = new Set<string>(Object.values(ChangeOp));
 
-/** Decodes the flat `[field, value, …]` array Redis returns for one entry, of layout version 2 or 1. */
+const HEADER_V3 = `${ENTRY_SCHEMA_VERSION} `;
+
+/** The fields of a change entry in the current layout, as the write scripts append it (includes/appendChange.lua). */
+export function encodeEntry(op: ChangeOp, id: string, version: number, ingestedAt: number, doc: string): [string, string] {
+  return [[ENTRY_SCHEMA_VERSION, op, id, version, ingestedAt].join(' '), doc];
+}
+
+/** Decodes the flat `[field, value, …]` array Redis returns for one entry, of layout version 3, 2 or 1. */
 export function decodeEntry(entryId: string, fields: readonly string[]): ChangeEntry {
-  return fields[0] === EntryField.HEADER ? decodeV2(entryId, fields) : decodeV1(entryId, fields);
+  if (fields.length === 2 && fields[0].startsWith(HEADER_V3)) {
+    return fromHeader(entryId, ENTRY_SCHEMA_VERSION, fields[0], fields[1]);
+  }
+
+  return fields[0] === EntryFieldV2.HEADER ? decodeV2(entryId, fields) : decodeV1(entryId, fields);
 }
 
 function decodeV2(entryId: string, fields: readonly string[]): ChangeEntry {
-  const parts = fields[1].split(' ');
-  const hasDoc = fields.length === 4 && fields[2] === EntryField.DOC;
-  if (parts[0] !== ENTRY_SCHEMA_VERSION || parts.length !== 5 || !(fields.length === 2 || hasDoc)) {
+  const hasDoc = fields.length === 4 && fields[2] === EntryFieldV2.DOC;
+  if (!(fields.length === 2 || hasDoc)) {
     throw new EntryDecodeError(`malformed entry: header "${fields[1].slice(0, 100)}" with ${fields.length / 2} fields`);
+  }
+
+  return fromHeader(entryId, '2', fields[1], hasDoc ? fields[3] : '');
+}
+
+/** Reads a header `<layout> <op> <id> <version> <ingested at>` of layout 3 or 2. */
+function fromHeader(entryId: string, layout: string, header: string, doc: string): ChangeEntry {
+  const parts = header.split(' ');
+  if (parts[0] !== layout || parts.length !== 5) {
+    throw new EntryDecodeError(`malformed entry: header "${header.slice(0, 100)}"`);
   }
   const [, op, id, version, ingestedAt] = parts;
 
-  return checked(entryId, op, id, Number(version), Number(ingestedAt), hasDoc ? fields[3] : '');
+  return checked(entryId, op, id, Number(version), Number(ingestedAt), doc);
 }
 
 function decodeV1(entryId: string, fields: readonly string[]): ChangeEntry {
