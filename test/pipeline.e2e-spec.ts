@@ -113,6 +113,23 @@ describe('pipeline', () => {
     expect(metricSum(page, 'spillway_sink_entries_total', { collection: fx.docs, outcome: 'stale' })).toBe(299);
   });
 
+  it('carries on after Redis loses its data: the group is made again, and new writes continue above the table', async () => {
+    await startSinks(1);
+    for (let step = 1; step <= 3; step++) {
+      expect((await fx.request('PUT', `/v1/${fx.docs}/kept`, { owner: 'a', step })).status).toBe(202);
+    }
+    await drained();
+    await fx.redis.flushall();
+
+    const put = await fx.request('PUT', `/v1/${fx.docs}/kept`, { owner: 'a', step: 4 });
+    expect(put.status).toBe(202);
+    expect(put.body).toEqual({ id: 'kept', version: 4 });
+    await expectEventually(async () => {
+      expect((await fx.tableRows()).get('kept')).toEqual({ version: 4, doc: { owner: 'a', step: 4, id: 'kept' } });
+    });
+    await drained();
+  });
+
   it('acks a lone write once it is committed, not when the sink next stops waiting for entries', async () => {
     const [sink] = await startSinks(1, { SINK_BLOCK_MS: '20000' });
     await drained();

@@ -22,7 +22,7 @@ const OUTPUT_LINES_KEPT = 200;
 /** Mirrors libs/contracts/src/keys.ts (partition 0): the scripts run without a build of the libs. */
 export function partitionKeys(collection, partition = 0) {
   const base = `spw:{${collection}.${partition}}`;
-  return { stream: `${base}:stream`, deadLetters: `${base}:dlq`, document: (id) => `${base}:doc:${id}` };
+  return { stream: `${base}:stream`, deadLetters: `${base}:dlq`, epoch: `${base}:epoch`, document: (id) => `${base}:doc:${id}` };
 }
 
 export const GROUP = 'spillway';

@@ -63,5 +63,7 @@ describe('compareEntryIds', () => {
     expect(compareEntryIds('9-10', '9-9')).toBe(1);
     expect(compareEntryIds('9-1', '9-1')).toBe(0);
     expect(compareEntryIds('1795381072453-0', '1795381072453-1')).toBe(-1);
+    expect(compareEntryIds('99-7', '100-0')).toBe(-1);
+    expect(compareEntryIds('5-18446744073709551615', '5-18446744073709551614')).toBe(1); // beyond 2^53: exact
   });
 });

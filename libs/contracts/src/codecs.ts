@@ -88,11 +88,19 @@ function checked(entryId: string, op: string, id: string, version: number, inges
 
 /** Orders two stream entry ids (`<ms>-<seq>`): negative when a comes first, 0 when equal, positive after. */
 export function compareEntryIds(a: string, b: string): number {
-  const [am, as] = a.split('-').map(BigInt);
-  const [bm, bs] = b.split('-').map(BigInt);
-  const order = am === bm ? as - bs : am - bm;
+  const aDash = a.indexOf('-');
+  const bDash = b.indexOf('-');
 
-  return order < 0n ? -1 : order > 0n ? 1 : 0;
+  return compareDecimals(a.slice(0, aDash), b.slice(0, bDash)) || compareDecimals(a.slice(aDash + 1), b.slice(bDash + 1));
+}
+
+/** Orders two unsigned decimals as Redis writes them (no leading zeros), however long: by length, then digit by digit. */
+function compareDecimals(a: string, b: string): number {
+  if (a.length !== b.length) {
+    return a.length < b.length ? -1 : 1;
+  }
+
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Milliseconds part of a stream entry id. */

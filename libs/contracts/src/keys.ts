@@ -29,6 +29,8 @@ export interface PartitionKeys {
   readonly stream: string;
   /** Entries the sink gave up on, with the reason. */
   readonly deadLetters: string;
+  /** A random token the sink stores once; when it is gone or changed, Redis has lost the partition's data. */
+  readonly epoch: string;
   /** Hash of one document: version, body, timestamps, deleted flag. */
   document(id: string): string;
 }
@@ -41,7 +43,7 @@ export function partitionKeys(collection: string, partition = 0): PartitionKeys 
   let keys = keysOfPartitions.get(tag);
   if (!keys) {
     const base = `${KEY_PREFIX}:${tag}`;
-    keys = { stream: `${base}:stream`, deadLetters: `${base}:dlq`, document: (id) => `${base}:doc:${id}` };
+    keys = { stream: `${base}:stream`, deadLetters: `${base}:dlq`, epoch: `${base}:epoch`, document: (id) => `${base}:doc:${id}` };
     keysOfPartitions.set(tag, keys);
   }
 

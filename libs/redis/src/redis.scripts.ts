@@ -18,8 +18,11 @@ declare module 'ioredis' {
     dropTombstone(documentKey: string, version: number, lingerSeconds: number): Result<number, Context>;
     /** After the group: per entry its id, reason, deliveries, field count and fields (deadLetter-2.lua). */
     deadLetter(streamKey: string, deadLetterKey: string, group: string, ...entries: (string | number)[]): Result<number, Context>;
-    /** Versions of document hashes (0 where none): the key count, then the keys (documentVersions-n.lua). */
-    documentVersions(numberOfKeys: number, ...documentKeys: string[]): Result<number[], Context>;
+    /**
+     * The key count, then the epoch key, the stream and the document keys, then a new epoch token: the epoch, the
+     * stream's last entry id, then each document's version, 0 where Redis holds none (documentVersions-n.lua).
+     */
+    documentVersions(numberOfKeys: number, ...keysAndArgs: string[]): Result<[string, string, ...number[]], Context>;
   }
 }
 

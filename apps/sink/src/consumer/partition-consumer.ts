@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import type { Collection } from '@app/collections';
@@ -8,6 +9,7 @@ import { retryDelayMs } from '@app/persistence';
 import type { BatchWriterService, IsolatedBatchResult } from '../upsert/batch-writer.service';
 import { describeError } from '../upsert/postgres-errors';
 import { type DeadLetter, sendToDeadLetters } from './dead-letters';
+import { KnownVersions, type VersionsAnswer } from './known-versions';
 import { parseAutoClaimReply, parseDeliveryCounts, parseReadGroupReply, type RawEntry } from './stream-replies';
 
 export interface PartitionConsumerDeps {
@@ -16,6 +18,9 @@ export interface PartitionConsumerDeps {
   metrics: SpillwayMetrics;
   cfg: SinkConfig;
 }
+
+/** Ids whose versions a consumer remembers (about 100 bytes each); a 1M-entry backlog over 100k ids fits. */
+const KNOWN_VERSIONS_PER_PARTITION = 100_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -42,6 +47,7 @@ export class PartitionConsumer {
   private stopDeadline = Number.POSITIVE_INFINITY;
   private claimCursor = '0-0';
   private nextClaimAt = 0;
+  private readonly knownVersions = new KnownVersions(KNOWN_VERSIONS_PER_PARTITION);
   /** True while the last write attempt failed for a reason other than the data: readiness reports it. */
   databaseFailing = false;
 
@@ -51,6 +57,8 @@ export class PartitionConsumer {
     private readonly deps: PartitionConsumerDeps,
   ) {
     this.logger = new Logger(`PartitionConsumer:${keys.stream}`);
+    // A connection made again may reach a server that lacks what the old one held (a replica that lagged).
+    deps.redis.on('ready', () => this.knownVersions.forget());
   }
 
   /** Starts the loop; a second call is refused. */
@@ -239,18 +247,36 @@ export class PartitionConsumer {
    * Document changes whose document Redis already holds at a newer version. Each version in Redis has its own
    * entry on the stream, written atomically with it, so the newest one will bring the row there: the older ones
    * need no write. This coalesces across the whole backlog, not only within a batch; when Redis no longer holds
-   * a document (expired, or a lingering tombstone gone), its changes are written as usual. A batch read ahead
-   * asks while the one before is still being written; the versions Redis holds only grow, so the answer holds.
+   * a document (expired, or a lingering tombstone gone), its changes are written as usual. Redis is asked only
+   * about the changes that the answers to earlier batches do not settle ({@link KnownVersions}).
    */
   private async supersededInRedis(changes: ChangeEntry[]): Promise<Set<ChangeEntry>> {
     const documents = changes.filter((c) => c.op !== ChangeOp.EVENT);
     if (documents.length === 0) {
       return new Set();
     }
-    const keys = documents.map((change) => this.keys.document(change.id));
-    const versions = await this.deps.redis.documentVersions(keys.length, ...keys);
+    const superseded = new Set(documents.filter((c) => this.knownVersions.supersedes(c)));
+    const asked = superseded.size > 0 ? documents.filter((c) => !superseded.has(c)) : documents;
+    const answer = await this.askVersions(asked);
+    if (!this.knownVersions.learn(answer) && superseded.size > 0) {
+      return this.supersededInRedis(changes); // Redis lost its data since: what was remembered no longer holds
+    }
+    for (const change of asked) {
+      if (answer.versions.get(change.id)! > change.version) {
+        superseded.add(change);
+      }
+    }
 
-    return new Set(documents.filter((change, i) => versions[i] > change.version));
+    return superseded;
+  }
+
+  /** One documentVersions call: the versions Redis holds of the changes' documents (asked once an id). */
+  private async askVersions(changes: ChangeEntry[]): Promise<VersionsAnswer> {
+    const ids = [...new Set(changes.map((c) => c.id))];
+    const keys = [this.keys.epoch, this.keys.stream, ...ids.map((id) => this.keys.document(id))];
+    const [epoch, horizon, ...versions] = await this.deps.redis.documentVersions(keys.length, ...keys, randomUUID());
+
+    return { epoch, horizon, versions: new Map(ids.map((id, i) => [id, versions[i]])) };
   }
 
   /** Retries while the database is down, keeping the entries claimed so no other replica takes them meanwhile. */

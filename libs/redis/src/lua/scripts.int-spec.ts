@@ -198,12 +198,24 @@ describe('Lua scripts', () => {
   });
 
   describe('documentVersions', () => {
-    it('answers the version of each hash, 0 where Redis holds none', async () => {
+    const epochKey = () => `${stream}:epoch`;
+    afterEach(() => redis.del(epochKey()));
+
+    it("answers the partition's epoch, the stream's last entry id and each hash's version, 0 where Redis holds none", async () => {
       await put('{"a":1}');
       await put('{"a":2}');
+      const [last] = await redis.xrevrange(stream, '+', '-', 'COUNT', 1);
       const other = doc.replace(':doc', ':doc2');
 
-      expect(await redis.documentVersions(2, doc, other)).toEqual([2, 0]);
+      expect(await redis.documentVersions(4, epochKey(), stream, doc, other, 'token-1')).toEqual(['token-1', last[0], 2, 0]);
+    });
+
+    it('stores the first token as the epoch and keeps it; a new one only once Redis has lost it', async () => {
+      expect((await redis.documentVersions(2, epochKey(), stream, 'token-1'))[0]).toBe('token-1');
+      expect(await redis.documentVersions(2, epochKey(), stream, 'token-2')).toEqual(['token-1', '0-0']);
+      await redis.del(epochKey()); // as FLUSHALL would
+
+      expect((await redis.documentVersions(2, epochKey(), stream, 'token-3'))[0]).toBe('token-3');
     });
   });
 });
