@@ -86,21 +86,30 @@ function checked(entryId: string, op: string, id: string, version: number, inges
   return { entryId, op: op as ChangeOp, id, version, doc, ingestedAt };
 }
 
-/** Orders two stream entry ids (`<ms>-<seq>`): negative when a comes first, 0 when equal, positive after. */
+/**
+ * Orders two stream entry ids (`<ms>-<seq>`): negative when a comes first, 0 when equal, positive after. Each part is
+ * an unsigned decimal without leading zeros, so a longer part is a larger number, and parts of one length compare digit
+ * by digit: exact for any 64-bit value, and the sink calls it for every entry without allocating.
+ */
 export function compareEntryIds(a: string, b: string): number {
   const aDash = a.indexOf('-');
   const bDash = b.indexOf('-');
 
-  return compareDecimals(a.slice(0, aDash), b.slice(0, bDash)) || compareDecimals(a.slice(aDash + 1), b.slice(bDash + 1));
+  return compareDigits(a, 0, aDash, b, 0, bDash) || compareDigits(a, aDash + 1, a.length, b, bDash + 1, b.length);
 }
 
-/** Orders two unsigned decimals as Redis writes them (no leading zeros), however long: by length, then digit by digit. */
-function compareDecimals(a: string, b: string): number {
-  if (a.length !== b.length) {
-    return a.length < b.length ? -1 : 1;
+function compareDigits(a: string, aStart: number, aEnd: number, b: string, bStart: number, bEnd: number): number {
+  if (aEnd - aStart !== bEnd - bStart) {
+    return aEnd - aStart < bEnd - bStart ? -1 : 1;
+  }
+  for (let i = 0; i < aEnd - aStart; i++) {
+    const order = a.charCodeAt(aStart + i) - b.charCodeAt(bStart + i);
+    if (order !== 0) {
+      return order < 0 ? -1 : 1;
+    }
   }
 
-  return a < b ? -1 : a > b ? 1 : 0;
+  return 0;
 }
 
 /** Milliseconds part of a stream entry id. */

@@ -13,20 +13,22 @@ const put = (entryId: string, id: string, version: number): ChangeEntry => ({
 const answer = (horizon: string, versions: Record<string, number>, epoch = 'e1'): VersionsAnswer => ({
   epoch,
   horizon,
-  versions: new Map(Object.entries(versions)),
+  ids: Object.keys(versions),
+  versions: Object.values(versions),
 });
 
 describe(KnownVersions.name, () => {
-  it('settles older changes appended before the answer, and nothing else', () => {
+  it('settles the changes appended before the answer, and nothing else', () => {
     const known = new KnownVersions(10);
     expect(known.learn(answer('100-5', { a: 7, gone: 0 }))).toBe(true);
 
-    expect(known.supersedes(put('90-0', 'a', 6))).toBe(true);
-    expect(known.supersedes(put('100-5', 'a', 3))).toBe(true);
-    expect(known.supersedes(put('95-0', 'a', 7))).toBe(false); // the version Redis holds is the one to write
-    expect(known.supersedes(put('100-6', 'a', 2))).toBe(false); // appended after the answer: a version started over
-    expect(known.supersedes(put('90-1', 'gone', 1))).toBe(false); // Redis held no hash: nothing is known
-    expect(known.supersedes(put('90-2', 'other', 1))).toBe(false);
+    expect(known.verdict(put('90-0', 'a', 6))).toBe('superseded');
+    expect(known.verdict(put('100-5', 'a', 3))).toBe('superseded');
+    expect(known.verdict(put('95-0', 'a', 7))).toBe('newest'); // the version Redis held: written
+    expect(known.verdict(put('95-1', 'a', 8))).toBeUndefined(); // newer than the answer
+    expect(known.verdict(put('100-6', 'a', 2))).toBeUndefined(); // appended after the answer: a version started over
+    expect(known.verdict(put('90-1', 'gone', 1))).toBeUndefined(); // Redis held no hash: nothing is known
+    expect(known.verdict(put('90-2', 'other', 1))).toBeUndefined();
   });
 
   it('takes a newer answer over an older one for the same id', () => {
@@ -34,8 +36,8 @@ describe(KnownVersions.name, () => {
     known.learn(answer('100-0', { a: 9 }));
     known.learn(answer('200-0', { a: 2 })); // deleted, its tombstones gone, created again
 
-    expect(known.supersedes(put('150-0', 'a', 1))).toBe(true);
-    expect(known.supersedes(put('150-0', 'a', 5))).toBe(false);
+    expect(known.verdict(put('150-0', 'a', 1))).toBe('superseded');
+    expect(known.verdict(put('150-0', 'a', 5))).toBeUndefined();
   });
 
   it('forgets every answer when the epoch changes (Redis lost its data), and says so', () => {
@@ -43,8 +45,8 @@ describe(KnownVersions.name, () => {
     known.learn(answer('100-0', { a: 9, b: 4 }));
 
     expect(known.learn(answer('100-0', { c: 3 }, 'e2'))).toBe(false);
-    expect(known.supersedes(put('50-0', 'a', 1))).toBe(false);
-    expect(known.supersedes(put('50-0', 'c', 1))).toBe(true); // learned from the new epoch's answer
+    expect(known.verdict(put('50-0', 'a', 1))).toBeUndefined();
+    expect(known.verdict(put('50-0', 'c', 1))).toBe('superseded'); // learned from the new epoch's answer
     expect(known.learn(answer('100-0', { d: 3 }, 'e2'))).toBe(true);
   });
 
@@ -53,18 +55,18 @@ describe(KnownVersions.name, () => {
     known.learn(answer('100-0', { a: 9 }));
     known.forget();
 
-    expect(known.supersedes(put('50-0', 'a', 1))).toBe(false);
+    expect(known.verdict(put('50-0', 'a', 1))).toBeUndefined();
   });
 
-  it('keeps at most its capacity, forgetting the ids learned longest ago', () => {
+  it('keeps at most its capacity, forgetting the ids first learned longest ago', () => {
     const known = new KnownVersions(2);
     known.learn(answer('100-0', { a: 5, b: 5 }));
-    known.learn(answer('100-0', { a: 5 })); // learned again: now the newest
+    known.learn(answer('100-0', { b: 6 }));
     known.learn(answer('100-0', { c: 5 }));
 
     expect(known.size).toBe(2);
-    expect(known.supersedes(put('50-0', 'a', 1))).toBe(true);
-    expect(known.supersedes(put('50-0', 'b', 1))).toBe(false);
-    expect(known.supersedes(put('50-0', 'c', 1))).toBe(true);
+    expect(known.verdict(put('50-0', 'a', 1))).toBeUndefined();
+    expect(known.verdict(put('50-0', 'b', 5))).toBe('superseded');
+    expect(known.verdict(put('50-0', 'c', 1))).toBe('superseded');
   });
 });

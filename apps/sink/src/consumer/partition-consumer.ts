@@ -230,9 +230,11 @@ export class PartitionConsumer {
     if (toWrite.length > 0 && !result) {
       return; // shutting down with the database still failing: leave the batch pending for another replica
     }
-    const byId = new Map(raw.map((e) => [e.id, e]));
-    for (const { entry, reason } of result?.rejected ?? []) {
-      letters.push({ entry: byId.get(entry.entryId)!, reason: `rejected by PostgreSQL: ${reason}` });
+    if (result && result.rejected.length > 0) {
+      const byId = new Map(raw.map((e) => [e.id, e]));
+      for (const { entry, reason } of result.rejected) {
+        letters.push({ entry: byId.get(entry.entryId)!, reason: `rejected by PostgreSQL: ${reason}` });
+      }
     }
     await sendToDeadLetters(this.deps.redis, this.keys, this.deps.cfg.group, letters);
     const rejected = new Set(letters.map((l) => l.entry.id));
@@ -255,28 +257,36 @@ export class PartitionConsumer {
     if (documents.length === 0) {
       return new Set();
     }
-    const superseded = new Set(documents.filter((c) => this.knownVersions.supersedes(c)));
-    const asked = superseded.size > 0 ? documents.filter((c) => !superseded.has(c)) : documents;
-    const answer = await this.askVersions(asked);
-    if (!this.knownVersions.learn(answer) && superseded.size > 0) {
-      return this.supersededInRedis(changes); // Redis lost its data since: what was remembered no longer holds
-    }
-    for (const change of asked) {
-      if (answer.versions.get(change.id)! > change.version) {
+    const superseded = new Set<ChangeEntry>();
+    const asked: ChangeEntry[] = [];
+    for (const change of documents) {
+      const verdict = this.knownVersions.verdict(change);
+      if (verdict === 'superseded') {
         superseded.add(change);
+      } else if (verdict === undefined) {
+        asked.push(change);
       }
     }
+    const answer = await this.askVersions(asked); // asked even when empty: the answer carries the epoch
+    if (!this.knownVersions.learn(answer) && asked.length < documents.length) {
+      return this.supersededInRedis(changes); // Redis lost its data since: what was remembered no longer holds
+    }
+    asked.forEach((change, i) => {
+      if (answer.versions[i] > change.version) {
+        superseded.add(change);
+      }
+    });
 
     return superseded;
   }
 
-  /** One documentVersions call: the versions Redis holds of the changes' documents (asked once an id). */
+  /** One documentVersions call: the versions Redis holds of the changes' documents. */
   private async askVersions(changes: ChangeEntry[]): Promise<VersionsAnswer> {
-    const ids = [...new Set(changes.map((c) => c.id))];
+    const ids = changes.map((c) => c.id);
     const keys = [this.keys.epoch, this.keys.stream, ...ids.map((id) => this.keys.document(id))];
     const [epoch, horizon, ...versions] = await this.deps.redis.documentVersions(keys.length, ...keys, randomUUID());
 
-    return { epoch, horizon, versions: new Map(ids.map((id, i) => [id, versions[i]])) };
+    return { epoch, horizon, ids, versions };
   }
 
   /** Retries while the database is down, keeping the entries claimed so no other replica takes them meanwhile. */
