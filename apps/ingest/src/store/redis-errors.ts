@@ -6,13 +6,20 @@ const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTCONN', 'EHOSTUNREACH']);
 const errorCode = (error: Error) => (error as NodeJS.ErrnoException).code ?? '';
 
 /**
+ * Names of ioredis errors for commands that were sent when the connection went away: MaxRetriesPerRequestError for
+ * the commands in flight, AbortError ("Command aborted due to connection close") for those of a pipeline, auto-
+ * pipelines included, whose earlier commands had been answered.
+ */
+const CUT_SHORT_NAMES = new Set(['MaxRetriesPerRequestError', 'AbortError']);
+
+/**
  * True when the connection to Redis went away after a command was sent and before its reply came: Redis may
  * have run it. (A command refused while disconnected, with the offline queue off, was never sent.)
  */
 export function isOutcomeUnknown(error: unknown): boolean {
   return (
     error instanceof Error &&
-    (error.name === 'MaxRetriesPerRequestError' || BROKEN_CODES.has(errorCode(error)) || /Connection is closed/.test(error.message))
+    (CUT_SHORT_NAMES.has(error.name) || BROKEN_CODES.has(errorCode(error)) || /Connection is closed/.test(error.message))
   );
 }
 

@@ -1,0 +1,28 @@
+import { isOutcomeUnknown, isRedisUnavailable } from './redis-errors';
+
+const named = (name: string, message: string) => Object.assign(new Error(message), { name });
+
+/** How ingest tells a write that may have run (503 "outcome unknown") from one that never reached Redis. */
+describe('redis errors', () => {
+  it('takes a command cut short with its connection for one whose outcome is unknown', () => {
+    // Found by the chaos run: with auto-pipelining, a write queued behind an answered command got ioredis's
+    // AbortError when Redis was killed, and ingest answered 500.
+    expect(isOutcomeUnknown(named('AbortError', 'Command aborted due to connection close'))).toBe(true);
+    expect(isOutcomeUnknown(named('MaxRetriesPerRequestError', 'Reached the max retries per request limit'))).toBe(true);
+    expect(isOutcomeUnknown(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))).toBe(true);
+    expect(isOutcomeUnknown(new Error('Connection is closed.'))).toBe(true);
+  });
+
+  it('takes a command never sent, or refused while Redis loads, for unavailable with nothing changed', () => {
+    const refused = new Error("Stream isn't writeable and enableOfflineQueue options is false");
+
+    expect(isOutcomeUnknown(refused)).toBe(false);
+    expect(isRedisUnavailable(refused)).toBe(true);
+    expect(isRedisUnavailable(new Error('LOADING Redis is loading the dataset in memory'))).toBe(true);
+  });
+
+  it('leaves any other error to be answered as the bug it is', () => {
+    expect(isRedisUnavailable(named('ReplyError', 'ERR Error running script'))).toBe(false);
+    expect(isRedisUnavailable('not an error')).toBe(false);
+  });
+});
