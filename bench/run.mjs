@@ -16,7 +16,7 @@ import { rawPostgres } from './lib/raw-pg.mjs';
 import { rawRedis } from './lib/raw-redis.mjs';
 import { seedDocuments, writeDocumentsLua, defineWriteDocuments, KEYS } from './lib/redis-writes.mjs';
 import { judgeTargets, markdown } from './lib/report.mjs';
-import { sinkPhase } from './lib/sink-phase.mjs';
+import { drainName, sinkPhase } from './lib/sink-phase.mjs';
 import { mb } from './lib/stats.mjs';
 import { makeDocuments, makeIds, seededRandom } from './lib/workload.mjs';
 
@@ -26,16 +26,19 @@ Starts its own Redis (AOF, fsync every second) and PostgreSQL, ingest and sink p
 loopback, in a temporary folder, and measures:
   1 raw      Redis writeDocuments Lua singly, in pipelines of 500 and 500 documents a call; PostgreSQL multi-row upserts and COPY+upsert
   2 ingest   PUT (100 connections), _bulk (500 ops a request), and a bare Fastify PUT on the same Lua
-  3 sink     drain of a pre-filled backlog with 1, 2 and 4 replicas, and a hot-key variant
+  3 sink     drain of a pre-filled backlog with 1, 2 and 4 replicas (twice, in the order 1, 2, 4, 4, 2, 1), and a
+             hot-key variant
   4 e2e      steady PUT load at half the measured maximum, lag from the sinks' lag histograms
   5 memory   RSS of ingest and sinks at the end of each phase (always recorded)
 Writes bench/results/<date>.json, .md and .svg (<date>-quick.* with --quick, <date>-partial.* with --only or
---entries or --replicas) and prints the markdown table.
+--entries, --replicas or --rounds) and prints the markdown table.
 
   --quick          small smoke run (50k entries, short phases; about 2 minutes)
   --only LIST      phases to run, e.g. 1,3 or raw,sink (default all)
   --entries N      backlog entries for the sink drain (default 1000000; --quick 50000)
   --replicas LIST  sink replica counts of the uniform drain (default 1,2,4)
+  --rounds N       drains of each replica count, every other round in reverse order; the figures are their mean
+                   (default 2; --quick 1)
   --seed N         payload and id seed (default 1)
   --out DIR        results folder (default bench/results)
   -h, --help       this text
@@ -56,6 +59,7 @@ function parse(argv) {
       only: { type: 'string' },
       entries: { type: 'string' },
       replicas: { type: 'string', default: '1,2,4' },
+      rounds: { type: 'string' },
       seed: { type: 'string', default: '1' },
       out: { type: 'string', default: join(ROOT, 'bench', 'results') },
       help: { type: 'boolean', short: 'h', default: false },
@@ -82,7 +86,7 @@ function parse(argv) {
     entries,
     seed: int(values.seed, 'seed', 0, 2 ** 31),
     out: values.out,
-    partial: values.only !== undefined || values.entries !== undefined || values.replicas !== '1,2,4',
+    partial: values.only !== undefined || values.entries !== undefined || values.replicas !== '1,2,4' || values.rounds !== undefined,
     ids: 100_000,
     docPool: 2000,
     redisDurationMs: quick ? 3000 : 8000,
@@ -97,6 +101,7 @@ function parse(argv) {
     bulkConnections: 8,
     bulkOps: 500,
     replicaCounts: values.replicas.split(',').map((r) => int(r.trim(), 'replicas', 1, 16)),
+    sinkRounds: values.rounds === undefined ? (quick ? 1 : 2) : int(values.rounds, 'rounds', 1, 10),
     hotReplicas: 2,
     drainTimeoutMs: quick ? 60_000 : 150_000,
     e2eDurationS: quick ? 10 : 60,
@@ -229,11 +234,12 @@ async function main() {
         entries: options.entries,
         hotEntries: options.entries,
         replicaCounts: options.replicaCounts,
+        rounds: options.sinkRounds,
         hotReplicas: options.hotReplicas,
         timeoutMs: options.drainTimeoutMs,
       });
       for (const run of results.sink.runs) {
-        recordMemory(`3 sink, ${run.template}, ${run.replicas} replica(s), after the drain`, run.rssSinks.map(mb));
+        recordMemory(`3 sink, ${drainName(run, options.sinkRounds)}, after the drain`, run.rssSinks.map(mb));
       }
     }
     if (options.only.includes(4)) {

@@ -34,11 +34,12 @@ export function chartSvg(r) {
   const parts = [];
   // Left: throughput by replica count.
   const x0 = 80;
-  const runs = r.sink?.runs ?? [];
+  const runs = r.sink?.drains ?? [];
   const ceiling = r.raw?.postgres?.ceiling?.upsertRowsPerSec ?? 0;
   const max = niceMax(Math.max(50_000, ceiling, ...runs.map((x) => Math.max(x.entriesPerSec ?? 0, x.rowsPerSec ?? 0))) * 1.05);
   const y = (v) => PANEL.top + PANEL.h - (PANEL.h * v) / max;
-  parts.push(`<text x="${x0}" y="40" class="title">Sink drain throughput by replica count</text>`);
+  const rounds = r.options?.sinkRounds ?? 1;
+  parts.push(`<text x="${x0}" y="40" class="title">Sink drain throughput by replica count${rounds > 1 ? ` (mean of ${rounds} rounds)` : ''}</text>`);
   parts.push(yAxis(x0, max, (v) => (v >= 1000 ? `${Math.round(v / 1000)}k` : String(v))));
   const slot = PANEL.w / Math.max(1, runs.length);
   runs.forEach((x, i) => {

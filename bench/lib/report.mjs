@@ -1,4 +1,5 @@
 // The targets of issue 4, judged from a run's figures, and the markdown tables printed and written at the end.
+import { drainName } from './sink-phase.mjs';
 import { fmt, mb } from './stats.mjs';
 
 const RSS_LIMIT_MB = 200;
@@ -12,7 +13,9 @@ export function judgeTargets(r) {
   const targets = [];
   const add = (target, measured, pass) => targets.push({ target, measured, pass });
   const ceiling = r.raw?.postgres?.ceiling?.upsertRowsPerSec;
-  const uniform = (r.sink?.runs ?? []).filter((x) => x.template === 'uniform');
+  // Each replica count's drains taken together (the mean of their rounds).
+  const drains = r.sink?.drains ?? [];
+  const uniform = drains.filter((x) => x.template === 'uniform');
   const two = uniform.find((x) => x.replicas === 2);
   // The drain is measured in entries settled a second: the sink writes only the entries Redis holds no newer version
   // of, so the rows it writes are fewer than the changes it applies, and rows/s alone would reward writing more.
@@ -25,7 +28,9 @@ export function judgeTargets(r) {
     const slower = sorted.slice(1).filter((x, i) => x.entriesPerSec < 0.95 * sorted[i].entriesPerSec);
     add(
       'more replicas never slower than fewer (5% noise allowed)',
-      sorted.map((x) => `${x.replicas}: ${fmt(x.entriesPerSec)}`).join(', '),
+      sorted
+        .map((x) => `${x.replicas}: ${fmt(x.entriesPerSec)}${x.roundsEntriesPerSec.length > 1 ? ` (${x.roundsEntriesPerSec.map(fmt).join(' and ')})` : ''}`)
+        .join(', '),
       slower.length === 0,
     );
   } else add('more replicas never slower than fewer (5% noise allowed)', 'not measured', null);
@@ -45,7 +50,7 @@ export function judgeTargets(r) {
     afterDrain.length ? `max ${mb(Math.max(...afterDrain))} MB (ingest ${mb(r.sink.rssIngest)} MB)` : 'not measured',
     afterDrain.length ? Math.max(...afterDrain) < RSS_LIMIT_MB * 1048576 : null,
   );
-  const hot = (r.sink?.runs ?? []).find((x) => x.template === 'hot');
+  const hot = drains.find((x) => x.template === 'hot');
   add('hot keys: rows written ≤ 30% of entries', hot ? `${pct(hot.rowsPerEntry)} (${fmt(hot.rowsWritten)} rows / ${fmt(hot.entries)} entries)` : 'not measured', hot ? hot.rowsPerEntry <= 0.3 : null);
   const best = two?.entriesPerSec;
   add(
@@ -68,6 +73,7 @@ const disturbed = (cpu, cores) =>
 export function markdown(r) {
   const lines = [];
   const cores = r.machine.cpus;
+  const rounds = r.options.sinkRounds ?? 1;
   const row = (...cells) => lines.push(`| ${cells.join(' | ')} |`);
   lines.push(`## Spillway benchmark, ${r.date}${r.options.quick ? ' (--quick)' : ''}`, '');
   lines.push(
@@ -104,9 +110,10 @@ export function markdown(r) {
   for (const x of r.sink?.runs ?? []) {
     row(
       '3 sink',
-      `drain ${fmt(x.entries)} entries (${x.template === 'hot' ? 'hot keys: 1% of ids take half' : 'uniform over the ids'}), ${x.replicas} replica(s)`,
+      `drain ${fmt(x.entries)} entries (${x.template === 'hot' ? 'hot keys: 1% of ids take half' : 'uniform over the ids'}), ${x.replicas} replica(s)${rounds > 1 && x.template === 'uniform' ? `, round ${x.round}` : ''}`,
       `${fmt(x.entriesPerSec)} entries/s, ${fmt(x.rowsPerSec)} rows/s`,
-      `${(x.drainMs / 1000).toFixed(1)} s${x.timedOut ? ' (stopped: timeout)' : ''}; ${x.rowsPerEntry} rows/entry; ${ceiling ? `${pct(x.rowsPerSec / ceiling)} of upsert ceiling` : ''}${disturbed(x.cpu, cores)}`,
+      `${(x.drainMs / 1000).toFixed(1)} s${x.timedOut ? ' (stopped: timeout)' : ''}; ${x.rowsPerEntry} rows/entry; ${ceiling ? `${pct(x.rowsPerSec / ceiling)} of upsert ceiling; ` : ''}` +
+        `cold start ${x.coldStart ? `${fmt(x.coldStart.entriesPerSec)} entries/s over ${fmt(x.coldStart.entries)} warm-up entries` : 'not measured'}${disturbed(x.cpu, cores)}`,
     );
   }
   if (r.e2e) {
@@ -116,7 +123,7 @@ export function markdown(r) {
   lines.push('');
   const cpuRows = [
     ...(r.ingest ? [['2 ingest PUT', r.ingest.put.cpu], ['2 ingest _bulk', r.ingest.bulk.cpu], ['2 bare Fastify PUT', r.ingest.barePut.cpu]] : []),
-    ...(r.sink?.runs ?? []).map((x) => [`3 drain ${x.template}, ${x.replicas} replica(s)`, x.cpu]),
+    ...(r.sink?.runs ?? []).map((x) => [`3 drain ${drainName(x, rounds)}`, x.cpu]),
   ].filter(([, c]) => c);
   if (cpuRows.length) {
     lines.push(`### Where the CPU went (CPU seconds during the measurement; ${cores} cores give ${cores} s per second)`, '');
@@ -133,7 +140,7 @@ export function markdown(r) {
     row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---:');
     const perEntry = (seconds, x) => (x.acked ? Math.round((seconds * 1e6) / x.acked) : '–');
     for (const x of r.sink.runs) {
-      row(`${x.template}, ${x.replicas} replica(s)`, fmt(x.batches), x.meanBatchSize, x.batchWriteMs.p50, x.batchWriteMs.p99, x.batchWriteMs.mean, perEntry(x.cpu.sinksS, x), perEntry(x.cpu.postgresS, x));
+      row(drainName(x, rounds), fmt(x.batches), x.meanBatchSize, x.batchWriteMs.p50, x.batchWriteMs.p99, x.batchWriteMs.mean, perEntry(x.cpu.sinksS, x), perEntry(x.cpu.postgresS, x));
     }
     lines.push('');
   }

@@ -1,7 +1,10 @@
 // Phase 3: sink drain of a pre-filled backlog (puts, patches, deletes over the ids) with 1, 2 and 4 replicas, and a
 // hot-key variant. The backlog is written once per variant through the Lua script in big pipelines, kept in Redis as
-// a template stream (with the consumer group already created at 0), and copied over the live stream for each run:
-// the replicas are started and ready first, so a run times the drain only. Tables are truncated between runs.
+// a template stream (with the consumer group already created at 0), and copied over the live stream for each run.
+// The replicas are started, then warmed up on a smaller backlog over other ids (V8 optimizes each process's hot
+// paths during its first tens of thousands of entries), so a run times the drain by sinks already at work, as when a
+// burst reaches a running pipeline; the warm-up's own rate is reported as the cold start. Tables are truncated
+// before the timed drain.
 import { forEachKeyWithPrefix, GROUP } from '../../scripts/lib/stack.mjs';
 import { fillBacklog, KEYS, COLLECTION } from './redis-writes.mjs';
 import { byLabel, histogram, quantile, scrape } from './prom.mjs';
@@ -13,34 +16,37 @@ const TEMPLATE = (name) => `spw:{${COLLECTION}.0}:bench-template-${name}`;
 const WRITTEN = ['inserted', 'updated', 'deleted'];
 const DOCUMENT_PREFIX = KEYS.document('');
 const DOCUMENTS_COPY = (name) => `bench:template-${name}:`;
+const WARM_UP = 'warm-up';
 
 /**
  * Keeps a copy of the document hashes as a template's fill left them. The sink skips an entry whose document Redis
  * already holds at a newer version, so each run must start from the hashes that go with its backlog.
  */
-async function snapshotDocuments(redis, name) {
-  await forEachKeyWithPrefix(redis, DOCUMENT_PREFIX, async (keys) => {
+async function snapshotDocuments(redis, name, idPrefix = '') {
+  await forEachKeyWithPrefix(redis, DOCUMENT_PREFIX + idPrefix, async (keys) => {
     const pipeline = redis.pipeline();
     for (const key of keys) pipeline.call('COPY', key, DOCUMENTS_COPY(name) + key.slice(DOCUMENT_PREFIX.length), 'REPLACE');
     await pipeline.exec();
   });
 }
 
-/** Puts back the document hashes of a template (see snapshotDocuments). */
-async function restoreDocuments(redis, name) {
+/** Puts back the document hashes of templates (see snapshotDocuments), and only those. @param {string[]} names */
+async function restoreDocuments(redis, names) {
   await forEachKeyWithPrefix(redis, DOCUMENT_PREFIX, async (keys) => void (await redis.unlink(...keys)));
-  await forEachKeyWithPrefix(redis, DOCUMENTS_COPY(name), async (keys) => {
-    const pipeline = redis.pipeline();
-    for (const key of keys) pipeline.call('COPY', key, DOCUMENT_PREFIX + key.slice(DOCUMENTS_COPY(name).length), 'REPLACE');
-    await pipeline.exec();
-  });
+  for (const name of names) {
+    await forEachKeyWithPrefix(redis, DOCUMENTS_COPY(name), async (keys) => {
+      const pipeline = redis.pipeline();
+      for (const key of keys) pipeline.call('COPY', key, DOCUMENT_PREFIX + key.slice(DOCUMENTS_COPY(name).length), 'REPLACE');
+      await pipeline.exec();
+    });
+  }
 }
 
 /**
  * Fills the stream with a backlog and keeps it as a template key.
  * @param {import('ioredis').Redis} redis
  * @param {{ name: string, entries: number, ids: string[], docs: string[], seed: number,
- *           skew?: { hotFraction: number, hotShare: number } }} o
+ *           skew?: { hotFraction: number, hotShare: number }, idPrefix?: string }} o
  */
 export async function buildTemplate(redis, o) {
   await redis.del(KEYS.stream);
@@ -50,7 +56,7 @@ export async function buildTemplate(redis, o) {
   const ms = msSince(start);
   await redis.xgroup('CREATE', KEYS.stream, GROUP, '0');
   await redis.rename(KEYS.stream, TEMPLATE(o.name));
-  await snapshotDocuments(redis, o.name);
+  await snapshotDocuments(redis, o.name, o.idPrefix);
   const length = await redis.xlen(TEMPLATE(o.name));
   return { name: o.name, entries: length, mix, fillMs: Math.round(ms), fillRatePerSec: round((length / ms) * 1000) };
 }
@@ -74,43 +80,58 @@ async function unacked(redis) {
 }
 
 /**
- * One drain: `replicas` sinks started and ready on an empty stream, then the template copied in; timed until every
- * entry is acked (or `timeoutMs`, reporting the part done).
- * @param {{ stack: import('../../scripts/lib/stack.mjs').Stack, replicas: number, template: string, entries: number,
- *           timeoutMs: number, say: (s: string) => void }} o
+ * Copies a template over the live stream and waits until every entry is acked, or `timeoutMs` passed.
+ * @param {import('ioredis').Redis} redis
+ * @param {string} template
+ * @param {number} entries
+ * @param {number} timeoutMs
  */
-export async function drainRun(o) {
-  const redis = /** @type {import('ioredis').Redis} */ (o.stack.redis);
-  const pool = /** @type {import('pg').Pool} */ (o.stack.pg);
-  await redis.del(KEYS.stream);
-  await restoreDocuments(redis, o.template);
-  await pool.query(`TRUNCATE ${COLLECTION}, spillway_tombstones`);
-  await pool.query(`SELECT pg_stat_reset()`);
-  const sinks = [];
-  for (let i = 0; i < o.replicas; i++) sinks.push(await o.stack.addSink());
-  await Promise.all(sinks.map((s) => s.waitUntilReady()));
-  await sleep(500);
-  const before = await scrape(sinks);
-
-  const cpuBefore = cpuSnapshot(o.stack, sinks);
+async function drainTemplate(redis, template, entries, timeoutMs) {
   const start = process.hrtime.bigint();
-  await redis.call('COPY', TEMPLATE(o.template), KEYS.stream, 'REPLACE');
-  let remaining = o.entries;
+  await redis.call('COPY', TEMPLATE(template), KEYS.stream, 'REPLACE');
+  let remaining = entries;
   let timedOut = false;
   const samples = [];
   for (;;) {
     const left = await unacked(redis);
     if (left !== null) remaining = left;
     const ms = msSince(start);
-    samples.push({ ms: Math.round(ms), unacked: remaining === Infinity ? null : remaining });
+    samples.push({ ms: Math.round(ms), unacked: remaining });
     if (remaining === 0) break;
-    if (ms > o.timeoutMs) {
+    if (ms > timeoutMs) {
       timedOut = true;
       break;
     }
     await sleep(100);
   }
   const drainMs = msSince(start);
+  return { drainMs, acked: entries - remaining, timedOut, samples };
+}
+
+/**
+ * One drain: `replicas` sinks started, ready and warmed up on the warm-up template, then the template copied in;
+ * timed until every entry is acked (or `timeoutMs`, reporting the part done).
+ * @param {{ stack: import('../../scripts/lib/stack.mjs').Stack, replicas: number, template: string, entries: number,
+ *           warmUpEntries: number, timeoutMs: number, say: (s: string) => void }} o
+ */
+export async function drainRun(o) {
+  const redis = /** @type {import('ioredis').Redis} */ (o.stack.redis);
+  const pool = /** @type {import('pg').Pool} */ (o.stack.pg);
+  await redis.del(KEYS.stream);
+  await restoreDocuments(redis, [o.template, WARM_UP]);
+  const sinks = [];
+  for (let i = 0; i < o.replicas; i++) sinks.push(await o.stack.addSink());
+  await Promise.all(sinks.map((s) => s.waitUntilReady()));
+  const warmUp = await drainTemplate(redis, WARM_UP, o.warmUpEntries, o.timeoutMs);
+  const coldStart = { entries: warmUp.acked, drainMs: Math.round(warmUp.drainMs), entriesPerSec: round((warmUp.acked / warmUp.drainMs) * 1000) };
+  await redis.del(KEYS.stream);
+  await pool.query(`TRUNCATE ${COLLECTION}, spillway_tombstones`);
+  await pool.query(`SELECT pg_stat_reset()`);
+  await sleep(1000);
+  const before = await scrape(sinks);
+
+  const cpuBefore = cpuSnapshot(o.stack, sinks);
+  const { drainMs, acked, timedOut, samples } = await drainTemplate(redis, o.template, o.entries, o.timeoutMs);
   const cpu = cpuSince(cpuBefore, cpuSnapshot(o.stack, sinks));
   const after = await scrape(sinks);
   const writeS = histogram(after, 'spillway_sink_write_duration_seconds');
@@ -128,7 +149,6 @@ export async function drainRun(o) {
   );
   const rss = sinks.map((s) => s.rssBytes() ?? null);
   for (const s of sinks) await o.stack.removeSink(s);
-  const acked = o.entries - (remaining === Infinity ? o.entries : remaining);
   const run = {
     template: o.template,
     replicas: o.replicas,
@@ -136,6 +156,7 @@ export async function drainRun(o) {
     acked,
     timedOut,
     drainMs: Math.round(drainMs),
+    coldStart,
     entriesPerSec: round((acked / drainMs) * 1000),
     rowsWritten,
     rowsPerSec: round((rowsWritten / drainMs) * 1000),
@@ -156,7 +177,8 @@ export async function drainRun(o) {
   o.say(
     `sink drain ${o.template}, ${o.replicas} replica(s): ${run.entriesPerSec} entries/s, ${run.rowsPerSec} rows/s, ` +
       `${run.rowsPerEntry} rows/entry; cpu s: sinks ${cpu.sinksS}, postgres ${cpu.postgresS}, redis ${cpu.redisS}, ` +
-      `others ${cpu.otherS} in ${cpu.wallS} s (machine ${cpu.machineBusyPct}% busy)${timedOut ? ` (stopped after ${Math.round(drainMs / 1000)} s, ${acked} acked)` : ''}`,
+      `others ${cpu.otherS} in ${cpu.wallS} s (machine ${cpu.machineBusyPct}% busy)${timedOut ? ` (stopped after ${Math.round(drainMs / 1000)} s, ${acked} acked)` : ''}; ` +
+      `cold start: ${coldStart.entriesPerSec} entries/s over the ${coldStart.entries} warm-up entries`,
   );
   return run;
 }
@@ -171,9 +193,43 @@ function thin(list, n) {
 }
 
 /**
+ * What the report calls a drain: template, replica count, and its round when the uniform drains ran more than once.
+ * @param {{ template: string, replicas: number, round: number }} run @param {number} rounds
+ */
+export const drainName = (run, rounds) =>
+  `${run.template}, ${run.replicas} replica(s)${rounds > 1 && run.template === 'uniform' ? `, round ${run.round}` : ''}`;
+
+const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
+
+/**
+ * The drains of each template and replica count taken together: their mean rates, and each round's entries/s.
+ * @param {Awaited<ReturnType<typeof drainRun>>[]} runs
+ */
+function meanByReplicas(runs) {
+  const groups = new Map();
+  for (const run of runs) {
+    const key = `${run.template} ${run.replicas}`;
+    groups.set(key, [...(groups.get(key) ?? []), run]);
+  }
+  return [...groups.values()].map((group) => ({
+    template: group[0].template,
+    replicas: group[0].replicas,
+    entries: group[0].entries,
+    timedOut: group.some((x) => x.timedOut),
+    entriesPerSec: round(mean(group.map((x) => x.entriesPerSec))),
+    rowsPerSec: round(mean(group.map((x) => x.rowsPerSec))),
+    rowsWritten: round(mean(group.map((x) => x.rowsWritten))),
+    rowsPerEntry: round(mean(group.map((x) => x.rowsPerEntry ?? NaN)), 3),
+    roundsEntriesPerSec: group.map((x) => x.entriesPerSec),
+  }));
+}
+
+/**
+ * The uniform drain `rounds` times for each replica count, every other round in reverse order (1, 2, 4, 4, 2, 1) so
+ * that a machine whose speed drifts during the phase favours no replica count, then the hot-key drain once.
  * @param {{ stack: import('../../scripts/lib/stack.mjs').Stack, ids: string[], docs: string[], seed: number,
- *           entries: number, hotEntries: number, replicaCounts: number[], hotReplicas: number, timeoutMs: number,
- *           say: (s: string) => void }} o
+ *           entries: number, hotEntries: number, replicaCounts: number[], rounds: number, hotReplicas: number,
+ *           timeoutMs: number, say: (s: string) => void }} o
  */
 export async function sinkPhase(o) {
   const redis = /** @type {import('ioredis').Redis} */ (o.stack.redis);
@@ -191,14 +247,30 @@ export async function sinkPhase(o) {
     }),
   );
   o.say(`backlog 'hot': ${templates[1].entries} entries written in ${templates[1].fillMs} ms`);
+  // A fifth of the entries over a tenth as many ids of their own, so that the warm-up leaves the documents and the
+  // sinks' known versions of the timed backlog's ids alone.
+  const warmUpIds = o.ids.slice(0, Math.ceil(o.ids.length / 10)).map((id) => `${WARM_UP}-${id}`);
+  const warmUp = await buildTemplate(redis, {
+    name: WARM_UP,
+    entries: Math.ceil(o.entries / 5),
+    ids: warmUpIds,
+    docs: o.docs,
+    seed: o.seed + 13,
+    idPrefix: `${WARM_UP}-`,
+  });
+  templates.push(warmUp);
+  o.say(`backlog '${WARM_UP}': ${warmUp.entries} entries over ${warmUpIds.length} other ids`);
   const runs = [];
+  const drain = (replicas, template) =>
+    drainRun({ stack: o.stack, replicas, template: template.name, entries: template.entries, warmUpEntries: warmUp.entries, timeoutMs: o.timeoutMs, say: o.say });
   try {
-    for (const replicas of o.replicaCounts) {
-      runs.push(await drainRun({ stack: o.stack, replicas, template: 'uniform', entries: templates[0].entries, timeoutMs: o.timeoutMs, say: o.say }));
+    for (let round = 1; round <= o.rounds; round++) {
+      const order = round % 2 === 1 ? o.replicaCounts : [...o.replicaCounts].reverse();
+      for (const replicas of order) runs.push({ round, ...(await drain(replicas, templates[0])) });
     }
-    runs.push(await drainRun({ stack: o.stack, replicas: o.hotReplicas, template: 'hot', entries: templates[1].entries, timeoutMs: o.timeoutMs, say: o.say }));
+    runs.push({ round: 1, ...(await drain(o.hotReplicas, templates[1])) });
   } finally {
-    await redis.del(TEMPLATE('uniform'), TEMPLATE('hot'), KEYS.stream);
+    await redis.del(TEMPLATE('uniform'), TEMPLATE('hot'), TEMPLATE(WARM_UP), KEYS.stream);
   }
-  return { templates, runs, rssIngest: o.stack.ingest?.rssBytes() ?? null };
+  return { templates, runs, drains: meanByReplicas(runs), rssIngest: o.stack.ingest?.rssBytes() ?? null };
 }
