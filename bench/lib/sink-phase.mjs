@@ -7,7 +7,7 @@
 // before the timed drain.
 import { forEachKeyWithPrefix, GROUP } from '../../scripts/lib/stack.mjs';
 import { fillBacklog, KEYS, COLLECTION } from './redis-writes.mjs';
-import { byLabel, histogram, quantile, scrape } from './prom.mjs';
+import { byLabel, diffHistograms, histogram, quantile, scrape } from './prom.mjs';
 import { idPicker, seededRandom } from './workload.mjs';
 import { msSince, round, sleep } from './stats.mjs';
 import { cpuSince, cpuSnapshot } from './cpu.mjs';
@@ -134,8 +134,9 @@ export async function drainRun(o) {
   const { drainMs, acked, timedOut, samples } = await drainTemplate(redis, o.template, o.entries, o.timeoutMs);
   const cpu = cpuSince(cpuBefore, cpuSnapshot(o.stack, sinks));
   const after = await scrape(sinks);
-  const writeS = histogram(after, 'spillway_sink_write_duration_seconds');
-  const batches = histogram(after, 'spillway_sink_batch_size');
+  const drained = (base) => diffHistograms(histogram(after, base), histogram(before, base)); // the warm-up left out
+  const writeS = drained('spillway_sink_write_duration_seconds');
+  const batches = drained('spillway_sink_batch_size');
   const outcomes = byLabel(after, 'spillway_sink_entries_total', 'outcome');
   const outcomesBefore = byLabel(before, 'spillway_sink_entries_total', 'outcome');
   for (const key of Object.keys(outcomes)) outcomes[key] -= outcomesBefore[key] ?? 0;
