@@ -1,5 +1,5 @@
 // The targets of issue 4, judged from a run's figures, and the markdown tables printed and written at the end.
-import { drainName } from './sink-phase.mjs';
+import { drainName, replicasAndRound } from './sink-phase.mjs';
 import { fmt, mb } from './stats.mjs';
 
 const RSS_LIMIT_MB = 200;
@@ -110,7 +110,7 @@ export function markdown(r) {
   for (const x of r.sink?.runs ?? []) {
     row(
       '3 sink',
-      `drain ${fmt(x.entries)} entries (${x.template === 'hot' ? 'hot keys: 1% of ids take half' : 'uniform over the ids'}), ${x.replicas} replica(s)${rounds > 1 && x.template === 'uniform' ? `, round ${x.round}` : ''}`,
+      `drain ${fmt(x.entries)} entries (${x.template === 'hot' ? 'hot keys: 1% of ids take half' : 'uniform over the ids'}), ${replicasAndRound(x, rounds)}`,
       `${fmt(x.entriesPerSec)} entries/s, ${fmt(x.rowsPerSec)} rows/s`,
       `${(x.drainMs / 1000).toFixed(1)} s${x.timedOut ? ' (stopped: timeout)' : ''}; ${x.rowsPerEntry} rows/entry; ${ceiling ? `${pct(x.rowsPerSec / ceiling)} of upsert ceiling; ` : ''}` +
         `cold start ${x.coldStart ? `${fmt(x.coldStart.entriesPerSec)} entries/s over ${fmt(x.coldStart.entries)} warm-up entries` : 'not measured'}${disturbed(x.cpu, cores)}`,

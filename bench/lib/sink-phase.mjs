@@ -194,11 +194,14 @@ function thin(list, n) {
 }
 
 /**
- * What the report calls a drain: template, replica count, and its round when the uniform drains ran more than once.
+ * A drain's replica count, and its round when the uniform drains ran more than once.
  * @param {{ template: string, replicas: number, round: number }} run @param {number} rounds
  */
-export const drainName = (run, rounds) =>
-  `${run.template}, ${run.replicas} replica(s)${rounds > 1 && run.template === 'uniform' ? `, round ${run.round}` : ''}`;
+export const replicasAndRound = (run, rounds) =>
+  `${run.replicas} replica(s)${rounds > 1 && run.template === 'uniform' ? `, round ${run.round}` : ''}`;
+
+/** What the report calls a drain: template, replica count and round. @param {Parameters<typeof replicasAndRound>} a */
+export const drainName = (...a) => `${a[0].template}, ${replicasAndRound(...a)}`;
 
 const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
 
@@ -206,7 +209,7 @@ const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
  * The drains of each template and replica count taken together: their mean rates, and each round's entries/s.
  * @param {Awaited<ReturnType<typeof drainRun>>[]} runs
  */
-function meanByReplicas(runs) {
+function meanOfRounds(runs) {
   const groups = new Map();
   for (const run of runs) {
     const key = `${run.template} ${run.replicas}`;
@@ -273,5 +276,5 @@ export async function sinkPhase(o) {
   } finally {
     await redis.del(TEMPLATE('uniform'), TEMPLATE('hot'), TEMPLATE(WARM_UP), KEYS.stream);
   }
-  return { templates, runs, drains: meanByReplicas(runs), rssIngest: o.stack.ingest?.rssBytes() ?? null };
+  return { templates, runs, drains: meanOfRounds(runs), rssIngest: o.stack.ingest?.rssBytes() ?? null };
 }
