@@ -200,8 +200,11 @@ function thin(list, n) {
 export const replicasAndRound = (run, rounds) =>
   `${run.replicas} replica(s)${rounds > 1 && run.template === 'uniform' ? `, round ${run.round}` : ''}`;
 
-/** What the report calls a drain: template, replica count and round. @param {Parameters<typeof replicasAndRound>} a */
-export const drainName = (...a) => `${a[0].template}, ${replicasAndRound(...a)}`;
+/**
+ * What the report calls a drain: template, replica count and round.
+ * @param {{ template: string, replicas: number, round: number }} run @param {number} rounds
+ */
+export const drainName = (run, rounds) => `${run.template}, ${replicasAndRound(run, rounds)}`;
 
 const mean = (values) => values.reduce((a, b) => a + b, 0) / values.length;
 
