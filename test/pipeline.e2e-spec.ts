@@ -1,4 +1,4 @@
-import { ChangeOp, encodeEntry, partitionKeys } from '@app/contracts';
+import { ChangeOp, encodeEntry, partitionKeys, TOMBSTONE_LINGER_S } from '@app/contracts';
 import { expectEventually } from './utils/expect-eventually';
 import { PipelineFixture } from './utils/pipeline-fixture';
 import { metricSum, SinkProcess } from './utils/sink-process';
@@ -111,6 +111,26 @@ describe('pipeline', () => {
     const written = ['inserted', 'updated'].map((outcome) => metricSum(page, 'spillway_sink_entries_total', { collection: fx.docs, outcome }));
     expect(written).toEqual([1, 0]);
     expect(metricSum(page, 'spillway_sink_entries_total', { collection: fx.docs, outcome: 'stale' })).toBe(299);
+  });
+
+  it("lets a deleted document's hash expire once the delete is written, and not one written again since", async () => {
+    const send = async (method: 'PUT' | 'DELETE', id: string, body?: object) => expect((await fx.request(method, `/v1/${fx.docs}/${id}`, body)).status).toBe(202);
+    await send('PUT', 'gone', { owner: 'a' });
+    await send('DELETE', 'gone');
+    await send('PUT', 'back', { owner: 'a' });
+    await send('DELETE', 'back');
+    await send('PUT', 'back', { owner: 'b' }); // the delete before it is superseded by the time the sink reads it
+    await startSinks(1);
+    await drained();
+
+    const rows = await fx.tableRows();
+    expect(rows.has('gone')).toBe(false);
+    expect(rows.get('back')).toEqual({ version: 3, doc: { owner: 'b', id: 'back' } });
+    const keys = partitionKeys(fx.docs);
+    const goneTtl = await fx.redis.ttl(keys.document('gone'));
+    expect(goneTtl).toBeGreaterThan(0);
+    expect(goneTtl).toBeLessThanOrEqual(TOMBSTONE_LINGER_S);
+    expect(await fx.redis.ttl(keys.document('back'))).toBe(-1);
   });
 
   it('carries on after Redis loses its data: the group is made again, and new writes continue above the table', async () => {

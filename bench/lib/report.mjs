@@ -1,8 +1,10 @@
 // The targets of issue 4, judged from a run's figures, and the markdown tables printed and written at the end.
+import { costliestCommands } from './redis-commands.mjs';
 import { drainName, replicasAndRound } from './sink-phase.mjs';
 import { fmt, mb } from './stats.mjs';
 
 const RSS_LIMIT_MB = 200;
+const REDIS_COMMAND_COLUMNS = 6;
 const pct = (x) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${Math.round(x * 100)}%`);
 
 /**
@@ -141,6 +143,24 @@ export function markdown(r) {
     const perEntry = (seconds, x) => (x.acked ? Math.round((seconds * 1e6) / x.acked) : '–');
     for (const x of r.sink.runs) {
       row(drainName(x, rounds), fmt(x.batches), x.meanBatchSize, x.batchWriteMs.p50, x.batchWriteMs.p99, x.batchWriteMs.mean, perEntry(x.cpu.sinksS, x), perEntry(x.cpu.postgresS, x));
+    }
+    lines.push('');
+  }
+  const withCommands = (r.sink?.runs ?? []).filter((x) => x.redisCommands?.length);
+  if (withCommands.length) {
+    const columns = costliestCommands(withCommands.map((x) => x.redisCommands), REDIS_COMMAND_COLUMNS);
+    lines.push(
+      '### Redis time by command during the drains (INFO commandstats)',
+      '',
+      'µs of Redis time per entry, and calls per entry in brackets. The commands a script calls (`hget` from documentVersions: ' +
+        'the ids a sink asks about) are counted on their own and again inside `evalsha`.',
+      '',
+    );
+    row('run', ...columns.map((c) => `\`${c}\``));
+    row('---', ...columns.map(() => '---:'));
+    for (const x of withCommands) {
+      const cost = new Map(x.redisCommands.map((c) => [c.command, c]));
+      row(drainName(x, rounds), ...columns.map((c) => (cost.has(c) ? `${cost.get(c).usecPerEntry} (${cost.get(c).callsPerEntry || '<0.001'})` : '–')));
     }
     lines.push('');
   }

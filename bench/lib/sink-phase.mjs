@@ -11,6 +11,7 @@ import { byLabel, diffHistograms, histogram, quantile, scrape } from './prom.mjs
 import { idPicker, seededRandom } from './workload.mjs';
 import { msSince, round, sleep } from './stats.mjs';
 import { cpuSince, cpuSnapshot } from './cpu.mjs';
+import { commandsSince, commandStats } from './redis-commands.mjs';
 
 const TEMPLATE = (name) => `spw:{${COLLECTION}.0}:bench-template-${name}`;
 const WRITTEN = ['inserted', 'updated', 'deleted'];
@@ -130,9 +131,11 @@ export async function drainRun(o) {
   await sleep(1000);
   const before = await scrape(sinks);
 
+  const commandsBefore = await commandStats(redis);
   const cpuBefore = cpuSnapshot(o.stack, sinks);
   const { drainMs, acked, timedOut, samples } = await drainTemplate(redis, o.template, o.entries, o.timeoutMs);
   const cpu = cpuSince(cpuBefore, cpuSnapshot(o.stack, sinks));
+  const redisCommands = commandsSince(commandsBefore, await commandStats(redis), acked);
   const after = await scrape(sinks);
   const drained = (base) => diffHistograms(histogram(after, base), histogram(before, base)); // the warm-up left out
   const writeS = drained('spillway_sink_write_duration_seconds');
@@ -171,6 +174,7 @@ export async function drainRun(o) {
       mean: writeS.count ? round((writeS.sum / writeS.count) * 1000, 1) : null,
     },
     cpu,
+    redisCommands,
     tableStats: stats.rows[0] ? Object.fromEntries(Object.entries(stats.rows[0]).map(([k, v]) => [k, Number(v)])) : null,
     rssSinks: rss,
     progress: thin(samples, 60),

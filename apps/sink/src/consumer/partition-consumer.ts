@@ -240,7 +240,8 @@ export class PartitionConsumer {
     const rejected = new Set(letters.map((l) => l.entry.id));
     await this.acknowledge(
       [...settledIds, ...changes.filter((c) => !rejected.has(c.entryId)).map((c) => c.entryId)],
-      changes.filter((c) => c.op === ChangeOp.DELETE && !rejected.has(c.entryId)),
+      // A superseded delete's hash already holds a newer version: no tombstone of it is left to drop.
+      toWrite.filter((c) => c.op === ChangeOp.DELETE && !rejected.has(c.entryId)),
     );
     this.record(changes, result, superseded.size, letters.length);
   }
