@@ -115,7 +115,7 @@ export function markdown(r) {
       `drain ${fmt(x.entries)} entries (${x.template === 'hot' ? 'hot keys: 1% of ids take half' : 'uniform over the ids'}), ${replicasAndRound(x, rounds)}`,
       `${fmt(x.entriesPerSec)} entries/s, ${fmt(x.rowsPerSec)} rows/s`,
       `${(x.drainMs / 1000).toFixed(1)} s${x.timedOut ? ' (stopped: timeout)' : ''}; ${x.rowsPerEntry} rows/entry; ${ceiling ? `${pct(x.rowsPerSec / ceiling)} of upsert ceiling; ` : ''}` +
-        `cold start ${x.coldStart ? `${fmt(x.coldStart.entriesPerSec)} entries/s over ${fmt(x.coldStart.entries)} warm-up entries` : 'not measured'}${disturbed(x.cpu, cores)}`,
+        `cold start ${x.coldStart ? `${fmt(x.coldStart.entriesPerSec)} entries/s over the first ${fmt(x.coldStart.entries)} warm-up entries` : 'not measured'}${disturbed(x.cpu, cores)}`,
     );
   }
   if (r.e2e) {

@@ -1,10 +1,11 @@
 // Phase 3: sink drain of a pre-filled backlog (puts, patches, deletes over the ids) with 1, 2 and 4 replicas, and a
 // hot-key variant. The backlog is written once per variant through the Lua script in big pipelines, kept in Redis as
 // a template stream (with the consumer group already created at 0), and copied over the live stream for each run.
-// The replicas are started, then warmed up on a smaller backlog over other ids (V8 optimizes each process's hot
-// paths during its first tens of thousands of entries), so a run times the drain by sinks already at work, as when a
-// burst reaches a running pipeline; the warm-up's own rate is reported as the cold start. Tables are truncated
-// before the timed drain.
+// The replicas are started, then warmed up on smaller backlogs over other ids, one backlog a replica so that every
+// sink gets the same share whatever their number (V8 optimizes each process's hot paths during its first tens of
+// thousands of entries, and the functions called once a batch only after hundreds of batches), so a run times the
+// drain by sinks already at work, as when a burst reaches a running pipeline; the first warm-up backlog's own rate is
+// reported as the cold start. Tables are truncated before the timed drain.
 import { forEachKeyWithPrefix, GROUP } from '../../scripts/lib/stack.mjs';
 import { fillBacklog, KEYS, COLLECTION } from './redis-writes.mjs';
 import { byLabel, diffHistograms, histogram, quantile, scrape } from './prom.mjs';
@@ -110,21 +111,25 @@ async function drainTemplate(redis, template, entries, timeoutMs) {
 }
 
 /**
- * One drain: `replicas` sinks started, ready and warmed up on the warm-up template, then the template copied in;
- * timed until every entry is acked (or `timeoutMs`, reporting the part done).
+ * One drain: `replicas` sinks started, ready and warmed up on as many warm-up templates, one after the other, then
+ * the template copied in; timed until every entry is acked (or `timeoutMs`, reporting the part done).
  * @param {{ stack: import('../../scripts/lib/stack.mjs').Stack, replicas: number, template: string, entries: number,
- *           warmUpEntries: number, timeoutMs: number, say: (s: string) => void }} o
+ *           warmUps: { name: string, entries: number }[], timeoutMs: number, say: (s: string) => void }} o
  */
 export async function drainRun(o) {
   const redis = /** @type {import('ioredis').Redis} */ (o.stack.redis);
   const pool = /** @type {import('pg').Pool} */ (o.stack.pg);
   await redis.del(KEYS.stream);
-  await restoreDocuments(redis, [o.template, WARM_UP]);
+  const warmUps = o.warmUps.slice(0, o.replicas);
+  await restoreDocuments(redis, [o.template, ...warmUps.map((w) => w.name)]);
   const sinks = [];
   for (let i = 0; i < o.replicas; i++) sinks.push(await o.stack.addSink());
   await Promise.all(sinks.map((s) => s.waitUntilReady()));
-  const warmUp = await drainTemplate(redis, WARM_UP, o.warmUpEntries, o.timeoutMs);
-  const coldStart = { entries: warmUp.acked, drainMs: Math.round(warmUp.drainMs), entriesPerSec: round((warmUp.acked / warmUp.drainMs) * 1000) };
+  let coldStart;
+  for (const template of warmUps) {
+    const warmUp = await drainTemplate(redis, template.name, template.entries, o.timeoutMs);
+    coldStart ??= { entries: warmUp.acked, drainMs: Math.round(warmUp.drainMs), entriesPerSec: round((warmUp.acked / warmUp.drainMs) * 1000) };
+  }
   await redis.del(KEYS.stream);
   await pool.query(`TRUNCATE ${COLLECTION}, spillway_tombstones`);
   await pool.query(`SELECT pg_stat_reset()`);
@@ -183,7 +188,7 @@ export async function drainRun(o) {
     `sink drain ${o.template}, ${o.replicas} replica(s): ${run.entriesPerSec} entries/s, ${run.rowsPerSec} rows/s, ` +
       `${run.rowsPerEntry} rows/entry; cpu s: sinks ${cpu.sinksS}, postgres ${cpu.postgresS}, redis ${cpu.redisS}, ` +
       `others ${cpu.otherS} in ${cpu.wallS} s (machine ${cpu.machineBusyPct}% busy)${timedOut ? ` (stopped after ${Math.round(drainMs / 1000)} s, ${acked} acked)` : ''}; ` +
-      `cold start: ${coldStart.entriesPerSec} entries/s over the ${coldStart.entries} warm-up entries`,
+      `cold start: ${coldStart?.entriesPerSec} entries/s over the first ${coldStart?.entries} warm-up entries`,
   );
   return run;
 }
@@ -258,22 +263,19 @@ export async function sinkPhase(o) {
     }),
   );
   o.say(`backlog 'hot': ${templates[1].entries} entries written in ${templates[1].fillMs} ms`);
-  // A fifth of the entries over a tenth as many ids of their own, so that the warm-up leaves the documents and the
-  // sinks' known versions of the timed backlog's ids alone.
-  const warmUpIds = o.ids.slice(0, Math.ceil(o.ids.length / 10)).map((id) => `${WARM_UP}-${id}`);
-  const warmUp = await buildTemplate(redis, {
-    name: WARM_UP,
-    entries: Math.ceil(o.entries / 5),
-    ids: warmUpIds,
-    docs: o.docs,
-    seed: o.seed + 13,
-    idPrefix: `${WARM_UP}-`,
-  });
-  templates.push(warmUp);
-  o.say(`backlog '${WARM_UP}': ${warmUp.entries} entries over ${warmUpIds.length} other ids`);
+  // One warm-up backlog a replica, each a fifth of the entries over a tenth as many ids of its own, so that the
+  // warm-up leaves the documents and the sinks' known versions of the timed backlog's ids alone.
+  const warmUps = [];
+  for (let k = 1; k <= Math.max(...o.replicaCounts, o.hotReplicas); k++) {
+    const name = `${WARM_UP}-${k}`;
+    const ids = o.ids.slice(0, Math.ceil(o.ids.length / 10)).map((id) => `${name}-${id}`);
+    warmUps.push(await buildTemplate(redis, { name, entries: Math.ceil(o.entries / 5), ids, docs: o.docs, seed: o.seed + 13 + k, idPrefix: `${name}-` }));
+  }
+  templates.push(...warmUps);
+  o.say(`warm-up backlogs: ${warmUps.length} of ${warmUps[0].entries} entries, each over ${Math.ceil(o.ids.length / 10)} other ids`);
   const runs = [];
   const drain = (replicas, template) =>
-    drainRun({ stack: o.stack, replicas, template: template.name, entries: template.entries, warmUpEntries: warmUp.entries, timeoutMs: o.timeoutMs, say: o.say });
+    drainRun({ stack: o.stack, replicas, template: template.name, entries: template.entries, warmUps, timeoutMs: o.timeoutMs, say: o.say });
   try {
     for (let round = 1; round <= o.rounds; round++) {
       const order = round % 2 === 1 ? o.replicaCounts : [...o.replicaCounts].reverse();
@@ -281,7 +283,7 @@ export async function sinkPhase(o) {
     }
     runs.push({ round: 1, ...(await drain(o.hotReplicas, templates[1])) });
   } finally {
-    await redis.del(TEMPLATE('uniform'), TEMPLATE('hot'), TEMPLATE(WARM_UP), KEYS.stream);
+    await redis.del(...templates.map((t) => TEMPLATE(t.name)), KEYS.stream);
   }
   return { templates, runs, drains: meanOfRounds(runs), rssIngest: o.stack.ingest?.rssBytes() ?? null };
 }

@@ -2,6 +2,7 @@ import { DataSource, type DataSourceOptions } from 'typeorm';
 import { TombstoneEntity } from './entities/tombstone.entity';
 import { CreateTombstones1763800000000 } from './migrations/1763800000000-create-tombstones';
 import { CreateWriteDocumentsFunction1763900000000 } from './migrations/1763900000000-create-write-documents-function';
+import { IndexTombstonesByStreamMsAlone1764000000000 } from './migrations/1764000000000-index-tombstones-by-stream-ms-alone';
 
 export interface DataSourceSettings {
   url: string;
@@ -14,7 +15,7 @@ export function spillwayDataSourceOptions(settings: DataSourceSettings): DataSou
     type: 'postgres',
     url: settings.url,
     entities: [TombstoneEntity],
-    migrations: [CreateTombstones1763800000000, CreateWriteDocumentsFunction1763900000000],
+    migrations: [CreateTombstones1763800000000, CreateWriteDocumentsFunction1763900000000, IndexTombstonesByStreamMsAlone1764000000000],
     migrationsRun: false,
     migrationsTableName: 'spillway_migrations',
     synchronize: false,

@@ -6,6 +6,7 @@ import { type Collection, loadCollections } from '@app/collections';
 import { type ChangeEntry, ChangeOp } from '@app/contracts';
 import { createSpillwayDataSource, DatabaseService, qualifiedTable, SchemaProvisioner } from '@app/persistence';
 import { testServers } from '../../../../test/utils/servers';
+import { WRITE_DOCUMENTS } from './batch-sql';
 import { BatchWriterService } from './batch-writer.service';
 
 /**
@@ -111,5 +112,38 @@ describe('BatchWriterService', () => {
       `SELECT DISTINCT version FROM ${qualifiedTable(sessions)} WHERE id LIKE 'c-%'`,
     );
     expect(versions).toEqual([{ version: '40' }]);
+  });
+
+  it('looks tombstones up by key even when the statistics were taken while the table held one row', async () => {
+    // Statistics from a one-row table call every column unique, so collection = 'sessions' looks like one row at
+    // any size; an index that starts with collection then looked as good as the key, and each document of a batch
+    // read every tombstone of the collection.
+    await dataSource.query(`TRUNCATE spillway_tombstones`);
+    await dataSource.query(`INSERT INTO spillway_tombstones VALUES ('sessions', 't-0', 1, 1, now())`);
+    await dataSource.query(`ANALYZE spillway_tombstones`);
+    await dataSource.query(
+      `INSERT INTO spillway_tombstones SELECT 'sessions', 't-' || n, 1, n, now() FROM generate_series(1, 5000) AS n`,
+    );
+    const client = new Client({ connectionString: url.toString() });
+    const plans: string[] = [];
+    client.on('notice', (notice) => plans.push(notice.message ?? ''));
+    await client.connect();
+    try {
+      await client.query(`LOAD 'auto_explain'`);
+      await client.query(`SET auto_explain.log_min_duration = 0`);
+      await client.query(`SET auto_explain.log_nested_statements = on`);
+      await client.query(`SET auto_explain.log_level = notice`);
+      const puts = Array.from({ length: 300 }, (_, i) => entry(ChangeOp.PUT, `k-${i}`, 1));
+      await client.query(WRITE_DOCUMENTS, [
+        'sessions', qualifiedTable(sessions), puts.map((e) => e.id), puts.map((e) => e.version),
+        JSON.stringify(puts.map((e) => e.doc)), puts.map((e) => e.ingestedAt), [], [], [],
+      ]);
+    } finally {
+      await client.end();
+    }
+
+    const upsert = plans.find((plan) => plan.includes('INSERT INTO') && plan.includes('spillway_tombstones tb'));
+    expect(upsert).toMatch(/Index Scan using "PK_spillway_tombstones" on spillway_tombstones tb/);
+    expect(upsert).toMatch(/Index Cond: \(\(collection = 'sessions'::text\) AND \(id = i\.id\)\)/);
   });
 });
