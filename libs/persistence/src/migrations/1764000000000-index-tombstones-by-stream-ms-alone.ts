@@ -6,8 +6,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * The write function looks each document's tombstone up by (collection, id). Statistics taken while the table held
  * a single row call every column unique, so `collection = $1` looks like one row however large the table grows;
  * the old index then cost the same as the primary key, the planner took the smaller one, and each document of a
- * batch read every tombstone of its collection (a 500-document batch took seconds against tens of thousands of
- * tombstones). An index that does not start with collection cannot serve that lookup, so the key is the only index
+ * batch read every tombstone of its collection (300 puts took 343 ms against 5,000 tombstones, 4.4 s against
+ * 50,000). An index that does not start with collection cannot serve that lookup, so the key is the only index
  * left for it. Pruning (`collection = $1 AND stream_ms < $2`) reads the new index by stream_ms.
  */
 export class IndexTombstonesByStreamMsAlone1764000000000 implements MigrationInterface {
