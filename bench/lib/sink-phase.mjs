@@ -266,13 +266,14 @@ export async function sinkPhase(o) {
   // One warm-up backlog a replica, each a fifth of the entries over a tenth as many ids of its own, so that the
   // warm-up leaves the documents and the sinks' known versions of the timed backlog's ids alone.
   const warmUps = [];
+  const warmUpIds = o.ids.slice(0, Math.ceil(o.ids.length / 10));
   for (let k = 1; k <= Math.max(...o.replicaCounts, o.hotReplicas); k++) {
     const name = `${WARM_UP}-${k}`;
-    const ids = o.ids.slice(0, Math.ceil(o.ids.length / 10)).map((id) => `${name}-${id}`);
+    const ids = warmUpIds.map((id) => `${name}-${id}`);
     warmUps.push(await buildTemplate(redis, { name, entries: Math.ceil(o.entries / 5), ids, docs: o.docs, seed: o.seed + 13 + k, idPrefix: `${name}-` }));
   }
   templates.push(...warmUps);
-  o.say(`warm-up backlogs: ${warmUps.length} of ${warmUps[0].entries} entries, each over ${Math.ceil(o.ids.length / 10)} other ids`);
+  o.say(`warm-up backlogs: ${warmUps.length} of ${warmUps[0].entries} entries, each over ${warmUpIds.length} other ids`);
   const runs = [];
   const drain = (replicas, template) =>
     drainRun({ stack: o.stack, replicas, template: template.name, entries: template.entries, warmUps, timeoutMs: o.timeoutMs, say: o.say });
