@@ -1,5 +1,6 @@
 // CPU time from /proc, to say where a phase's time went: the sinks, PostgreSQL (postmaster and its backends),
-// Redis, ingest, the kernel's interrupt work, and the rest of the machine (other people's work on a shared machine).
+// Redis, ingest, the kernel's interrupt work, the rest of the machine (other people's work on a shared machine), and
+// the time the hypervisor gave this machine's cores to other guests (steal).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -51,7 +52,14 @@ export function machineCpu() {
   const total = line.reduce((a, b) => a + b, 0);
   // irq + softirq: the kernel's own work (loopback TCP for the most part), which no process is charged for
   const interrupts = line[5] + line[6];
-  return { busy: (total - idle) / TICKS_PER_SECOND, total: total / TICKS_PER_SECOND, interrupts: interrupts / TICKS_PER_SECOND };
+  // steal: time a core of this virtual machine was ready to run while the host ran something else
+  const steal = line[7] ?? 0;
+  return {
+    busy: (total - idle - steal) / TICKS_PER_SECOND,
+    total: total / TICKS_PER_SECOND,
+    interrupts: interrupts / TICKS_PER_SECOND,
+    steal: steal / TICKS_PER_SECOND,
+  };
 }
 
 /**
@@ -90,6 +98,7 @@ export function cpuSince(a, b) {
     benchS: r(b.bench - a.bench),
     interruptsS: r(interrupts),
     otherS: r(Math.max(0, machineBusy - interrupts - ours)),
+    stealS: r(b.machine.steal - a.machine.steal),
     machineBusyPct: Math.round((machineBusy / (b.machine.total - a.machine.total)) * 100),
   };
 }

@@ -65,11 +65,15 @@ export function judgeTargets(r) {
 
 /**
  * A note when CPU time outside the measured processes (other people's work on a shared machine; before the kernel's
- * interrupt time was split out, that too) took more than a quarter of the cores during the run.
+ * interrupt time was split out, that too), or time the host gave our cores to other guests, took more than a quarter
+ * of the cores during the run.
  * @param {any} cpu @param {number} cores
  */
-const disturbed = (cpu, cores) =>
-  cpu && cpu.otherS > 0.25 * cpu.wallS * cores ? ` (disturbed: ${Math.round(cpu.otherS)} CPU-s of other load in ${Math.round(cpu.wallS)} s)` : '';
+const disturbed = (cpu, cores) => {
+  const lost = (cpu?.otherS ?? 0) + (cpu?.stealS ?? 0);
+  if (!cpu || lost <= 0.25 * cpu.wallS * cores) return '';
+  return ` (disturbed: ${Math.round(cpu.otherS)} CPU-s of other load and ${Math.round(cpu.stealS ?? 0)} s of host steal in ${Math.round(cpu.wallS)} s)`;
+};
 
 /** @param {any} r @returns {string} markdown */
 export function markdown(r) {
@@ -129,10 +133,10 @@ export function markdown(r) {
   ].filter(([, c]) => c);
   if (cpuRows.length) {
     lines.push(`### Where the CPU went (CPU seconds during the measurement; ${cores} cores give ${cores} s per second)`, '');
-    row('run', 'wall s', 'sinks', 'postgres', 'redis', 'ingest / bare', 'bench (load generator)', 'kernel irq', 'other processes', 'machine busy');
-    row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:');
+    row('run', 'wall s', 'sinks', 'postgres', 'redis', 'ingest / bare', 'bench (load generator)', 'kernel irq', 'other processes', 'host steal', 'machine busy');
+    row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:');
     for (const [name, c] of cpuRows) {
-      row(name, c.wallS, c.sinksS, c.postgresS, c.redisS, c.bareServerS ?? c.ingestS, c.benchS, c.interruptsS ?? '–', c.otherS, `${c.machineBusyPct}%`);
+      row(name, c.wallS, c.sinksS, c.postgresS, c.redisS, c.bareServerS ?? c.ingestS, c.benchS, c.interruptsS ?? '–', c.otherS, c.stealS ?? '–', `${c.machineBusyPct}%`);
     }
     lines.push('');
   }

@@ -82,15 +82,23 @@ async function unacked(redis) {
 }
 
 /**
- * Copies a template over the live stream and waits until every entry is acked, or `timeoutMs` passed.
+ * Copies a template over the live stream: the backlog is in place once this returns. Redis does the copy in one
+ * command, during which the sinks wait, so the drain is timed from its end.
  * @param {import('ioredis').Redis} redis
  * @param {string} template
+ */
+async function fillFromTemplate(redis, template) {
+  await redis.call('COPY', TEMPLATE(template), KEYS.stream, 'REPLACE');
+}
+
+/**
+ * Waits until every entry of the live stream is acked, or `timeoutMs` passed.
+ * @param {import('ioredis').Redis} redis
  * @param {number} entries
  * @param {number} timeoutMs
  */
-async function drainTemplate(redis, template, entries, timeoutMs) {
+async function waitUntilDrained(redis, entries, timeoutMs) {
   const start = process.hrtime.bigint();
-  await redis.call('COPY', TEMPLATE(template), KEYS.stream, 'REPLACE');
   let remaining = entries;
   let timedOut = false;
   const samples = [];
@@ -112,7 +120,8 @@ async function drainTemplate(redis, template, entries, timeoutMs) {
 
 /**
  * One drain: `replicas` sinks started, ready and warmed up on as many warm-up templates, one after the other, then
- * the template copied in; timed until every entry is acked (or `timeoutMs`, reporting the part done).
+ * the template copied in; timed from the end of the copy until every entry is acked (or `timeoutMs`, reporting the
+ * part done).
  * @param {{ stack: import('../../scripts/lib/stack.mjs').Stack, replicas: number, template: string, entries: number,
  *           warmUps: { name: string, entries: number }[], timeoutMs: number, say: (s: string) => void }} o
  */
@@ -127,7 +136,8 @@ export async function drainRun(o) {
   await Promise.all(sinks.map((s) => s.waitUntilReady()));
   let coldStart;
   for (const template of warmUps) {
-    const warmUp = await drainTemplate(redis, template.name, template.entries, o.timeoutMs);
+    await fillFromTemplate(redis, template.name);
+    const warmUp = await waitUntilDrained(redis, template.entries, o.timeoutMs);
     coldStart ??= { entries: warmUp.acked, drainMs: Math.round(warmUp.drainMs), entriesPerSec: round((warmUp.acked / warmUp.drainMs) * 1000) };
   }
   await redis.del(KEYS.stream);
@@ -136,9 +146,11 @@ export async function drainRun(o) {
   await sleep(1000);
   const before = await scrape(sinks);
 
-  const commandsBefore = await commandStats(redis);
+  await fillFromTemplate(redis, o.template);
   const cpuBefore = cpuSnapshot(o.stack, sinks);
-  const { drainMs, acked, timedOut, samples } = await drainTemplate(redis, o.template, o.entries, o.timeoutMs);
+  const draining = waitUntilDrained(redis, o.entries, o.timeoutMs);
+  const commandsBefore = await commandStats(redis);
+  const { drainMs, acked, timedOut, samples } = await draining;
   const cpu = cpuSince(cpuBefore, cpuSnapshot(o.stack, sinks));
   const redisCommands = commandsSince(commandsBefore, await commandStats(redis), acked);
   const after = await scrape(sinks);
@@ -187,7 +199,7 @@ export async function drainRun(o) {
   o.say(
     `sink drain ${o.template}, ${o.replicas} replica(s): ${run.entriesPerSec} entries/s, ${run.rowsPerSec} rows/s, ` +
       `${run.rowsPerEntry} rows/entry; cpu s: sinks ${cpu.sinksS}, postgres ${cpu.postgresS}, redis ${cpu.redisS}, ` +
-      `others ${cpu.otherS} in ${cpu.wallS} s (machine ${cpu.machineBusyPct}% busy)${timedOut ? ` (stopped after ${Math.round(drainMs / 1000)} s, ${acked} acked)` : ''}; ` +
+      `others ${cpu.otherS}, host steal ${cpu.stealS} in ${cpu.wallS} s (machine ${cpu.machineBusyPct}% busy)${timedOut ? ` (stopped after ${Math.round(drainMs / 1000)} s, ${acked} acked)` : ''}; ` +
       `cold start: ${coldStart?.entriesPerSec} entries/s over the first ${coldStart?.entries} warm-up entries`,
   );
   return run;
