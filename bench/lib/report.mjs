@@ -70,9 +70,10 @@ export function judgeTargets(r) {
  * @param {any} cpu @param {number} cores
  */
 const disturbed = (cpu, cores) => {
-  const lost = (cpu?.otherS ?? 0) + (cpu?.stealS ?? 0);
-  if (!cpu || lost <= 0.25 * cpu.wallS * cores) return '';
-  return ` (disturbed: ${Math.round(cpu.otherS)} CPU-s of other load and ${Math.round(cpu.stealS ?? 0)} s of host steal in ${Math.round(cpu.wallS)} s)`;
+  if (!cpu) return '';
+  const steal = cpu.stealS ?? 0; // results written before steal was recorded have none
+  if (cpu.otherS + steal <= 0.25 * cpu.wallS * cores) return '';
+  return ` (disturbed: ${Math.round(cpu.otherS)} CPU-s of other load and ${Math.round(steal)} s of host steal in ${Math.round(cpu.wallS)} s)`;
 };
 
 /** @param {any} r @returns {string} markdown */
