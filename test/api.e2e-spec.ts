@@ -41,8 +41,10 @@ const click = (id: string) => ({ id, sessionId: 's-1', screen: 'home' });
 let app: NestFastifyApplication;
 let redis: Redis;
 
-const call = (method: Method, url: string, options?: SendOptions): Promise<ApiResponse> => send(app, method, url, options);
-const put = (id: string, body: unknown, headers?: Record<string, string>) => call('PUT', `/v1/sessions/${id}`, { body, headers });
+const call = (method: Method, url: string, options?: SendOptions): Promise<ApiResponse> =>
+  send(app, method, url, options);
+const put = (id: string, body: unknown, headers?: Record<string, string>) =>
+  call('PUT', `/v1/sessions/${id}`, { body, headers });
 const get = (id: string) => call('GET', `/v1/sessions/${id}`);
 
 /** Creates a session and returns its id. */
@@ -114,7 +116,9 @@ describe('PATCH /v1/{collection}/{id}', () => {
   it('merges nested objects, removes fields set to null, and bumps the version', async () => {
     const id = await seed(session({ device: { type: 'ios', model: 'iPhone 15' }, amount: 5 }));
 
-    const res = await call('PATCH', `/v1/sessions/${id}`, { body: { device: { model: 'iPhone 16' }, amount: null, status: 'idle' } });
+    const res = await call('PATCH', `/v1/sessions/${id}`, {
+      body: { device: { model: 'iPhone 16' }, amount: null, status: 'idle' },
+    });
     expectAccepted(res, id, 2);
 
     const after = await get(id);
@@ -253,7 +257,12 @@ describe('POST /v1/{collection}/_bulk', () => {
 
     expect(await redis.xlen(streamKey('sessions'))).toBe(before + 3);
     expect((await get(created)).json()).toEqual({ id: created, userId: 'u-1', status: 'active' });
-    expect((await get(patched)).json()).toEqual({ id: patched, userId: 'u-1', status: 'active', device: { type: 'web', model: 'Chrome' } });
+    expect((await get(patched)).json()).toEqual({
+      id: patched,
+      userId: 'u-1',
+      status: 'active',
+      device: { type: 'web', model: 'Chrome' },
+    });
     expectProblem(await get(deleted), 404);
     expect(await redis.exists(docKey('sessions', missing), docKey('sessions', invalid))).toBe(0);
   });
@@ -292,8 +301,16 @@ describe('If-Match', () => {
 
   it('PATCH: a matching version is accepted, a stale one is 412 and changes nothing', async () => {
     const id = await seed();
-    expectAccepted(await call('PATCH', `/v1/sessions/${id}`, { body: { amount: 2 }, headers: { 'if-match': '"1"' } }), id, 2);
-    await expectRefused(id, () => call('PATCH', `/v1/sessions/${id}`, { body: { amount: 3 }, headers: { 'if-match': '"1"' } }), 412);
+    expectAccepted(
+      await call('PATCH', `/v1/sessions/${id}`, { body: { amount: 2 }, headers: { 'if-match': '"1"' } }),
+      id,
+      2,
+    );
+    await expectRefused(
+      id,
+      () => call('PATCH', `/v1/sessions/${id}`, { body: { amount: 3 }, headers: { 'if-match': '"1"' } }),
+      412,
+    );
     expect((await get(id)).json().amount).toBe(2);
   });
 
@@ -354,8 +371,19 @@ describe('errors: 400', () => {
 
   it.each(badIds)('an id with %s in the body (POST, _bulk)', async (_what, _inUrl, raw) => {
     await expectRefused(raw, () => call('POST', '/v1/sessions', { body: session({ id: raw }) }), 400, /id/);
-    await expectRefused(raw, () => call('POST', '/v1/sessions/_bulk', { body: { ops: [{ op: 'put', id: raw, doc: session() }] } }), 400, /id/);
-    await expectRefused(raw, () => call('POST', '/v1/clicks', { body: { ...click('x'), id: raw } }), 400, /id/, 'clicks');
+    await expectRefused(
+      raw,
+      () => call('POST', '/v1/sessions/_bulk', { body: { ops: [{ op: 'put', id: raw, doc: session() }] } }),
+      400,
+      /id/,
+    );
+    await expectRefused(
+      raw,
+      () => call('POST', '/v1/clicks', { body: { ...click('x'), id: raw } }),
+      400,
+      /id/,
+      'clicks',
+    );
   });
 
   it('accepts an id of exactly 200 characters of the allowed set', async () => {
@@ -372,7 +400,12 @@ describe('errors: 400', () => {
   it('a device.type outside the enum names the path', async () => {
     const id = await seed(session({ device: { type: 'ios' } }));
     await expectRefused(id, () => put(id, session({ device: { type: 'blackberry' } })), 400, /device[./]type/);
-    await expectRefused(id, () => call('PATCH', `/v1/sessions/${id}`, { body: { device: { type: 'blackberry' } } }), 400, /device[./]type/);
+    await expectRefused(
+      id,
+      () => call('PATCH', `/v1/sessions/${id}`, { body: { device: { type: 'blackberry' } } }),
+      400,
+      /device[./]type/,
+    );
   });
 
   it('a PATCH that removes a required field is a schema violation', async () => {
@@ -382,7 +415,13 @@ describe('errors: 400', () => {
 
   it('an event without its required fields names the field', async () => {
     const id = newId();
-    await expectRefused(id, () => call('POST', '/v1/clicks', { body: { id, sessionId: 's-1' } }), 400, /screen/, 'clicks');
+    await expectRefused(
+      id,
+      () => call('POST', '/v1/clicks', { body: { id, sessionId: 's-1' } }),
+      400,
+      /screen/,
+      'clicks',
+    );
   });
 
   it('a body id that differs from the URL id', async () => {
@@ -392,13 +431,21 @@ describe('errors: 400', () => {
 });
 
 describe('errors: 400 If-Match that is not a version', () => {
-  it.each(['*', '"1", "2"', '"-1"', '"1.5"', '"abc"', '"1234567890123456"', '""', 'W/'])('If-Match: %s on PUT, PATCH, DELETE', async (value) => {
-    const id = await seed();
-    const headers = { 'if-match': value };
-    await expectRefused(id, () => put(id, session({ amount: 1 }), headers), 400, /If-Match/);
-    await expectRefused(id, () => call('PATCH', `/v1/sessions/${id}`, { body: { amount: 1 }, headers }), 400, /If-Match/);
-    await expectRefused(id, () => call('DELETE', `/v1/sessions/${id}`, { headers }), 400, /If-Match/);
-  });
+  it.each(['*', '"1", "2"', '"-1"', '"1.5"', '"abc"', '"1234567890123456"', '""', 'W/'])(
+    'If-Match: %s on PUT, PATCH, DELETE',
+    async (value) => {
+      const id = await seed();
+      const headers = { 'if-match': value };
+      await expectRefused(id, () => put(id, session({ amount: 1 }), headers), 400, /If-Match/);
+      await expectRefused(
+        id,
+        () => call('PATCH', `/v1/sessions/${id}`, { body: { amount: 1 }, headers }),
+        400,
+        /If-Match/,
+      );
+      await expectRefused(id, () => call('DELETE', `/v1/sessions/${id}`, { headers }), 400, /If-Match/);
+    },
+  );
 
   it.each(['-1', '1.5', '"1"', '1e400'])('"ifMatch": %s in a _bulk op', async (ifMatch) => {
     const id = await seed();
@@ -456,7 +503,10 @@ describe('errors: 413 body over INGEST_MAX_BODY', () => {
     const before = await snapshot(redis, 'sessions', id);
     expectProblem(await send(small, 'PUT', `/v1/sessions/${id}`, { body: over }), 413);
     expectProblem(await send(small, 'POST', '/v1/sessions', { body: { ...over, id } }), 413);
-    expectProblem(await send(small, 'POST', '/v1/sessions/_bulk', { body: { ops: [{ op: 'put', id, doc: over }] } }), 413);
+    expectProblem(
+      await send(small, 'POST', '/v1/sessions/_bulk', { body: { ops: [{ op: 'put', id, doc: over }] } }),
+      413,
+    );
     expect(await snapshot(redis, 'sessions', id)).toEqual(before);
   });
 });
@@ -478,7 +528,11 @@ describe('errors: 429 backlog over INGEST_MAX_BACKLOG', () => {
 
     await sleep(1500); // the backlog figure refreshes every second
 
-    const res = await expectRefused(ids[0], () => send(limited!, 'PUT', `/v1/sessions/${ids[0]}`, { body: session({ amount: 1 }) }), 429);
+    const res = await expectRefused(
+      ids[0],
+      () => send(limited!, 'PUT', `/v1/sessions/${ids[0]}`, { body: session({ amount: 1 }) }),
+      429,
+    );
     expect(String(res.headers['retry-after'])).toMatch(/^[1-9]\d*$/);
     await expectRefused(ids[1], () => send(limited!, 'POST', '/v1/sessions', { body: session({ id: newId() }) }), 429);
     await expectRefused(ids[2], () => send(limited!, 'DELETE', `/v1/sessions/${ids[2]}`), 429);
@@ -526,7 +580,8 @@ describe('errors: 503 Redis unreachable', () => {
       expectProblem(await send(cut!, 'POST', '/v1/sessions', { body: session() }), 503);
       // _bulk reports per item: a 503 for the whole request, or a 200 whose every item is a 503, will do.
       const bulk = await send(cut!, 'POST', '/v1/sessions/_bulk', { body: { ops: [{ op: 'delete', id }] } });
-      if (bulk.statusCode === 200) expect(bulk.json()).toEqual({ results: [{ error: { status: 503, detail: expect.any(String) } }] });
+      if (bulk.statusCode === 200)
+        expect(bulk.json()).toEqual({ results: [{ error: { status: 503, detail: expect.any(String) } }] });
       else expectProblem(bulk, 503);
       expectProblem(await send(cut!, 'POST', '/v1/clicks', { body: click(newId()) }), 503);
       expectProblem(await send(cut!, 'GET', `/v1/sessions/${id}`), 503);
@@ -575,7 +630,11 @@ describe('API keys (INGEST_API_KEYS)', () => {
 
   it('accepts any configured key', async () => {
     const id = newId();
-    expectAccepted(await send(keyed!, 'PUT', `/v1/sessions/${id}`, { body: session(), headers: { authorization: 'Bearer k2' } }), id, 1);
+    expectAccepted(
+      await send(keyed!, 'PUT', `/v1/sessions/${id}`, { body: session(), headers: { authorization: 'Bearer k2' } }),
+      id,
+      1,
+    );
     const res = await send(keyed!, 'GET', `/v1/sessions/${id}`, { headers: { authorization: 'Bearer k1' } });
     expect(res.statusCode).toBe(200);
   });
@@ -616,7 +675,10 @@ describe('read-through to PostgreSQL', () => {
         id text PRIMARY KEY, version bigint NOT NULL, doc jsonb NOT NULL,
         created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)`);
       for (const { id, version, doc } of rows) {
-        await client.query('INSERT INTO sessions (id, version, doc, created_at, updated_at) VALUES ($1, $2, $3, now(), now())', [id, version, doc]);
+        await client.query(
+          'INSERT INTO sessions (id, version, doc, created_at, updated_at) VALUES ($1, $2, $3, now(), now())',
+          [id, version, doc],
+        );
       }
     } finally {
       await client.end();
@@ -694,7 +756,8 @@ describe('GET /metrics', () => {
     return metricSamples(res.body, 'spillway_ingest_requests_total');
   };
   const count = (samples: ReturnType<typeof metricSamples>, route: string, method: string, status: string) =>
-    samples.find((s) => s.labels.route === route && s.labels.method === method && s.labels.status === status)?.value ?? 0;
+    samples.find((s) => s.labels.route === route && s.labels.method === method && s.labels.status === status)?.value ??
+    0;
 
   it('counts requests by route pattern, method and status', async () => {
     const before = await requests();
@@ -703,9 +766,15 @@ describe('GET /metrics', () => {
     expect((await get(id)).statusCode).toBe(200);
 
     const after = await requests();
-    expect(count(after, '/v1/:collection/:id', 'PUT', '202')).toBe(count(before, '/v1/:collection/:id', 'PUT', '202') + 1);
-    expect(count(after, '/v1/:collection/:id', 'GET', '404')).toBe(count(before, '/v1/:collection/:id', 'GET', '404') + 1);
-    expect(count(after, '/v1/:collection/:id', 'GET', '200')).toBe(count(before, '/v1/:collection/:id', 'GET', '200') + 1);
+    expect(count(after, '/v1/:collection/:id', 'PUT', '202')).toBe(
+      count(before, '/v1/:collection/:id', 'PUT', '202') + 1,
+    );
+    expect(count(after, '/v1/:collection/:id', 'GET', '404')).toBe(
+      count(before, '/v1/:collection/:id', 'GET', '404') + 1,
+    );
+    expect(count(after, '/v1/:collection/:id', 'GET', '200')).toBe(
+      count(before, '/v1/:collection/:id', 'GET', '200') + 1,
+    );
     expect(after.every((s) => !s.labels.route?.includes(id))).toBe(true);
   });
 });
@@ -734,9 +803,20 @@ describe('hostile input', () => {
     const fresh = newId();
     const body = `{"userId":"u-1",${docMembers}}`;
     await expectRefused(fresh, () => call('PUT', `/v1/sessions/${fresh}`, { raw: body }), 400, detail);
-    await expectRefused(fresh, () => call('POST', '/v1/sessions', { raw: `{"id":"${fresh}",${body.slice(1)}` }), 400, detail);
+    await expectRefused(
+      fresh,
+      () => call('POST', '/v1/sessions', { raw: `{"id":"${fresh}",${body.slice(1)}` }),
+      400,
+      detail,
+    );
     await expectRefused(id, () => call('PATCH', `/v1/sessions/${id}`, { raw: `{${docMembers}}` }), 400, detail);
-    await expectRefused(fresh, () => call('POST', '/v1/clicks', { raw: `{"id":"${fresh}","sessionId":"s-1","screen":"home",${docMembers}}` }), 400, detail, 'clicks');
+    await expectRefused(
+      fresh,
+      () => call('POST', '/v1/clicks', { raw: `{"id":"${fresh}","sessionId":"s-1","screen":"home",${docMembers}}` }),
+      400,
+      detail,
+      'clicks',
+    );
   }
 
   /** A _bulk put whose second item carries `docMembers`: that item alone fails with 400, the others land. */
@@ -750,11 +830,17 @@ describe('hostile input', () => {
     const res = await call('POST', '/v1/sessions/_bulk', { raw });
     expect({ status: res.statusCode, body: res.body }).toMatchObject({ status: 200 });
     const { results } = res.json<{ results: unknown[] }>();
-    expect(results).toEqual([{ id: good1, version: 1 }, { error: { status: 400, detail: expect.stringMatching(detail) } }, { id: good2, version: 1 }]);
+    expect(results).toEqual([
+      { id: good1, version: 1 },
+      { error: { status: 400, detail: expect.stringMatching(detail) } },
+      { id: good2, version: 1 },
+    ]);
     expect(await redis.xlen(streamKey('sessions'))).toBe(before + 2);
     expect(await redis.exists(docKey('sessions', bad))).toBe(0);
 
-    const events = await call('POST', '/v1/clicks/_bulk', { raw: `{"events":[{"sessionId":"s-1","screen":"home",${docMembers}}]}` });
+    const events = await call('POST', '/v1/clicks/_bulk', {
+      raw: `{"events":[{"sessionId":"s-1","screen":"home",${docMembers}}]}`,
+    });
     expect(events.json()).toEqual({ results: [{ error: { status: 400, detail: expect.stringMatching(detail) } }] });
   }
 
@@ -775,21 +861,38 @@ describe('hostile input', () => {
 
     it('a surrogate pair, escaped or not, is stored as sent', async () => {
       const id = newId();
-      expectAccepted(await call('PUT', `/v1/sessions/${id}`, { raw: '{"userId":"u-1","a":"\\ud83d\\ude00","b":"😀"}' }), id, 1);
+      expectAccepted(
+        await call('PUT', `/v1/sessions/${id}`, { raw: '{"userId":"u-1","a":"\\ud83d\\ude00","b":"😀"}' }),
+        id,
+        1,
+      );
       expect((await get(id)).json()).toEqual({ id, userId: 'u-1', a: '😀', b: '😀' });
     });
 
     it('a body that is not valid UTF-8 is refused, not stored with U+FFFD in place of its bytes', async () => {
       const id = newId();
       const payload = Buffer.concat([Buffer.from('{"userId":"u-'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
-      const res = (await app.inject({ method: 'PUT', url: `/v1/sessions/${id}`, payload, headers: { 'content-type': 'application/json' } })) as unknown as ApiResponse;
+      const res = (await app.inject({
+        method: 'PUT',
+        url: `/v1/sessions/${id}`,
+        payload,
+        headers: { 'content-type': 'application/json' },
+      })) as unknown as ApiResponse;
       expectProblem(res, 400, /UTF-8/);
       expect(await redis.exists(docKey('sessions', id))).toBe(0);
     });
 
     it('a charset other than UTF-8 is 415', async () => {
       const id = newId();
-      await expectRefused(id, () => call('PUT', `/v1/sessions/${id}`, { raw: '{"userId":"u-1"}', contentType: 'application/json; charset=utf-16' }), 415);
+      await expectRefused(
+        id,
+        () =>
+          call('PUT', `/v1/sessions/${id}`, {
+            raw: '{"userId":"u-1"}',
+            contentType: 'application/json; charset=utf-16',
+          }),
+        415,
+      );
     });
   });
 
@@ -810,7 +913,10 @@ describe('hostile input', () => {
       const stored = (await get(id)).json();
       expect(JSON.stringify(stored)).toContain(nestedObjects(99));
 
-      await expectEveryWriteRefused(`"deep":${nestedObjects(100)}`, /document nests deeper than 100 levels at \/deep\/a\/a/);
+      await expectEveryWriteRefused(
+        `"deep":${nestedObjects(100)}`,
+        /document nests deeper than 100 levels at \/deep\/a\/a/,
+      );
       await expectBulkItemRefused(`"deep":${nestedObjects(100)}`, /document nests deeper than 100 levels/);
     });
 
@@ -818,18 +924,31 @@ describe('hostile input', () => {
       const id = await seed(session({ deep: JSON.parse(nestedObjects(98)) }));
       // The patch alone is shallow enough; merged under the existing 98 levels it is not.
       const patch = `{"deep":${'{"a":'.repeat(98)}{"b":{"c":1}}${'}'.repeat(98)}}`;
-      await expectRefused(id, () => call('PATCH', `/v1/sessions/${id}`, { raw: patch }), 400, /nests deeper than 100 levels/);
+      await expectRefused(
+        id,
+        () => call('PATCH', `/v1/sessions/${id}`, { raw: patch }),
+        400,
+        /nests deeper than 100 levels/,
+      );
     });
 
     it.each([
       ['5,000 arrays', `{"userId":"u-1","deep":${'['.repeat(5000)}${']'.repeat(5000)}}`],
-      ['the 500,000 arrays a 1 MiB body can hold', `{"userId":"u-1","deep":${'['.repeat(500_000)}${']'.repeat(500_000)}}`],
+      [
+        'the 500,000 arrays a 1 MiB body can hold',
+        `{"userId":"u-1","deep":${'['.repeat(500_000)}${']'.repeat(500_000)}}`,
+      ],
       ['100,000 objects', `{"userId":"u-1","deep":${nestedObjects(100_000)}}`],
     ])('%s: 400, not a 500 from a stack overflow', async (_what, raw) => {
       const id = await seed();
       await expectRefused(id, () => call('PUT', `/v1/sessions/${id}`, { raw }), 400, /nests deeper than/);
       await expectRefused(id, () => call('PATCH', `/v1/sessions/${id}`, { raw }), 400, /nests deeper than/);
-      await expectRefused(id, () => call('POST', '/v1/sessions/_bulk', { raw: `{"ops":[{"op":"put","id":"${id}","doc":${raw}}]}` }), 400, /nests deeper than/);
+      await expectRefused(
+        id,
+        () => call('POST', '/v1/sessions/_bulk', { raw: `{"ops":[{"op":"put","id":"${id}","doc":${raw}}]}` }),
+        400,
+        /nests deeper than/,
+      );
     });
   });
 
@@ -840,24 +959,51 @@ describe('hostile input', () => {
       ['__proto__', '"__proto__":{"polluted":true}', '/__proto__'],
       ['a nested __proto__', '"device":{"__proto__":{"polluted":true}}', '/device/__proto__'],
       ['constructor.prototype', '"constructor":{"prototype":{"polluted":true}}', '/constructor'],
-    ])('%s: 400 naming the path on PUT, POST, PATCH, events and _bulk, and no prototype changes', async (_what, members, pointer) => {
-      await expectEveryWriteRefused(members, refusedAt(pointer));
-      const id = await seed();
-      const bulk = `{"ops":[{"op":"patch","id":"${id}","doc":{${members}}}]}`;
-      await expectRefused(id, () => call('POST', '/v1/sessions/_bulk', { raw: bulk }), 400, refusedAt(`/ops/0/doc${pointer}`));
-      const events = `{"events":[{"sessionId":"s","screen":"x",${members}}]}`;
-      await expectRefused(id, () => call('POST', '/v1/clicks/_bulk', { raw: events }), 400, refusedAt(`/events/0${pointer}`), 'clicks');
-      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-      expect(Object.prototype).not.toHaveProperty('polluted');
-    });
+    ])(
+      '%s: 400 naming the path on PUT, POST, PATCH, events and _bulk, and no prototype changes',
+      async (_what, members, pointer) => {
+        await expectEveryWriteRefused(members, refusedAt(pointer));
+        const id = await seed();
+        const bulk = `{"ops":[{"op":"patch","id":"${id}","doc":{${members}}}]}`;
+        await expectRefused(
+          id,
+          () => call('POST', '/v1/sessions/_bulk', { raw: bulk }),
+          400,
+          refusedAt(`/ops/0/doc${pointer}`),
+        );
+        const events = `{"events":[{"sessionId":"s","screen":"x",${members}}]}`;
+        await expectRefused(
+          id,
+          () => call('POST', '/v1/clicks/_bulk', { raw: events }),
+          400,
+          refusedAt(`/events/0${pointer}`),
+          'clicks',
+        );
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+        expect(Object.prototype).not.toHaveProperty('polluted');
+      },
+    );
 
     it('members named constructor, prototype and hasOwnProperty are data: PUT and PATCH store them as sent', async () => {
       const id = newId();
       expectAccepted(await put(id, { userId: 'u-1', hasOwnProperty: 1, constructor: 'Ferrari' }), id, 1);
       // json-merge-patch 1.0.2 threw on the hasOwnProperty member (500) and stopped at "constructor",
       // dropping "amount" while still answering 202.
-      expectAccepted(await call('PATCH', `/v1/sessions/${id}`, { body: { status: 'idle', constructor: 'Lotus', prototype: { p: 1 }, amount: 5, hasOwnProperty: null } }), id, 2);
-      expect((await get(id)).json()).toEqual({ id, userId: 'u-1', constructor: 'Lotus', status: 'idle', prototype: { p: 1 }, amount: 5 });
+      expectAccepted(
+        await call('PATCH', `/v1/sessions/${id}`, {
+          body: { status: 'idle', constructor: 'Lotus', prototype: { p: 1 }, amount: 5, hasOwnProperty: null },
+        }),
+        id,
+        2,
+      );
+      expect((await get(id)).json()).toEqual({
+        id,
+        userId: 'u-1',
+        constructor: 'Lotus',
+        status: 'idle',
+        prototype: { p: 1 },
+        amount: 5,
+      });
     });
   });
 
@@ -890,21 +1036,42 @@ describe('hostile input', () => {
 
     const head = (method: string, path: string, headers: Record<string, string | number>) =>
       `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n` +
-      Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('') + '\r\n';
+      Object.entries(headers)
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('') +
+      '\r\n';
 
     it.each([
       ['a request line that is not HTTP', 'GARBAGE\r\n\r\n'],
-      ['a Content-Length that is not a number', head('PUT', '/v1/sessions/w-1', { 'Content-Type': 'application/json', 'Content-Length': 'abc' })],
-      ['two Content-Lengths', head('PUT', '/v1/sessions/w-1', { 'Content-Type': 'application/json', 'Content-Length': '1\r\nContent-Length: 2' })],
-      ['a header over 16 KiB', head('PUT', '/v1/sessions/w-1', { 'Content-Type': 'application/json', 'X-Pad': 'p'.repeat(20_000) })],
-      ['a URL over 16 KiB', head('PUT', `/v1/sessions/${'w'.repeat(20_000)}`, { 'Content-Type': 'application/json', 'Content-Length': 2 }) + '{}'],
-    ])('%s is 400 problem+json (it was Fastify\'s own JSON, or 431)', async (_what, request) => {
+      [
+        'a Content-Length that is not a number',
+        head('PUT', '/v1/sessions/w-1', { 'Content-Type': 'application/json', 'Content-Length': 'abc' }),
+      ],
+      [
+        'two Content-Lengths',
+        head('PUT', '/v1/sessions/w-1', {
+          'Content-Type': 'application/json',
+          'Content-Length': '1\r\nContent-Length: 2',
+        }),
+      ],
+      [
+        'a header over 16 KiB',
+        head('PUT', '/v1/sessions/w-1', { 'Content-Type': 'application/json', 'X-Pad': 'p'.repeat(20_000) }),
+      ],
+      [
+        'a URL over 16 KiB',
+        head('PUT', `/v1/sessions/${'w'.repeat(20_000)}`, { 'Content-Type': 'application/json', 'Content-Length': 2 }) +
+          '{}',
+      ],
+    ])("%s is 400 problem+json (it was Fastify's own JSON, or 431)", async (_what, request) => {
       expectRawProblem(await sendRaw(port, request), 400);
     });
 
     it('a body sent a byte a second is cut off with 408 problem+json, and nothing is written', async () => {
       const id = newId();
-      const request = head('PUT', `/v1/sessions/${id}`, { 'Content-Type': 'application/json', 'Content-Length': 100_000 }) + '{"userId":"u-1","pad":"';
+      const request =
+        head('PUT', `/v1/sessions/${id}`, { 'Content-Type': 'application/json', 'Content-Length': 100_000 }) +
+        '{"userId":"u-1","pad":"';
       // Fastify's default (no request timeout) held such a request open forever; the client gives up at 90 s.
       const answer = await sendRaw(port, request, { dribble: 'x', dribbleEveryMs: 1000, giveUpMs: 90_000 });
       expect(answer.closedByServer).toBe(true);

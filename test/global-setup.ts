@@ -14,7 +14,6 @@ export interface SpillwayTestServers {
 }
 
 declare global {
-  // eslint-disable-next-line no-var
   var __SPILLWAY_SERVERS__: SpillwayTestServers | undefined;
 }
 

@@ -80,11 +80,11 @@ type K8sModel = new (data: Record<string, unknown>) => { validate(): void };
 
 /** Schema-backed models by `apiVersion/kind`: a manifest of any other kind fails until it is added here. */
 const MODELS: Record<string, K8sModel> = {
-  'v1/Namespace': Namespace as unknown as K8sModel,
-  'v1/ConfigMap': ConfigMap as unknown as K8sModel,
-  'v1/Secret': Secret as unknown as K8sModel,
-  'v1/Service': Service as unknown as K8sModel,
-  'apps/v1/Deployment': Deployment as unknown as K8sModel,
+  'v1/Namespace': Namespace,
+  'v1/ConfigMap': ConfigMap,
+  'v1/Secret': Secret,
+  'v1/Service': Service,
+  'apps/v1/Deployment': Deployment,
 };
 
 function yamlFilesUnder(dir: string): string[] {
@@ -164,7 +164,7 @@ function resolvePort(ports: IContainerPort[] | undefined, port: number | string 
 function httpProbe(container: IContainer, probe: IProbe | undefined): { path?: string; port?: number } {
   const get = probe?.httpGet;
 
-  return { path: get?.path, port: resolvePort(container.ports, get?.port as number | string | undefined) };
+  return { path: get?.path, port: resolvePort(container.ports, get?.port) };
 }
 
 describe('k8s manifests', () => {
@@ -172,9 +172,12 @@ describe('k8s manifests', () => {
     expect(manifestFiles.length).toBeGreaterThan(0);
     expect(objects.length).toBeGreaterThan(0);
     for (const { file, obj } of objects) {
-      expect({ file, apiVersion: typeof obj.apiVersion, kind: typeof obj.kind, name: typeof obj.metadata?.name }).toEqual(
-        { file, apiVersion: 'string', kind: 'string', name: 'string' },
-      );
+      expect({
+        file,
+        apiVersion: typeof obj.apiVersion,
+        kind: typeof obj.kind,
+        name: typeof obj.metadata?.name,
+      }).toEqual({ file, apiVersion: 'string', kind: 'string', name: 'string' });
     }
   });
 
@@ -342,7 +345,7 @@ describe('k8s manifests', () => {
     const deployment = find<IDeployment>('Deployment', 'spillway-ingest');
     const container = onlyContainer(deployment);
     expect(deployment.spec?.template.metadata?.labels).toMatchObject(service.spec?.selector ?? { none: 'none' });
-    const targets = service.spec?.ports?.map((p) => resolvePort(container.ports, p.targetPort as number | string));
+    const targets = service.spec?.ports?.map((p) => resolvePort(container.ports, p.targetPort));
     expect(targets).toEqual([3000]);
   });
 
@@ -356,7 +359,10 @@ describe('k8s manifests', () => {
         entries.map(([key, text]) => {
           expect(key).toMatch(/\.ya?ml$/);
 
-          return [key, parseYaml(text) as { name: string; kind: string; key?: string; schema?: { required?: string[] } }];
+          return [
+            key,
+            parseYaml(text) as { name: string; kind: string; key?: string; schema?: { required?: string[] } },
+          ];
         }),
       );
       const byName = Object.fromEntries(Object.values(parsed).map((c) => [c.name, c]));
@@ -419,7 +425,10 @@ describe('Grafana dashboard', () => {
     const ids = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]).map((p) => p.id);
     expect(new Set(ids).size).toBe(ids.length);
     for (const panel of panels) {
-      expect({ panel: panel.title, uid: panel.datasource?.uid }).toEqual({ panel: panel.title, uid: '${DS_PROMETHEUS}' });
+      expect({ panel: panel.title, uid: panel.datasource?.uid }).toEqual({
+        panel: panel.title,
+        uid: '${DS_PROMETHEUS}',
+      });
       expect(panel.targets?.length).toBeGreaterThan(0);
       expect(panel.gridPos.x + panel.gridPos.w).toBeLessThanOrEqual(24);
     }
@@ -466,7 +475,9 @@ describe('app launchers besides k8s', () => {
   });
 
   it('npm start:ingest and start:sink pass them to node', () => {
-    const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
     expect(scripts['start:ingest']).toBe(`node ${flags} dist/apps/ingest/main.js`);
     expect(scripts['start:sink']).toBe(`node ${flags} dist/apps/sink/main.js`);
   });

@@ -16,7 +16,10 @@ describe('pipeline', () => {
   let sinks: SinkProcess[] = [];
 
   const startSinks = async (count: number, env: Record<string, string> = {}) => {
-    const started = Array.from({ length: count }, (_, i) => new SinkProcess(`sink-${sinks.length + i}`, { ...fx.sinkEnv, ...env }));
+    const started = Array.from(
+      { length: count },
+      (_, i) => new SinkProcess(`sink-${sinks.length + i}`, { ...fx.sinkEnv, ...env }),
+    );
     sinks.push(...started);
     await Promise.all(started.map((s) => s.start()));
 
@@ -74,21 +77,25 @@ describe('pipeline', () => {
     const load = runWorkload(fx, { ops: 3000, ids: 200, events: 500, seed: 7, concurrency: 16 });
     // Freeze the victim at a moment it holds delivered, unacked entries, then kill it there.
     let held = 0;
-    await expectEventually(async () => {
-      victim.signal('SIGSTOP');
-      held = 0;
-      try {
-        // NOGROUP until a replica has created the group; a frozen victim must not keep the other from doing so.
-        held = ((await fx.redis.xpending(fx.stream(fx.docs), 'spillway', '-', '+', 1000, victim.consumer)) as unknown[]).length;
-      } finally {
-        if (held === 0) {
-          victim.signal('SIGCONT');
+    await expectEventually(
+      async () => {
+        victim.signal('SIGSTOP');
+        held = 0;
+        try {
+          // NOGROUP until a replica has created the group; a frozen victim must not keep the other from doing so.
+          held = (await fx.redis.xpending(fx.stream(fx.docs), 'spillway', '-', '+', 1000, victim.consumer)).length;
+        } finally {
+          if (held === 0) {
+            victim.signal('SIGCONT');
+          }
         }
-      }
-      if (held === 0) {
-        throw new Error('victim holds nothing yet');
-      }
-    }, 20_000, 5);
+        if (held === 0) {
+          throw new Error('victim holds nothing yet');
+        }
+      },
+      20_000,
+      5,
+    );
     victim.signal('SIGKILL');
     await victim.waitForExit();
     const sent = await load;
@@ -108,13 +115,16 @@ describe('pipeline', () => {
 
     expect((await fx.tableRows()).get('hot')).toEqual({ version: 300, doc: { owner: 'a', step: 300, id: 'hot' } });
     const page = await sink.metrics();
-    const written = ['inserted', 'updated'].map((outcome) => metricSum(page, 'spillway_sink_entries_total', { collection: fx.docs, outcome }));
+    const written = ['inserted', 'updated'].map((outcome) =>
+      metricSum(page, 'spillway_sink_entries_total', { collection: fx.docs, outcome }),
+    );
     expect(written).toEqual([1, 0]);
     expect(metricSum(page, 'spillway_sink_entries_total', { collection: fx.docs, outcome: 'stale' })).toBe(299);
   });
 
   it("lets a deleted document's hash expire once the delete is written, and not one written again since", async () => {
-    const send = async (method: 'PUT' | 'DELETE', id: string, body?: object) => expect((await fx.request(method, `/v1/${fx.docs}/${id}`, body)).status).toBe(202);
+    const send = async (method: 'PUT' | 'DELETE', id: string, body?: object) =>
+      expect((await fx.request(method, `/v1/${fx.docs}/${id}`, body)).status).toBe(202);
     await send('PUT', 'gone', { owner: 'a' });
     await send('DELETE', 'gone');
     await send('PUT', 'back', { owner: 'a' });
@@ -175,9 +185,18 @@ describe('pipeline', () => {
     await startSinks(1);
     await drained();
 
-    const created = await msOf(`SELECT (extract(epoch FROM created_at) * 1000)::bigint AS ms FROM "${fx.docs}" WHERE id = $1`, 'stamped');
-    const updated = await msOf(`SELECT (extract(epoch FROM updated_at) * 1000)::bigint AS ms FROM "${fx.docs}" WHERE id = $1`, 'stamped');
-    const ingested = await msOf(`SELECT (extract(epoch FROM ingested_at) * 1000)::bigint AS ms FROM "${fx.events}" WHERE id = $1`, 'stamped-event');
+    const created = await msOf(
+      `SELECT (extract(epoch FROM created_at) * 1000)::bigint AS ms FROM "${fx.docs}" WHERE id = $1`,
+      'stamped',
+    );
+    const updated = await msOf(
+      `SELECT (extract(epoch FROM updated_at) * 1000)::bigint AS ms FROM "${fx.docs}" WHERE id = $1`,
+      'stamped',
+    );
+    const ingested = await msOf(
+      `SELECT (extract(epoch FROM ingested_at) * 1000)::bigint AS ms FROM "${fx.events}" WHERE id = $1`,
+      'stamped-event',
+    );
     // The two versions were coalesced into one insert, which carries the newest version's time.
     expect(created).toBe(updated);
     expect(updated).toBeGreaterThan(afterFirst);
@@ -243,14 +262,16 @@ describe('pipeline', () => {
   it('drains on SIGTERM: the stopped consumer leaves nothing pending and leaves the group', async () => {
     const [stopping] = await startSinks(2);
     const load = runWorkload(fx, { ops: 2000, ids: 200, events: 200, seed: 11 });
-    await expectEventually(async () => expect(metricSum(await stopping.metrics(), 'spillway_sink_entries_total')).toBeGreaterThan(0));
+    await expectEventually(async () =>
+      expect(metricSum(await stopping.metrics(), 'spillway_sink_entries_total')).toBeGreaterThan(0),
+    );
     const stoppedAt = Date.now();
     stopping.signal('SIGTERM');
     // Nest closes the app, then re-raises SIGTERM so the exit status tells it was stopped, not crashed.
     expect(await stopping.waitForExit()).toEqual({ code: null, signal: 'SIGTERM' });
     expect(Date.now() - stoppedAt).toBeLessThan(Number(fx.sinkEnv.SINK_SHUTDOWN_MS));
     for (const collection of [fx.docs, fx.events]) {
-      const pending = (await fx.redis.xpending(fx.stream(collection), 'spillway', '-', '+', 10, stopping.consumer)) as unknown[];
+      const pending = await fx.redis.xpending(fx.stream(collection), 'spillway', '-', '+', 10, stopping.consumer);
       expect(pending).toEqual([]);
       const consumers = (await fx.redis.xinfo('CONSUMERS', fx.stream(collection), 'spillway')) as unknown[][];
       expect(consumers.map((c) => c[c.indexOf('name') + 1])).not.toContain(stopping.consumer);

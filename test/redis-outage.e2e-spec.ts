@@ -37,7 +37,12 @@ describe('ingest during a Redis crash', () => {
   });
 
   const put = (id: string) =>
-    app.inject({ method: 'PUT', url: `/v1/sessions/${id}`, headers: { 'content-type': 'application/json' }, payload: { userId: 'u1' } });
+    app.inject({
+      method: 'PUT',
+      url: `/v1/sessions/${id}`,
+      headers: { 'content-type': 'application/json' },
+      payload: { userId: 'u1' },
+    });
   const events = (ids: string[]) =>
     app.inject({
       method: 'POST',
@@ -61,7 +66,11 @@ describe('ingest during a Redis crash', () => {
 
     const inFlight = await crashWhileInFlight(() => put('before'));
     expect(inFlight.statusCode).toBe(503);
-    expect(inFlight.json()).toMatchObject({ status: 503, outcome: 'unknown', detail: expect.stringMatching(/may or may not have been applied/) });
+    expect(inFlight.json()).toMatchObject({
+      status: 503,
+      outcome: 'unknown',
+      detail: expect.stringMatching(/may or may not have been applied/),
+    });
 
     const whileDown = await put('during');
     expect(whileDown.statusCode).toBe(503);

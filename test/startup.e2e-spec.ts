@@ -29,7 +29,9 @@ describe('startup configuration', () => {
 
     expect(result.status).toBe(1);
     const lines = result.stderr.trim().split('\n');
-    expect(lines.at(-1)).toContain(`collection file ${join(dir, 'bad.yaml')}: field \\"kind\\": must be equal to one of the allowed values`);
+    expect(lines.at(-1)).toContain(
+      `collection file ${join(dir, 'bad.yaml')}: field \\"kind\\": must be equal to one of the allowed values`,
+    );
   });
 
   it.each(['ingest', 'sink'] as const)('%s stops on a bad setting with one line', (app) => {

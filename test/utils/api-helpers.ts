@@ -68,16 +68,25 @@ export interface SendOptions {
 }
 
 /** One request through Fastify's inject (no network). */
-export async function send(app: NestFastifyApplication, method: Method, url: string, options: SendOptions = {}): Promise<ApiResponse> {
+export async function send(
+  app: NestFastifyApplication,
+  method: Method,
+  url: string,
+  options: SendOptions = {},
+): Promise<ApiResponse> {
   const payload = options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
   const headers: Record<string, string> = { ...options.headers };
   if (payload !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
 
-  return (await app.inject({ method, url, payload, headers })) as unknown as ApiResponse;
+  return await app.inject({ method, url, payload, headers });
 }
 
 /** Asserts an RFC 9457 answer with the given status; returns its body. */
-export function expectProblem(res: ApiResponse, status: number, detail?: RegExp): { type: string; title: string; status: number; detail: string } {
+export function expectProblem(
+  res: ApiResponse,
+  status: number,
+  detail?: RegExp,
+): { type: string; title: string; status: number; detail: string } {
   expect({ status: res.statusCode, body: res.body }).toMatchObject({ status });
   expect(String(res.headers['content-type'])).toMatch(/^application\/problem\+json\b/);
   const problem = res.json();
@@ -117,7 +126,10 @@ export interface RedisSnapshot {
 
 /** The collection's stream length and one document's hash, to compare before and after a refused request. */
 export async function snapshot(redis: Redis, collection: string, id: string): Promise<RedisSnapshot> {
-  const [streamLength, doc] = await Promise.all([redis.xlen(streamKey(collection)), redis.hgetall(docKey(collection, id))]);
+  const [streamLength, doc] = await Promise.all([
+    redis.xlen(streamKey(collection)),
+    redis.hgetall(docKey(collection, id)),
+  ]);
 
   return { streamLength, doc };
 }
@@ -196,7 +208,10 @@ export function sendRaw(port: number, head: string | Buffer, options: RawOptions
     const chunks: Buffer[] = [];
     let sent = 0;
     let closedByServer = true;
-    const dribbler = dribble === undefined ? undefined : setInterval(() => socket.write(dribble[sent++ % dribble.length]), dribbleEveryMs);
+    const dribbler =
+      dribble === undefined
+        ? undefined
+        : setInterval(() => socket.write(dribble[sent++ % dribble.length]), dribbleEveryMs);
     const giveUp = setTimeout(() => {
       closedByServer = false;
       socket.destroy();
@@ -214,9 +229,17 @@ export function sendRaw(port: number, head: string | Buffer, options: RawOptions
       const [statusLine = '', ...headerLines] = head.split('\r\n');
       const status = /^HTTP\/1\.[01] (\d{3}) /.exec(statusLine)?.[1];
       const headers = Object.fromEntries(
-        headerLines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+        headerLines.map((line) => [
+          line.slice(0, line.indexOf(':')).toLowerCase(),
+          line.slice(line.indexOf(':') + 1).trim(),
+        ]),
       );
-      resolve({ status: status === undefined ? undefined : Number(status), headers, body: rest.join('\r\n\r\n'), closedByServer });
+      resolve({
+        status: status === undefined ? undefined : Number(status),
+        headers,
+        body: rest.join('\r\n\r\n'),
+        closedByServer,
+      });
     });
     socket.write(head);
   });

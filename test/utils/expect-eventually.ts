@@ -1,5 +1,9 @@
 /** Retries an assertion until it passes or the time is up; the last failure is thrown. */
-export async function expectEventually(assertion: () => Promise<void> | void, timeoutMs = 30_000, everyMs = 200): Promise<void> {
+export async function expectEventually(
+  assertion: () => Promise<void> | void,
+  timeoutMs = 30_000,
+  everyMs = 200,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -105,7 +105,13 @@ export class PipelineFixture {
     const found = new Map<string, { version: number; doc: unknown }>();
     let cursor = '0';
     do {
-      const [next, batch] = await this.redis.scan(cursor, 'MATCH', `${prefix.replace(/[{}]/g, '\\$&')}*`, 'COUNT', 1000);
+      const [next, batch] = await this.redis.scan(
+        cursor,
+        'MATCH',
+        `${prefix.replace(/[{}]/g, '\\$&')}*`,
+        'COUNT',
+        1000,
+      );
       cursor = next;
       for (const key of batch) {
         const [v, d, x] = await this.redis.hmget(key, 'v', 'd', 'x');

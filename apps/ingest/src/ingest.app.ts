@@ -2,7 +2,12 @@ import { ConsoleLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadEnv, logLevelsFrom } from '@app/config';
-import { answerClientError, answerFrameworkError, REQUEST_TIMEOUT_MS, TIMEOUT_CHECK_INTERVAL_MS } from './http/client-errors';
+import {
+  answerClientError,
+  answerFrameworkError,
+  REQUEST_TIMEOUT_MS,
+  TIMEOUT_CHECK_INTERVAL_MS,
+} from './http/client-errors';
 import { parseJsonBody } from './http/json-body.parser';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
 import { IngestModule } from './ingest.module';

@@ -24,6 +24,12 @@ const SINK_POOL_SIZE = 6;
     HealthModule,
   ],
   controllers: [HealthController],
-  providers: [SchemaProvisioner, BatchWriterService, StreamConsumerService, StreamMaintenanceService, SinkHealthIndicator],
+  providers: [
+    SchemaProvisioner,
+    BatchWriterService,
+    StreamConsumerService,
+    StreamMaintenanceService,
+    SinkHealthIndicator,
+  ],
 })
 export class SinkModule {}

@@ -37,7 +37,7 @@ function readCollectionFile(file: string, ajv: Ajv2020): CollectionFile {
         : error.keyword === 'additionalProperties'
           ? String(error.params.additionalProperty)
           : error.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(root)';
-    const problem = error.keyword === 'additionalProperties' ? 'is not a known field' : error.message ?? 'is invalid';
+    const problem = error.keyword === 'additionalProperties' ? 'is not a known field' : (error.message ?? 'is invalid');
     fail(file, field, problem);
   }
 
@@ -64,9 +64,13 @@ function toCollection(file: string, def: CollectionFile, ajv: Ajv2020): Collecti
 export function loadCollections(dir: string): Collection[] {
   let names: string[];
   try {
-    names = readdirSync(dir).filter((n) => /\.ya?ml$/.test(n)).sort();
+    names = readdirSync(dir)
+      .filter((n) => /\.ya?ml$/.test(n))
+      .sort();
   } catch (e) {
-    throw new CollectionConfigException(`COLLECTIONS_DIR ${dir}: cannot be read (${(e as NodeJS.ErrnoException).code})`);
+    throw new CollectionConfigException(
+      `COLLECTIONS_DIR ${dir}: cannot be read (${(e as NodeJS.ErrnoException).code})`,
+    );
   }
   if (names.length === 0) {
     throw new CollectionConfigException(`COLLECTIONS_DIR ${dir}: holds no collection files (*.yaml)`);

@@ -5,20 +5,33 @@ import { ChangeOp } from './streams';
 describe('decodeEntry', () => {
   it('reads a put', () => {
     expect(decodeEntry('1-0', ['3 put doc-1 7 1700000000123', '{"a":1}'])).toEqual({
-      entryId: '1-0', op: ChangeOp.PUT, id: 'doc-1', version: 7, doc: '{"a":1}', ingestedAt: 1700000000123,
+      entryId: '1-0',
+      op: ChangeOp.PUT,
+      id: 'doc-1',
+      version: 7,
+      doc: '{"a":1}',
+      ingestedAt: 1700000000123,
     });
   });
 
   it('reads a delete, which carries no document, and an event', () => {
-    expect(decodeEntry('2-0', ['3 del d 3 5', ''])).toMatchObject({ op: ChangeOp.DELETE, id: 'd', version: 3, doc: '' });
+    expect(decodeEntry('2-0', ['3 del d 3 5', ''])).toMatchObject({
+      op: ChangeOp.DELETE,
+      id: 'd',
+      version: 3,
+      doc: '',
+    });
     expect(decodeEntry('2-1', ['3 evt e 1 5', '{}'])).toMatchObject({ op: ChangeOp.EVENT, doc: '{}' });
   });
 
   it('reads back what encodeEntry lays out', () => {
     const change = { op: ChangeOp.PUT, id: 'doc-1', version: 7, ingestedAt: 1700000000123, doc: '{"a":1}' };
 
-    expect(decodeEntry('1-0', encodeEntry(change.op, change.id, change.version, change.ingestedAt, change.doc))).toEqual({
-      entryId: '1-0', ...change,
+    expect(
+      decodeEntry('1-0', encodeEntry(change.op, change.id, change.version, change.ingestedAt, change.doc)),
+    ).toEqual({
+      entryId: '1-0',
+      ...change,
     });
   });
 
@@ -26,9 +39,19 @@ describe('decodeEntry', () => {
     const current = decodeEntry('1-0', ['3 put doc-1 7 1700000000123', '{"a":1}']);
 
     expect(decodeEntry('1-0', ['h', '2 put doc-1 7 1700000000123', 'd', '{"a":1}'])).toEqual(current);
-    expect(decodeEntry('1-0', ['ts', '1700000000123', 'd', '{"a":1}', 'v', '7', 'id', 'doc-1', 'op', 'put', 'sv', '1'])).toEqual(current);
-    expect(decodeEntry('2-0', ['h', '2 del d 3 5'])).toMatchObject({ op: ChangeOp.DELETE, id: 'd', version: 3, doc: '' });
-    expect(decodeEntry('2-0', ['sv', '1', 'op', 'del', 'id', 'd', 'v', '3', 'ts', '5'])).toMatchObject({ op: ChangeOp.DELETE, doc: '' });
+    expect(
+      decodeEntry('1-0', ['ts', '1700000000123', 'd', '{"a":1}', 'v', '7', 'id', 'doc-1', 'op', 'put', 'sv', '1']),
+    ).toEqual(current);
+    expect(decodeEntry('2-0', ['h', '2 del d 3 5'])).toMatchObject({
+      op: ChangeOp.DELETE,
+      id: 'd',
+      version: 3,
+      doc: '',
+    });
+    expect(decodeEntry('2-0', ['sv', '1', 'op', 'del', 'id', 'd', 'v', '3', 'ts', '5'])).toMatchObject({
+      op: ChangeOp.DELETE,
+      doc: '',
+    });
   });
 
   it.each([

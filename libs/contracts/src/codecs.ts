@@ -19,7 +19,13 @@ const OPS = new Set<string>(Object.values(ChangeOp));
 const HEADER_V3 = `${ENTRY_SCHEMA_VERSION} `;
 
 /** The fields of a change entry in the current layout, as the write scripts append it (includes/appendChange.lua). */
-export function encodeEntry(op: ChangeOp, id: string, version: number, ingestedAt: number, doc: string): [string, string] {
+export function encodeEntry(
+  op: ChangeOp,
+  id: string,
+  version: number,
+  ingestedAt: number,
+  doc: string,
+): [string, string] {
   return [[ENTRY_SCHEMA_VERSION, op, id, version, ingestedAt].join(' '), doc];
 }
 
@@ -72,7 +78,14 @@ function decodeV1(entryId: string, fields: readonly string[]): ChangeEntry {
   );
 }
 
-function checked(entryId: string, op: string, id: string, version: number, ingestedAt: number, doc: string): ChangeEntry {
+function checked(
+  entryId: string,
+  op: string,
+  id: string,
+  version: number,
+  ingestedAt: number,
+  doc: string,
+): ChangeEntry {
   if (!OPS.has(op)) {
     throw new EntryDecodeError(`unknown op ${op}`);
   }

@@ -43,7 +43,12 @@ export function partitionKeys(collection: string, partition = 0): PartitionKeys 
   let keys = keysOfPartitions.get(tag);
   if (!keys) {
     const base = `${KEY_PREFIX}:${tag}`;
-    keys = { stream: `${base}:stream`, deadLetters: `${base}:dlq`, epoch: `${base}:epoch`, document: (id) => `${base}:doc:${id}` };
+    keys = {
+      stream: `${base}:stream`,
+      deadLetters: `${base}:dlq`,
+      epoch: `${base}:epoch`,
+      document: (id) => `${base}:doc:${id}`,
+    };
     keysOfPartitions.set(tag, keys);
   }
 

@@ -31,7 +31,9 @@ describe('StreamStatsService', () => {
   });
 
   const add = (n: number) =>
-    Promise.all(Array.from({ length: n }, (_, i) => redis.xadd(partitionKeys(collection.name).stream, '*', 'n', String(i))));
+    Promise.all(
+      Array.from({ length: n }, (_, i) => redis.xadd(partitionKeys(collection.name).stream, '*', 'n', String(i))),
+    );
 
   it('counts undelivered and pending entries', async () => {
     const stream = partitionKeys(collection.name).stream;

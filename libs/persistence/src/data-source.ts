@@ -15,7 +15,11 @@ export function spillwayDataSourceOptions(settings: DataSourceSettings): DataSou
     type: 'postgres',
     url: settings.url,
     entities: [TombstoneEntity],
-    migrations: [CreateTombstones1763800000000, CreateWriteDocumentsFunction1763900000000, IndexTombstonesByStreamMsAlone1764000000000],
+    migrations: [
+      CreateTombstones1763800000000,
+      CreateWriteDocumentsFunction1763900000000,
+      IndexTombstonesByStreamMsAlone1764000000000,
+    ],
     migrationsRun: false,
     migrationsTableName: 'spillway_migrations',
     synchronize: false,

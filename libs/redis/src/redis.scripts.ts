@@ -17,7 +17,12 @@ declare module 'ioredis' {
     appendEvents(...countKeysAndArgs: (string | number)[]): Result<number[], Context>;
     dropTombstone(documentKey: string, version: number, lingerSeconds: number): Result<number, Context>;
     /** After the group: per entry its id, reason, deliveries, field count and fields (deadLetter-2.lua). */
-    deadLetter(streamKey: string, deadLetterKey: string, group: string, ...entries: (string | number)[]): Result<number, Context>;
+    deadLetter(
+      streamKey: string,
+      deadLetterKey: string,
+      group: string,
+      ...entries: (string | number)[]
+    ): Result<number, Context>;
     /**
      * The key count, then the epoch key, the stream and the document keys, then a new epoch token: the epoch, the
      * stream's last entry id, then each document's version, 0 where Redis holds none (documentVersions-n.lua).
@@ -41,8 +46,20 @@ export interface ScriptChange {
 }
 
 /** The arguments of one writeDocuments call: changes of one partition, applied in this order. */
-export function writeDocumentsArgs(streamKey: string, nowMs: number, ttlSeconds: number, changes: ScriptChange[]): (string | number)[] {
-  return perItemArgs(streamKey, nowMs, ttlSeconds, changes, (c) => c.documentKey, (c) => [c.op, c.id, c.doc, c.expectedVersion, c.floor, c.createOnly]);
+export function writeDocumentsArgs(
+  streamKey: string,
+  nowMs: number,
+  ttlSeconds: number,
+  changes: ScriptChange[],
+): (string | number)[] {
+  return perItemArgs(
+    streamKey,
+    nowMs,
+    ttlSeconds,
+    changes,
+    (c) => c.documentKey,
+    (c) => [c.op, c.id, c.doc, c.expectedVersion, c.floor, c.createOnly],
+  );
 }
 
 /** One event for appendEvents-n.lua. */
@@ -54,8 +71,20 @@ export interface ScriptEvent {
 }
 
 /** The arguments of one appendEvents call: events of one partition, appended in this order. */
-export function appendEventsArgs(streamKey: string, nowMs: number, ttlSeconds: number, events: ScriptEvent[]): (string | number)[] {
-  return perItemArgs(streamKey, nowMs, ttlSeconds, events, (e) => e.eventKey, (e) => [e.id, e.doc]);
+export function appendEventsArgs(
+  streamKey: string,
+  nowMs: number,
+  ttlSeconds: number,
+  events: ScriptEvent[],
+): (string | number)[] {
+  return perItemArgs(
+    streamKey,
+    nowMs,
+    ttlSeconds,
+    events,
+    (e) => e.eventKey,
+    (e) => [e.id, e.doc],
+  );
 }
 
 /**

@@ -34,7 +34,7 @@ function itemsOf(body: unknown, field: 'ops' | 'events'): unknown[] {
 
 function toOp(raw: unknown, index: number): BulkOp {
   assertObject(raw, `ops[${index}]`);
-  const { op, id, doc, ifMatch } = raw as JsonObject;
+  const { op, id, doc, ifMatch } = raw;
   if (op !== 'put' && op !== 'patch' && op !== 'delete') {
     throw new BadRequestException(`ops[${index}].op must be "put", "patch" or "delete"`);
   }
@@ -117,9 +117,13 @@ export class BulkService {
     });
     const putsAndDeletes = together.map((i) => ops[i] as PutOrDelete);
     await Promise.all([
-      this.documents.writeAll(collection, putsAndDeletes).then((outcomes) =>
-        outcomes.forEach((outcome, k) => (results[together[k]] = outcome instanceof Error ? itemError(outcome) : outcome)),
-      ),
+      this.documents
+        .writeAll(collection, putsAndDeletes)
+        .then((outcomes) =>
+          outcomes.forEach(
+            (outcome, k) => (results[together[k]] = outcome instanceof Error ? itemError(outcome) : outcome),
+          ),
+        ),
       ...[...oneByOne.values()].map(async (indexes) => {
         for (const i of indexes) {
           results[i] = await settle(() => this.apply(collection, ops[i]));

@@ -29,7 +29,11 @@ export class IdPipe implements PipeTransform<string, string> {
 
 export function requireKind(collection: Collection, kind: CollectionKind): void {
   if (collection.kind !== kind) {
-    const hint = kind === 'document' ? 'events are appended with POST' : 'documents are written with PUT, PATCH, DELETE';
-    throw new HttpException(`${collection.name} is a ${collection.kind} collection: ${hint}`, HttpStatus.METHOD_NOT_ALLOWED);
+    const hint =
+      kind === 'document' ? 'events are appended with POST' : 'documents are written with PUT, PATCH, DELETE';
+    throw new HttpException(
+      `${collection.name} is a ${collection.kind} collection: ${hint}`,
+      HttpStatus.METHOD_NOT_ALLOWED,
+    );
   }
 }

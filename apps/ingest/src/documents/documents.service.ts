@@ -4,7 +4,12 @@ import type { Collection } from '@app/collections';
 import { SpillwayMetrics } from '@app/metrics';
 import { assertObject, idInBody, type JsonObject, prepareDocument } from '../collections/document-body';
 import { BacklogGuard } from '../store/backlog.guard';
-import { type DocumentWrite, DocumentStore, type StoredDocument, VersionMismatchException } from '../store/document-store';
+import {
+  type DocumentWrite,
+  DocumentStore,
+  type StoredDocument,
+  VersionMismatchException,
+} from '../store/document-store';
 import { type ItemResult, prepareThenWrite } from '../store/item-results';
 import { applyMergePatch } from './merge-patch';
 

@@ -1,7 +1,8 @@
 import { applyMergePatch } from './merge-patch';
 
 describe(applyMergePatch.name, () => {
-  const sut = (target: unknown, patch: unknown) => applyMergePatch(JSON.parse(JSON.stringify(target)), JSON.parse(JSON.stringify(patch)));
+  const sut = (target: unknown, patch: unknown) =>
+    applyMergePatch(JSON.parse(JSON.stringify(target)), JSON.parse(JSON.stringify(patch)));
 
   it('follows the examples of RFC 7396 appendix A', () => {
     expect(sut({ a: 'b' }, { a: 'c' })).toEqual({ a: 'c' });

@@ -1,6 +1,7 @@
 type JsonObject = Record<string, unknown>;
 
-const isObject = (value: unknown): value is JsonObject => value !== null && typeof value === 'object' && !Array.isArray(value);
+const isObject = (value: unknown): value is JsonObject =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /**
  * RFC 7396 JSON Merge Patch: members set to null are removed, objects merge, anything else replaces.

@@ -31,7 +31,11 @@ export class EventsService {
    * failed with: 400 for a body that cannot be stored, or Redis's.
    */
   appendAll(collection: Collection, bodies: unknown[]): Promise<ItemResult<WriteResult>[]> {
-    return prepareThenWrite(bodies, (body) => prepareEvent(collection, body), (events) => this.appendPrepared(collection, events));
+    return prepareThenWrite(
+      bodies,
+      (body) => prepareEvent(collection, body),
+      (events) => this.appendPrepared(collection, events),
+    );
   }
 
   private async appendPrepared(collection: Collection, events: PreparedEvent[]): Promise<ItemResult<WriteResult>[]> {

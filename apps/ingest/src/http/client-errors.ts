@@ -50,6 +50,7 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Socket):
 
 /** Fastify's `frameworkErrors`: a URL that is not valid percent-encoding, as problem+json like every other answer. */
 export function answerFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
-  const detail = error.code === 'FST_ERR_BAD_URL' ? 'the URL is not valid percent-encoded UTF-8' : 'the URL cannot be routed';
+  const detail =
+    error.code === 'FST_ERR_BAD_URL' ? 'the URL is not valid percent-encoded UTF-8' : 'the URL cannot be routed';
   void reply.code(400).type('application/problem+json').send(problemBody(400, detail));
 }

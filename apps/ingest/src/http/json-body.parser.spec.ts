@@ -1,7 +1,8 @@
 import { BadRequestException, UnsupportedMediaTypeException } from '@nestjs/common';
 import { assertStorableDocument, MAX_BODY_DEPTH, MAX_DOCUMENT_DEPTH, parseJsonBody } from './json-body.parser';
 
-const nested = (depth: number, leaf = '1'): string => '{"a":'.repeat(depth - 1) + `{"a":${leaf}}` + '}'.repeat(depth - 1);
+const nested = (depth: number, leaf = '1'): string =>
+  '{"a":'.repeat(depth - 1) + `{"a":${leaf}}` + '}'.repeat(depth - 1);
 const arrays = (depth: number): string => '['.repeat(depth) + ']'.repeat(depth);
 
 /** The 400 detail `parse` throws for `text`. */
@@ -40,7 +41,11 @@ describe(parseJsonBody.name, () => {
 
   it.each([
     ['a __proto__ member', '{"a":{"__proto__":{"x":1}}}', /member name at \/a\/__proto__ is refused/],
-    ['a constructor.prototype member', '{"ops":[{"doc":{"constructor":{"prototype":{"x":1}}}}]}', /member name at \/ops\/0\/doc\/constructor is refused/],
+    [
+      'a constructor.prototype member',
+      '{"ops":[{"doc":{"constructor":{"prototype":{"x":1}}}}]}',
+      /member name at \/ops\/0\/doc\/constructor is refused/,
+    ],
   ])('refuses %s, naming its path', (_what, text, detail) => {
     expect(refusal(text)).toMatch(detail);
   });
@@ -57,8 +62,16 @@ describe(parseJsonBody.name, () => {
     ['blank', ' \n', /empty/],
     ['trailing garbage', '{"a":1} x', /not valid JSON/],
     ['invalid UTF-8', Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]), /not valid UTF-8/],
-    ['an overlong UTF-8 encoding', Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc0, 0x80, 0x22, 0x7d]), /not valid UTF-8/],
-    ['a UTF-8 encoded surrogate', Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xed, 0xa0, 0x80, 0x22, 0x7d]), /not valid UTF-8/],
+    [
+      'an overlong UTF-8 encoding',
+      Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc0, 0x80, 0x22, 0x7d]),
+      /not valid UTF-8/,
+    ],
+    [
+      'a UTF-8 encoded surrogate',
+      Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xed, 0xa0, 0x80, 0x22, 0x7d]),
+      /not valid UTF-8/,
+    ],
   ])('refuses a body that is %s', (_what, text, detail) => {
     expect(refusal(text)).toMatch(detail);
   });
@@ -66,7 +79,9 @@ describe(parseJsonBody.name, () => {
   it(`takes ${MAX_BODY_DEPTH} levels and refuses ${MAX_BODY_DEPTH + 1}, arrays or objects`, () => {
     expect(() => sut(arrays(MAX_BODY_DEPTH))).not.toThrow();
     expect(() => sut(nested(MAX_BODY_DEPTH))).not.toThrow();
-    expect(refusal(arrays(MAX_BODY_DEPTH + 1))).toMatch(new RegExp(`body nests deeper than ${MAX_BODY_DEPTH} levels at /0/0/0`));
+    expect(refusal(arrays(MAX_BODY_DEPTH + 1))).toMatch(
+      new RegExp(`body nests deeper than ${MAX_BODY_DEPTH} levels at /0/0/0`),
+    );
     expect(refusal(nested(MAX_BODY_DEPTH + 1))).toMatch(/body nests deeper than \d+ levels at \/a\/a\/a/);
   });
 
@@ -98,7 +113,11 @@ describe(assertStorableDocument.name, () => {
     ['a number JSON.parse makes Infinity', '{"amount":1e400}', /number at \/amount is beyond/],
     ['a number JSON.parse makes -Infinity', '{"a":[-1e309]}', /number at \/a\/0 is beyond/],
     ['a __proto__ member', '{"a":{"__proto__":{"x":1}}}', /member name at \/a\/__proto__ is refused/],
-    ['a constructor.prototype member', '{"constructor":{"prototype":{"x":1}}}', /member name at \/constructor is refused/],
+    [
+      'a constructor.prototype member',
+      '{"constructor":{"prototype":{"x":1}}}',
+      /member name at \/constructor is refused/,
+    ],
     ['JSON Pointer escapes in the path', '{"a/b":{"c~d":"\\u0000"}}', /at \/a~1b\/c~0d contains/],
   ])('refuses %s, naming its path', (_what, text, detail) => {
     expect(() => sut(JSON.parse(text))).toThrow(detail);

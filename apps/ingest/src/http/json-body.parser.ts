@@ -100,7 +100,9 @@ export function assertStorableJson(value: unknown, limits: JsonLimits): void {
       }
     } else if (typeof node === 'number') {
       if (content && !Number.isFinite(node)) {
-        throw new BadRequestException(`the number at ${pointerOf(frame)} is beyond ±1.8e308, the largest a JSON number may be here`);
+        throw new BadRequestException(
+          `the number at ${pointerOf(frame)} is beyond ±1.8e308, the largest a JSON number may be here`,
+        );
       }
     } else if (node !== null && typeof node === 'object') {
       if (frame.depth > maxDepth) {
@@ -153,7 +155,11 @@ function breaksLimits(node: unknown, depth: number, limits: JsonLimits): boolean
   }
   for (const key of Object.keys(node)) {
     const member = (node as Record<string, unknown>)[key];
-    if ((limits.content && unstorableText(key) !== undefined) || isPrototypeKey(key, member) || breaksLimits(member, depth + 1, limits)) {
+    if (
+      (limits.content && unstorableText(key) !== undefined) ||
+      isPrototypeKey(key, member) ||
+      breaksLimits(member, depth + 1, limits)
+    ) {
       return true;
     }
   }
@@ -206,7 +212,9 @@ export function parseJsonBody(raw: Buffer, contentType?: string): unknown {
   } catch (error) {
     // V8 quotes the input in its message; only the position is worth passing on.
     const position = /position (\d+)/.exec((error as Error).message)?.[1];
-    throw new BadRequestException(`the body is not valid JSON${position === undefined ? '' : ` (at character ${position})`}`);
+    throw new BadRequestException(
+      `the body is not valid JSON${position === undefined ? '' : ` (at character ${position})`}`,
+    );
   }
   assertStorableJson(value, { maxDepth: MAX_BODY_DEPTH, what: 'body', content: false });
 

@@ -54,7 +54,7 @@ function fromHttpException(error: HttpException): Problem {
   const status = error.getStatus();
   const response = error.getResponse();
   const message =
-    typeof response === 'string' ? response : (response as { message?: string | string[] }).message ?? error.message;
+    typeof response === 'string' ? response : ((response as { message?: string | string[] }).message ?? error.message);
   const headers = (response as { headers?: Record<string, string> }).headers;
 
   return {
@@ -89,7 +89,14 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     }
     if (isOutcomeUnknown(error) && isWrite) {
       const extensions = { outcome: 'unknown' };
-      return { status: 503, title: TITLES[503], detail: OUTCOME_UNKNOWN_DETAIL, headers: { 'Retry-After': '1' }, extensions };
+
+      return {
+        status: 503,
+        title: TITLES[503],
+        detail: OUTCOME_UNKNOWN_DETAIL,
+        headers: { 'Retry-After': '1' },
+        extensions,
+      };
     }
     if (isRedisUnavailable(error)) {
       return { status: 503, title: TITLES[503], detail: 'Redis cannot be reached', headers: { 'Retry-After': '1' } };

@@ -122,7 +122,9 @@ export class DocumentStore {
       }
       if (reads === FLOOR_READS) {
         for (const i of pending) {
-          outcomes[i] = new ServiceUnavailableException(`PostgreSQL answered too slowly for ${collection.name}/${changes[i].id}; retry`);
+          outcomes[i] = new ServiceUnavailableException(
+            `PostgreSQL answered too slowly for ${collection.name}/${changes[i].id}; retry`,
+          );
         }
 
         return outcomes;
@@ -143,17 +145,27 @@ export class DocumentStore {
    */
   async appendEvents(collection: Collection, events: { id: string; json: string }[]): Promise<ItemResult<boolean>[]> {
     const nowMs = Date.now();
-    const results = await inScriptCalls(collection, events, (e) => e.id, (keys, chunk) => {
-      const scriptEvents = chunk.map((e) => ({ eventKey: keys.document(e.id), id: e.id, doc: e.json }));
+    const results = await inScriptCalls(
+      collection,
+      events,
+      (e) => e.id,
+      (keys, chunk) => {
+        const scriptEvents = chunk.map((e) => ({ eventKey: keys.document(e.id), id: e.id, doc: e.json }));
 
-      return this.redis.appendEvents(...appendEventsArgs(keys.stream, nowMs, this.cfg.docTtlSeconds, scriptEvents));
-    });
+        return this.redis.appendEvents(...appendEventsArgs(keys.stream, nowMs, this.cfg.docTtlSeconds, scriptEvents));
+      },
+    );
 
     return results.map((r) => (r instanceof Error ? r : r === 1));
   }
 
   /** Sets the floors of the changes at `indexes` to what PostgreSQL holds for their ids. */
-  private async readFloors(collection: Collection, changes: DocumentWrite[], indexes: number[], floors: string[]): Promise<void> {
+  private async readFloors(
+    collection: Collection,
+    changes: DocumentWrite[],
+    indexes: number[],
+    floors: string[],
+  ): Promise<void> {
     const readAtMs = Date.now();
     const states = await this.postgres.versions(collection, [...new Set(indexes.map((i) => changes[i].id))]);
     for (const i of indexes) {
@@ -163,14 +175,26 @@ export class DocumentStore {
   }
 
   /** One writeDocuments call per partition and chunk; per index its script result, or the error of its call. */
-  private runWrites(collection: Collection, changes: DocumentWrite[], indexes: number[], floors: string[]): Promise<ItemResult<number>[]> {
+  private runWrites(
+    collection: Collection,
+    changes: DocumentWrite[],
+    indexes: number[],
+    floors: string[],
+  ): Promise<ItemResult<number>[]> {
     const nowMs = Date.now();
 
-    return inScriptCalls(collection, indexes, (i) => changes[i].id, (keys, chunk) => {
-      const scriptChanges = chunk.map((i) => toScriptChange(keys.document(changes[i].id), changes[i], floors[i]));
+    return inScriptCalls(
+      collection,
+      indexes,
+      (i) => changes[i].id,
+      (keys, chunk) => {
+        const scriptChanges = chunk.map((i) => toScriptChange(keys.document(changes[i].id), changes[i], floors[i]));
 
-      return this.redis.writeDocuments(...writeDocumentsArgs(keys.stream, nowMs, this.cfg.docTtlSeconds, scriptChanges));
-    });
+        return this.redis.writeDocuments(
+          ...writeDocumentsArgs(keys.stream, nowMs, this.cfg.docTtlSeconds, scriptChanges),
+        );
+      },
+    );
   }
 }
 
@@ -201,7 +225,10 @@ async function inScriptCalls<T, R>(
   await Promise.all(
     chunks.map(async ({ keys, at }) => {
       try {
-        const replies = await call(keys, at.map((k) => items[k]));
+        const replies = await call(
+          keys,
+          at.map((k) => items[k]),
+        );
         at.forEach((k, j) => (results[k] = replies[j]));
       } catch (error) {
         at.forEach((k) => (results[k] = error as Error));

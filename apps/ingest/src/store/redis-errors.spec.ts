@@ -8,7 +8,9 @@ describe('redis errors', () => {
     // Found by the chaos run: with auto-pipelining, a write queued behind an answered command got ioredis's
     // AbortError when Redis was killed, and ingest answered 500.
     expect(isOutcomeUnknown(named('AbortError', 'Command aborted due to connection close'))).toBe(true);
-    expect(isOutcomeUnknown(named('MaxRetriesPerRequestError', 'Reached the max retries per request limit'))).toBe(true);
+    expect(isOutcomeUnknown(named('MaxRetriesPerRequestError', 'Reached the max retries per request limit'))).toBe(
+      true,
+    );
     expect(isOutcomeUnknown(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))).toBe(true);
     expect(isOutcomeUnknown(new Error('Connection is closed.'))).toBe(true);
   });

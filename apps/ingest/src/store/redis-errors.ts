@@ -19,7 +19,9 @@ const CUT_SHORT_NAMES = new Set(['MaxRetriesPerRequestError', 'AbortError']);
 export function isOutcomeUnknown(error: unknown): boolean {
   return (
     error instanceof Error &&
-    (CUT_SHORT_NAMES.has(error.name) || BROKEN_CODES.has(errorCode(error)) || /Connection is closed/.test(error.message))
+    (CUT_SHORT_NAMES.has(error.name) ||
+      BROKEN_CODES.has(errorCode(error)) ||
+      /Connection is closed/.test(error.message))
   );
 }
 
@@ -28,7 +30,8 @@ export function isRedisUnavailable(error: unknown): boolean {
   return (
     isOutcomeUnknown(error) ||
     (error instanceof Error &&
-      (UNREACHABLE_CODES.has(errorCode(error)) || /enableOfflineQueue|^LOADING|^MASTERDOWN|^READONLY|^TRYAGAIN/.test(error.message)))
+      (UNREACHABLE_CODES.has(errorCode(error)) ||
+        /enableOfflineQueue|^LOADING|^MASTERDOWN|^READONLY|^TRYAGAIN/.test(error.message)))
   );
 }
 

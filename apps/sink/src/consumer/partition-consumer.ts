@@ -80,9 +80,14 @@ export class PartitionConsumer {
 
   /** Removes this consumer from the group when it holds no pending entries, so XINFO stays tidy. */
   async leaveGroupIfIdle(): Promise<void> {
-    const pending = (await this.deps.redis.xpending(
-      this.keys.stream, this.deps.cfg.group, '-', '+', 1, this.deps.cfg.consumer,
-    )) as unknown[];
+    const pending = await this.deps.redis.xpending(
+      this.keys.stream,
+      this.deps.cfg.group,
+      '-',
+      '+',
+      1,
+      this.deps.cfg.consumer,
+    );
     if (pending.length === 0) {
       await this.deps.redis.xgroup('DELCONSUMER', this.keys.stream, this.deps.cfg.group, this.deps.cfg.consumer);
     }
@@ -148,9 +153,14 @@ export class PartitionConsumer {
   private async drainOwnPending(): Promise<void> {
     for (;;) {
       const reply = await this.deps.redis.xreadgroup(
-        'GROUP', this.deps.cfg.group, this.deps.cfg.consumer,
-        'COUNT', this.deps.cfg.batchSize,
-        'STREAMS', this.keys.stream, '0',
+        'GROUP',
+        this.deps.cfg.group,
+        this.deps.cfg.consumer,
+        'COUNT',
+        this.deps.cfg.batchSize,
+        'STREAMS',
+        this.keys.stream,
+        '0',
       );
       const entries = parseReadGroupReply(reply);
       if (entries.length === 0 || this.stopping) {
@@ -163,8 +173,28 @@ export class PartitionConsumer {
   private async readNew(block: boolean): Promise<RawEntry[]> {
     const { group, consumer, batchSize, blockMs } = this.deps.cfg;
     const reply = block
-      ? await this.deps.redis.xreadgroup('GROUP', group, consumer, 'COUNT', batchSize, 'BLOCK', blockMs, 'STREAMS', this.keys.stream, '>')
-      : await this.deps.redis.xreadgroup('GROUP', group, consumer, 'COUNT', batchSize, 'STREAMS', this.keys.stream, '>');
+      ? await this.deps.redis.xreadgroup(
+          'GROUP',
+          group,
+          consumer,
+          'COUNT',
+          batchSize,
+          'BLOCK',
+          blockMs,
+          'STREAMS',
+          this.keys.stream,
+          '>',
+        )
+      : await this.deps.redis.xreadgroup(
+          'GROUP',
+          group,
+          consumer,
+          'COUNT',
+          batchSize,
+          'STREAMS',
+          this.keys.stream,
+          '>',
+        );
 
     return parseReadGroupReply(reply);
   }
@@ -175,8 +205,13 @@ export class PartitionConsumer {
       return undefined;
     }
     const reply = await this.deps.redis.xautoclaim(
-      this.keys.stream, this.deps.cfg.group, this.deps.cfg.consumer,
-      this.deps.cfg.claimIdleMs, this.claimCursor, 'COUNT', this.deps.cfg.batchSize,
+      this.keys.stream,
+      this.deps.cfg.group,
+      this.deps.cfg.consumer,
+      this.deps.cfg.claimIdleMs,
+      this.claimCursor,
+      'COUNT',
+      this.deps.cfg.batchSize,
     );
     const { cursor, entries } = parseAutoClaimReply(reply);
     this.claimCursor = cursor;
@@ -194,8 +229,12 @@ export class PartitionConsumer {
 
   private async withDeliveryCounts(entries: RawEntry[]): Promise<RawEntry[]> {
     const reply = await this.deps.redis.xpending(
-      this.keys.stream, this.deps.cfg.group,
-      entries[0].id, entries[entries.length - 1].id, entries.length, this.deps.cfg.consumer,
+      this.keys.stream,
+      this.deps.cfg.group,
+      entries[0].id,
+      entries[entries.length - 1].id,
+      entries.length,
+      this.deps.cfg.consumer,
     );
     const counts = parseDeliveryCounts(reply);
 
@@ -346,7 +385,12 @@ export class PartitionConsumer {
     }
   }
 
-  private record(changes: ChangeEntry[], result: IsolatedBatchResult | undefined, superseded: number, rejected: number): void {
+  private record(
+    changes: ChangeEntry[],
+    result: IsolatedBatchResult | undefined,
+    superseded: number,
+    rejected: number,
+  ): void {
     const collection = this.collection.name;
     const { metrics } = this.deps;
     for (const outcome of ['inserted', 'updated', 'deleted'] as const) {

@@ -1,4 +1,10 @@
-import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { Redis } from 'ioredis';
 import { CollectionRegistry } from '@app/collections';
@@ -47,10 +53,14 @@ export class StreamConsumerService implements OnApplicationBootstrap, BeforeAppl
         const redis = this.openRedis({ blocking: true, name: `spillway-sink:${this.cfg.consumer}` });
         redis.on('error', (error: Error) => this.logger.debug(`redis: ${error.message}`));
         this.connections.push(redis);
-        this.consumers.push(new PartitionConsumer(collection, keys, { redis, writer: this.writer, metrics: this.metrics, cfg: this.cfg }));
+        this.consumers.push(
+          new PartitionConsumer(collection, keys, { redis, writer: this.writer, metrics: this.metrics, cfg: this.cfg }),
+        );
       }
     }
-    this.logger.log(`consumer ${this.cfg.consumer} reading ${this.consumers.length} streams in group ${this.cfg.group}`);
+    this.logger.log(
+      `consumer ${this.cfg.consumer} reading ${this.consumers.length} streams in group ${this.cfg.group}`,
+    );
     await Promise.all(this.consumers.map((c) => c.run()));
   }
 
@@ -64,7 +74,7 @@ export class StreamConsumerService implements OnApplicationBootstrap, BeforeAppl
   private async close(): Promise<void> {
     const results = await Promise.allSettled(this.consumers.map((c) => c.stop(this.cfg.shutdownMs)));
     for (const failed of results.filter((r) => r.status === 'rejected')) {
-      this.logger.error(`consumer stopped with an error: ${String((failed as PromiseRejectedResult).reason)}`);
+      this.logger.error(`consumer stopped with an error: ${String(failed.reason)}`);
     }
     await Promise.allSettled(this.consumers.map((c) => c.leaveGroupIfIdle()));
     await Promise.allSettled(this.connections.map((r) => r.quit()));

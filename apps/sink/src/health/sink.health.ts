@@ -13,6 +13,8 @@ export class SinkHealthIndicator {
   writing() {
     const session = this.health.check('writer');
 
-    return this.consumers.isWriting ? session.up() : session.down({ message: 'database writes are failing; backing off' });
+    return this.consumers.isWriting
+      ? session.up()
+      : session.down({ message: 'database writes are failing; backing off' });
   }
 }

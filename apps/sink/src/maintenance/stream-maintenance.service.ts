@@ -96,7 +96,11 @@ export class StreamMaintenanceService implements OnModuleInit, OnApplicationShut
     const idleLimit = Math.max(10 * this.cfg.claimIdleMs, 5 * 60 * 1000);
     for (const consumer of consumers) {
       const name = String(field(consumer, 'name'));
-      if (name !== this.cfg.consumer && Number(field(consumer, 'pending')) === 0 && Number(field(consumer, 'idle')) > idleLimit) {
+      if (
+        name !== this.cfg.consumer &&
+        Number(field(consumer, 'pending')) === 0 &&
+        Number(field(consumer, 'idle')) > idleLimit
+      ) {
         await this.redis.xgroup('DELCONSUMER', keys.stream, this.cfg.group, name);
         this.logger.log(`removed idle consumer ${name} from ${keys.stream}`);
       }

@@ -20,7 +20,9 @@ describe('BatchWriterService', () => {
   const database = `spillway_writer_${randomBytes(4).toString('hex')}`;
   const url = new URL(databaseUrl);
   url.pathname = `/${database}`;
-  const sessions = loadCollections(join(__dirname, '../../../../config/collections')).find((c) => c.name === 'sessions') as Collection;
+  const sessions = loadCollections(join(__dirname, '../../../../config/collections')).find(
+    (c) => c.name === 'sessions',
+  ) as Collection;
   let dataSource: DataSource;
   let writer: BatchWriterService;
   let entryMs = 1_700_000_000_000;
@@ -41,7 +43,11 @@ describe('BatchWriterService', () => {
     return { entryId: `${entryMs}-0`, op, id, version, doc, ingestedAt: entryMs };
   };
   const row = async (id: string) =>
-    (await dataSource.query<{ version: string }[]>(`SELECT version FROM ${qualifiedTable(sessions)} WHERE id = $1`, [id]))[0];
+    (
+      await dataSource.query<{ version: string }[]>(`SELECT version FROM ${qualifiedTable(sessions)} WHERE id = $1`, [
+        id,
+      ])
+    )[0];
 
   beforeAll(async () => {
     await admin(`CREATE DATABASE ${database}`);
@@ -61,7 +67,11 @@ describe('BatchWriterService', () => {
     expect(await writer.write(sessions, [entry(ChangeOp.PUT, 'd-1', 1)])).toMatchObject({ inserted: 1 });
     expect(await writer.write(sessions, [entry(ChangeOp.DELETE, 'd-1', 3)])).toMatchObject({ deleted: 1 });
 
-    expect(await writer.write(sessions, [entry(ChangeOp.PUT, 'd-1', 2)])).toMatchObject({ inserted: 0, updated: 0, stale: 1 });
+    expect(await writer.write(sessions, [entry(ChangeOp.PUT, 'd-1', 2)])).toMatchObject({
+      inserted: 0,
+      updated: 0,
+      stale: 1,
+    });
     expect(await row('d-1')).toBeUndefined();
 
     expect(await writer.write(sessions, [entry(ChangeOp.PUT, 'd-1', 4)])).toMatchObject({ inserted: 1 });
@@ -100,8 +110,14 @@ describe('BatchWriterService', () => {
       // Each round, the two write every id, in opposite orders, with interleaved versions.
       for (let round = 0; round < 20; round++) {
         await Promise.all([
-          writer.write(sessions, ids.map((id) => entry(ChangeOp.PUT, id, 2 * round + 1))),
-          otherWriter.write(sessions, [...ids].reverse().map((id) => entry(ChangeOp.PUT, id, 2 * round + 2))),
+          writer.write(
+            sessions,
+            ids.map((id) => entry(ChangeOp.PUT, id, 2 * round + 1)),
+          ),
+          otherWriter.write(
+            sessions,
+            [...ids].reverse().map((id) => entry(ChangeOp.PUT, id, 2 * round + 2)),
+          ),
         ]);
       }
     } finally {
@@ -135,8 +151,15 @@ describe('BatchWriterService', () => {
       await client.query(`SET auto_explain.log_level = notice`);
       const puts = Array.from({ length: 300 }, (_, i) => entry(ChangeOp.PUT, `k-${i}`, 1));
       await client.query(WRITE_DOCUMENTS, [
-        'sessions', qualifiedTable(sessions), puts.map((e) => e.id), puts.map((e) => e.version),
-        JSON.stringify(puts.map((e) => e.doc)), puts.map((e) => e.ingestedAt), [], [], [],
+        'sessions',
+        qualifiedTable(sessions),
+        puts.map((e) => e.id),
+        puts.map((e) => e.version),
+        JSON.stringify(puts.map((e) => e.doc)),
+        puts.map((e) => e.ingestedAt),
+        [],
+        [],
+        [],
       ]);
     } finally {
       await client.end();

@@ -95,7 +95,8 @@ export class BatchWriterService {
         outcome.inserted += written.inserted;
         outcome.updated += written.updated;
         outcome.deleted += written.deleted;
-        outcome.stale += batch.puts.length - written.inserted - written.updated + batch.deletes.length - written.deleted;
+        outcome.stale +=
+          batch.puts.length - written.inserted - written.updated + batch.deletes.length - written.deleted;
       }
       if (hasEvents) {
         const rows = await this.insertEvents(client, table, collection.name, batch.events);
@@ -117,18 +118,29 @@ export class BatchWriterService {
     }
   }
 
-  private writeDocuments(client: PoolClient, table: string, collection: string, puts: ChangeEntry[], deletes: ChangeEntry[]) {
-    return preparedRows<{ inserted: number; updated: number; deleted: number }>(client, 'spillway:write-documents', WRITE_DOCUMENTS, [
-      collection,
-      table,
-      puts.map((e) => e.id),
-      puts.map((e) => e.version),
-      JSON.stringify(puts.map((e) => e.doc)),
-      puts.map((e) => e.ingestedAt),
-      deletes.map((e) => e.id),
-      deletes.map((e) => e.version),
-      deletes.map((e) => entryIdMs(e.entryId)),
-    ]);
+  private writeDocuments(
+    client: PoolClient,
+    table: string,
+    collection: string,
+    puts: ChangeEntry[],
+    deletes: ChangeEntry[],
+  ) {
+    return preparedRows<{ inserted: number; updated: number; deleted: number }>(
+      client,
+      'spillway:write-documents',
+      WRITE_DOCUMENTS,
+      [
+        collection,
+        table,
+        puts.map((e) => e.id),
+        puts.map((e) => e.version),
+        JSON.stringify(puts.map((e) => e.doc)),
+        puts.map((e) => e.ingestedAt),
+        deletes.map((e) => e.id),
+        deletes.map((e) => e.version),
+        deletes.map((e) => entryIdMs(e.entryId)),
+      ],
+    );
   }
 
   private insertEvents(client: PoolClient, table: string, collection: string, events: ChangeEntry[]) {

@@ -14,7 +14,9 @@ export class IndexTombstonesByStreamMsAlone1764000000000 implements MigrationInt
   name = 'IndexTombstonesByStreamMsAlone1764000000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query(`CREATE INDEX IF NOT EXISTS "IDX_spillway_tombstones_stream_ms_alone" ON "spillway_tombstones" ("stream_ms")`);
+    await queryRunner.query(
+      `CREATE INDEX IF NOT EXISTS "IDX_spillway_tombstones_stream_ms_alone" ON "spillway_tombstones" ("stream_ms")`,
+    );
     await queryRunner.query(`DROP INDEX IF EXISTS "IDX_spillway_tombstones_stream_ms"`);
   }
 

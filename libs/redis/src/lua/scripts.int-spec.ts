@@ -35,7 +35,8 @@ describe('Lua scripts', () => {
     floor,
     createOnly: '0',
   });
-  const writeOne = async (c: ScriptChange) => (await redis.writeDocuments(...writeDocumentsArgs(stream, NOW, 0, [c])))[0];
+  const writeOne = async (c: ScriptChange) =>
+    (await redis.writeDocuments(...writeDocumentsArgs(stream, NOW, 0, [c])))[0];
   const put = (json: string, expected = '', floor = `0:0:${NOW}`, createOnly: '0' | '1' = '0') =>
     writeOne({ ...change('put', json, expected, floor), createOnly });
   const del = (expected = '', floor = `0:0:${NOW}`) => writeOne(change('del', '', expected, floor));
@@ -107,7 +108,13 @@ describe('Lua scripts', () => {
         2,
       ]);
       const entries = await redis.xrange(stream, '-', '+');
-      expect(entries.map(([, f]) => f[0])).toEqual(['3 put d1 1 100000', '3 put d2 1 100000', '3 put d1 2 100000', '3 del d1 3 100000', '3 put d2 2 100000']);
+      expect(entries.map(([, f]) => f[0])).toEqual([
+        '3 put d1 1 100000',
+        '3 put d2 1 100000',
+        '3 put d1 2 100000',
+        '3 del d1 3 100000',
+        '3 put d2 2 100000',
+      ]);
       expect(await redis.hgetall(other)).toEqual({ v: '2', d: '{"b":2}', x: '0' });
       await redis.del(other);
     });
@@ -181,7 +188,9 @@ describe('Lua scripts', () => {
 
       expect(await redis.deadLetter(stream, dlq(), 'g', id!, 'bad', 2, 4, 'op', 'put', 'id', 'd1')).toBe(1);
       const letters = await redis.xrange(dlq(), '-', '+');
-      expect(letters.map(([, f]) => f)).toEqual([['op', 'put', 'id', 'd1', 'reason', 'bad', 'source_id', id, 'deliveries', '2']]);
+      expect(letters.map(([, f]) => f)).toEqual([
+        ['op', 'put', 'id', 'd1', 'reason', 'bad', 'source_id', id, 'deliveries', '2'],
+      ]);
       expect(await redis.xpending(stream, 'g')).toEqual([0, null, null, null]);
     });
 
@@ -207,7 +216,12 @@ describe('Lua scripts', () => {
       const [last] = await redis.xrevrange(stream, '+', '-', 'COUNT', 1);
       const other = doc.replace(':doc', ':doc2');
 
-      expect(await redis.documentVersions(4, epochKey(), stream, doc, other, 'token-1')).toEqual(['token-1', last[0], 2, 0]);
+      expect(await redis.documentVersions(4, epochKey(), stream, doc, other, 'token-1')).toEqual([
+        'token-1',
+        last[0],
+        2,
+        0,
+      ]);
     });
 
     it('stores the first token as the epoch and keeps it; a new one only once Redis has lost it', async () => {
