@@ -1,3 +1,4 @@
 export * from './keys';
 export * from './streams';
 export * from './codecs';
+export * from './merge-patch';

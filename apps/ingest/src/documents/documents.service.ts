@@ -11,7 +11,7 @@ import {
   VersionMismatchException,
 } from '../store/document-store';
 import { type ItemResult, prepareThenWrite } from '../store/item-results';
-import { applyMergePatch } from './merge-patch';
+import { applyMergePatch } from '@app/contracts';
 
 export interface WriteResult {
   id: string;

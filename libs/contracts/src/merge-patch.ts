@@ -10,7 +10,7 @@ const isObject = (value: unknown): value is JsonObject =>
  * "constructor", "prototype" or "__proto__" (dropping the rest of the patch while the write is still accepted) and
  * calls `target.hasOwnProperty()`, which throws for a document with a member of that name. Here every member name
  * is data: only own members are read, and members are defined, never assigned, so no name reaches a prototype.
- * Recursion is bounded by the body's depth limit (json-body.parser.ts). Mutates and returns `target` when it is an
+ * Recursion is bounded by the body's depth limit (the ingest checks every document body before it gets here). Mutates and returns `target` when it is an
  * object.
  */
 export function applyMergePatch(target: unknown, patch: unknown): unknown {
