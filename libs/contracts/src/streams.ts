@@ -11,6 +11,9 @@
  */
 export const ENTRY_SCHEMA_VERSION = '3';
 
+/** The sinks' consumer group on every collection stream unless SINK_GROUP names another. */
+export const DEFAULT_SINK_GROUP = 'spillway';
+
 export enum ChangeOp {
   PUT = 'put',
   DELETE = 'del',
