@@ -125,11 +125,12 @@ const objects: LoadedObject[] = manifestFiles.flatMap((file) =>
 
 function find<T extends { kind: string }>(kind: T['kind'], name: string): T {
   const found = objects.filter((o) => o.obj.kind === kind && o.obj.metadata?.name === name);
-  if (found.length !== 1) {
+  const [only] = found;
+  if (found.length !== 1 || !only) {
     throw new Error(`expected one ${kind} named ${name} in k8s/, found ${found.length}`);
   }
 
-  return found[0].obj as unknown as T;
+  return only.obj as unknown as T;
 }
 
 function podSpecOf(deployment: IDeployment) {
@@ -142,10 +143,12 @@ function podSpecOf(deployment: IDeployment) {
 }
 
 function onlyContainer(deployment: IDeployment): IContainer {
-  const containers = podSpecOf(deployment).containers;
-  expect(containers).toHaveLength(1);
+  const [container, ...others] = podSpecOf(deployment).containers;
+  if (!container || others.length > 0) {
+    throw new Error(`deployment ${deployment.metadata?.name} should have exactly one container`);
+  }
 
-  return containers[0];
+  return container;
 }
 
 function envValue(container: IContainer, name: string): string | undefined {
@@ -186,7 +189,9 @@ describe('k8s manifests', () => {
       '%s is valid',
       (_label, obj) => {
         const Model = MODELS[`${obj.apiVersion}/${obj.kind}`];
-        expect(Model).toBeDefined();
+        if (!Model) {
+          throw new Error(`no kubernetes-models class for ${obj.apiVersion}/${obj.kind}`);
+        }
         const { apiVersion: _apiVersion, kind: _kind, ...data } = obj;
         let problems: string | undefined;
         try {
@@ -367,7 +372,7 @@ describe('k8s manifests', () => {
       );
       const byName = Object.fromEntries(Object.values(parsed).map((c) => [c.name, c]));
       expect(byName.sessions).toMatchObject({ kind: 'document' });
-      expect(byName.sessions.schema?.required).toContain('userId');
+      expect(byName.sessions?.schema?.required).toContain('userId');
       expect(byName.clicks).toMatchObject({ kind: 'event' });
     });
 

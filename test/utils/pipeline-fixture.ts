@@ -115,7 +115,7 @@ export class PipelineFixture {
       cursor = next;
       for (const key of batch) {
         const [v, d, x] = await this.redis.hmget(key, 'v', 'd', 'x');
-        if (x !== '1' && d !== null) {
+        if (x !== '1' && d !== null && d !== undefined) {
           found.set(key.slice(prefix.length), { version: Number(v), doc: JSON.parse(d) });
         }
       }

@@ -21,7 +21,7 @@ describe(loadCollections.name, () => {
       ['clicks', 'event', 'public', 'clicks', 'id'],
       ['sessions', 'document', 'public', 'sessions', 'id'],
     ]);
-    expect(sut[1].validateDoc?.({ id: 'x' })).toBe(false);
+    expect(sut[1]?.validateDoc?.({ id: 'x' })).toBe(false);
   });
 
   it.each([

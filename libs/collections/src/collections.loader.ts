@@ -30,7 +30,10 @@ function readCollectionFile(file: string, ajv: Ajv2020): CollectionFile {
   }
   const check = ajv.compile<CollectionFile>(collectionFileSchema);
   if (!check(raw)) {
-    const error = check.errors![0];
+    const error = check.errors?.[0];
+    if (!error) {
+      fail(file, '(root)', 'is invalid');
+    }
     const field =
       error.keyword === 'required'
         ? String(error.params.missingProperty)
@@ -45,9 +48,9 @@ function readCollectionFile(file: string, ajv: Ajv2020): CollectionFile {
 }
 
 function toCollection(file: string, def: CollectionFile, ajv: Ajv2020): Collection {
-  const [tableSchema, table] = (def.table ?? def.name).includes('.')
-    ? (def.table as string).split('.')
-    : ['public', def.table ?? def.name];
+  const qualified = def.table ?? def.name;
+  const dot = qualified.indexOf('.');
+  const [tableSchema, table] = dot === -1 ? ['public', qualified] : [qualified.slice(0, dot), qualified.slice(dot + 1)];
   let validateDoc;
   if (def.schema) {
     try {

@@ -16,6 +16,8 @@ export class EntryDecodeError extends Error {}
 
 const OPS = new Set<string>(Object.values(ChangeOp));
 
+const isChangeOp = (op: string): op is ChangeOp => OPS.has(op);
+
 const HEADER_V3 = `${ENTRY_SCHEMA_VERSION} `;
 
 /** The fields of a change entry in the current layout, as the write scripts append it (includes/appendChange.lua). */
@@ -31,20 +33,22 @@ export function encodeEntry(
 
 /** Decodes the flat `[field, value, …]` array Redis returns for one entry, of layout version 3, 2 or 1. */
 export function decodeEntry(entryId: string, fields: readonly string[]): ChangeEntry {
-  if (fields.length === 2 && fields[0].startsWith(HEADER_V3)) {
-    return fromHeader(entryId, ENTRY_SCHEMA_VERSION, fields[0], fields[1]);
+  const [first, second] = fields;
+  if (fields.length === 2 && first !== undefined && second !== undefined && first.startsWith(HEADER_V3)) {
+    return fromHeader(entryId, ENTRY_SCHEMA_VERSION, first, second);
   }
 
-  return fields[0] === EntryFieldV2.HEADER ? decodeV2(entryId, fields) : decodeV1(entryId, fields);
+  return first === EntryFieldV2.HEADER ? decodeV2(entryId, fields) : decodeV1(entryId, fields);
 }
 
 function decodeV2(entryId: string, fields: readonly string[]): ChangeEntry {
-  const hasDoc = fields.length === 4 && fields[2] === EntryFieldV2.DOC;
+  const [, header = '', docField, doc = ''] = fields;
+  const hasDoc = fields.length === 4 && docField === EntryFieldV2.DOC;
   if (!(fields.length === 2 || hasDoc)) {
-    throw new EntryDecodeError(`malformed entry: header "${fields[1].slice(0, 100)}" with ${fields.length / 2} fields`);
+    throw new EntryDecodeError(`malformed entry: header "${header.slice(0, 100)}" with ${fields.length / 2} fields`);
   }
 
-  return fromHeader(entryId, '2', fields[1], hasDoc ? fields[3] : '');
+  return fromHeader(entryId, '2', header, hasDoc ? doc : '');
 }
 
 /** Reads a header `<layout> <op> <id> <version> <ingested at>` of layout 3 or 2. */
@@ -53,7 +57,7 @@ function fromHeader(entryId: string, layout: string, header: string, doc: string
   if (parts[0] !== layout || parts.length !== 5) {
     throw new EntryDecodeError(`malformed entry: header "${header.slice(0, 100)}"`);
   }
-  const [, op, id, version, ingestedAt] = parts;
+  const [, op = '', id = '', version, ingestedAt] = parts;
 
   return checked(entryId, op, id, Number(version), Number(ingestedAt), doc);
 }
@@ -61,7 +65,7 @@ function fromHeader(entryId: string, layout: string, header: string, doc: string
 function decodeV1(entryId: string, fields: readonly string[]): ChangeEntry {
   const map = new Map<string, string>();
   for (let i = 0; i + 1 < fields.length; i += 2) {
-    map.set(fields[i], fields[i + 1]);
+    map.set(fields[i] ?? '', fields[i + 1] ?? '');
   }
   const schema = map.get(EntryFieldV1.SCHEMA);
   if (schema !== '1') {
@@ -86,7 +90,7 @@ function checked(
   ingestedAt: number,
   doc: string,
 ): ChangeEntry {
-  if (!OPS.has(op)) {
+  if (!isChangeOp(op)) {
     throw new EntryDecodeError(`unknown op ${op}`);
   }
   if (!id || !Number.isSafeInteger(version) || version < 1 || !Number.isFinite(ingestedAt)) {
@@ -96,7 +100,7 @@ function checked(
     throw new EntryDecodeError('entry lacks a document');
   }
 
-  return { entryId, op: op as ChangeOp, id, version, doc, ingestedAt };
+  return { entryId, op, id, version, doc, ingestedAt };
 }
 
 /**

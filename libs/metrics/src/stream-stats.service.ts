@@ -66,10 +66,11 @@ export class StreamStatsService implements OnModuleInit, OnApplicationShutdown {
         readGroups(this.redis, keys.stream),
         this.redis.xrevrange(keys.stream, '+', '-', 'COUNT', 1),
       ]);
+      const newestId = newest[0]?.[0];
       const undelivered = (group: GroupInfo) => {
         // Entries not yet delivered are still on the stream, after the group's last delivered one. Redis's own
         // count ('lag') can stay off for good after an AOF reload, so it is only trusted within those bounds.
-        if (newest.length === 0 || compareEntryIds(newest[0][0], group.lastDelivered) <= 0) {
+        if (newestId === undefined || compareEntryIds(newestId, group.lastDelivered) <= 0) {
           return 0;
         }
 

@@ -1,5 +1,4 @@
 import { DataSource, type DataSourceOptions } from 'typeorm';
-import { TombstoneEntity } from './entities/tombstone.entity';
 import { CreateTombstones1763800000000 } from './migrations/1763800000000-create-tombstones';
 import { CreateWriteDocumentsFunction1763900000000 } from './migrations/1763900000000-create-write-documents-function';
 import { IndexTombstonesByStreamMsAlone1764000000000 } from './migrations/1764000000000-index-tombstones-by-stream-ms-alone';
@@ -14,7 +13,8 @@ export function spillwayDataSourceOptions(settings: DataSourceSettings): DataSou
   return {
     type: 'postgres',
     url: settings.url,
-    entities: [TombstoneEntity],
+    // Spillway's own table (spillway_tombstones) is made by the migrations and written by plain SQL in batches.
+    entities: [],
     migrations: [
       CreateTombstones1763800000000,
       CreateWriteDocumentsFunction1763900000000,

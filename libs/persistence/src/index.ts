@@ -1,4 +1,3 @@
-export * from './entities/tombstone.entity';
 export * from './data-source';
 export * from './collection-tables';
 export * from './database.service';

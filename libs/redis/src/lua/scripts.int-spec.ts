@@ -218,7 +218,7 @@ describe('Lua scripts', () => {
 
       expect(await redis.documentVersions(4, epochKey(), stream, doc, other, 'token-1')).toEqual([
         'token-1',
-        last[0],
+        last?.[0],
         2,
         0,
       ]);
