@@ -65,11 +65,12 @@ export class KnownVersions {
       this.forget();
     }
     this.epoch = epoch;
-    for (let i = 0; i < ids.length; i++) {
-      if (versions[i] > 0) {
-        this.known.set(ids[i], { version: versions[i], horizon });
+    ids.forEach((id, i) => {
+      const version = versions[i] ?? 0;
+      if (version > 0) {
+        this.known.set(id, { version, horizon });
       }
-    }
+    });
     for (const id of this.known.keys()) {
       if (this.known.size <= this.capacity) {
         break;

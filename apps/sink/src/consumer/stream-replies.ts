@@ -34,9 +34,9 @@ export function parseDeliveryCounts(reply: unknown): Map<string, number> {
 
 /** The entry id that follows `id`, for exclusive ranges. */
 export function nextEntryId(id: string): string {
-  const [ms, seq] = id.split('-');
+  const dash = id.indexOf('-');
 
-  return `${ms}-${BigInt(seq) + 1n}`;
+  return `${id.slice(0, dash)}-${BigInt(id.slice(dash + 1)) + 1n}`;
 }
 
 /** Lower of two entry ids. */

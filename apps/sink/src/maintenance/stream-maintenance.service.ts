@@ -76,9 +76,6 @@ export class StreamMaintenanceService implements OnModuleInit, OnApplicationShut
    */
   async trim(keys: PartitionKeys): Promise<string | undefined> {
     const groups = (await this.redis.xinfo('GROUPS', keys.stream).catch(() => [])) as Fields[];
-    if (groups.length === 0) {
-      return undefined;
-    }
     let safe: string | undefined;
     for (const group of groups) {
       const name = String(field(group, 'name'));
@@ -86,7 +83,10 @@ export class StreamMaintenanceService implements OnModuleInit, OnApplicationShut
       const needed = summary[1] ?? nextEntryId(String(field(group, 'last-delivered-id')));
       safe = safe === undefined ? needed : minEntryId(safe, needed);
     }
-    await this.redis.xtrim(keys.stream, 'MINID', safe!);
+    if (safe === undefined) {
+      return undefined;
+    }
+    await this.redis.xtrim(keys.stream, 'MINID', safe);
 
     return safe;
   }

@@ -7,7 +7,8 @@ import { insertEvents, WRITE_DOCUMENTS } from './batch-sql';
 import { coalesce } from './coalesce';
 import { describeError, isContentError } from './postgres-errors';
 
-export interface BatchOutcome {
+/** What a batch's rows came to: inserted, updated, deleted, or stale (an equal or newer version was stored). */
+export interface BatchCounts {
   inserted: number;
   updated: number;
   deleted: number;
@@ -20,14 +21,14 @@ export interface RejectedEntry {
 }
 
 export interface IsolatedBatchResult {
-  outcome: BatchOutcome;
+  counts: BatchCounts;
   /** Entries PostgreSQL refused for their content; the rest of the batch was committed. */
   rejected: RejectedEntry[];
 }
 
-const emptyOutcome = (): BatchOutcome => ({ inserted: 0, updated: 0, deleted: 0, stale: 0 });
+const noCounts = (): BatchCounts => ({ inserted: 0, updated: 0, deleted: 0, stale: 0 });
 
-function addOutcome(into: BatchOutcome, more: BatchOutcome): void {
+function addCounts(into: BatchCounts, more: BatchCounts): void {
   into.inserted += more.inserted;
   into.updated += more.updated;
   into.deleted += more.deleted;
@@ -50,19 +51,20 @@ export class BatchWriterService {
    */
   async writeIsolating(collection: Collection, entries: ChangeEntry[]): Promise<IsolatedBatchResult> {
     try {
-      return { outcome: await this.write(collection, entries), rejected: [] };
+      return { counts: await this.write(collection, entries), rejected: [] };
     } catch (error) {
       if (!isContentError(error)) {
         throw error;
       }
-      if (entries.length === 1) {
-        return { outcome: emptyOutcome(), rejected: [{ entry: entries[0], reason: describeError(error) }] };
+      const [only, ...others] = entries;
+      if (only !== undefined && others.length === 0) {
+        return { counts: noCounts(), rejected: [{ entry: only, reason: describeError(error) }] };
       }
       const middle = Math.ceil(entries.length / 2);
-      const result: IsolatedBatchResult = { outcome: emptyOutcome(), rejected: [] };
+      const result: IsolatedBatchResult = { counts: noCounts(), rejected: [] };
       for (const half of [entries.slice(0, middle), entries.slice(middle)]) {
         const part = await this.writeIsolating(collection, half);
-        addOutcome(result.outcome, part.outcome);
+        addCounts(result.counts, part.counts);
         result.rejected.push(...part.rejected);
       }
 
@@ -74,14 +76,14 @@ export class BatchWriterService {
    * Writes one batch in one transaction. A collection's batch holds documents or events, each written by one
    * statement, which is a transaction of its own; a batch that holds both gets BEGIN and COMMIT around the two.
    */
-  async write(collection: Collection, entries: ChangeEntry[]): Promise<BatchOutcome> {
+  async write(collection: Collection, entries: ChangeEntry[]): Promise<BatchCounts> {
     const batch = coalesce(entries);
-    const outcome = emptyOutcome();
-    outcome.stale = batch.superseded.length;
+    const counts = noCounts();
+    counts.stale = batch.superseded.length;
     const hasDocuments = batch.puts.length + batch.deletes.length > 0;
     const hasEvents = batch.events.length > 0;
     if (!hasDocuments && !hasEvents) {
-      return outcome;
+      return counts;
     }
     const table = qualifiedTable(collection);
     const runner = (await this.database.connect()).createQueryRunner();
@@ -91,23 +93,22 @@ export class BatchWriterService {
         await runner.startTransaction();
       }
       if (hasDocuments) {
-        const [written] = await this.writeDocuments(client, table, collection.name, batch.puts, batch.deletes);
-        outcome.inserted += written.inserted;
-        outcome.updated += written.updated;
-        outcome.deleted += written.deleted;
-        outcome.stale +=
-          batch.puts.length - written.inserted - written.updated + batch.deletes.length - written.deleted;
+        const written = await this.writeDocuments(client, table, collection.name, batch.puts, batch.deletes);
+        counts.inserted += written.inserted;
+        counts.updated += written.updated;
+        counts.deleted += written.deleted;
+        counts.stale += batch.puts.length - written.inserted - written.updated + batch.deletes.length - written.deleted;
       }
       if (hasEvents) {
         const rows = await this.insertEvents(client, table, collection.name, batch.events);
-        outcome.inserted += rows.length;
-        outcome.stale += batch.events.length - rows.length;
+        counts.inserted += rows.length;
+        counts.stale += batch.events.length - rows.length;
       }
       if (runner.isTransactionActive) {
         await runner.commitTransaction();
       }
 
-      return outcome;
+      return counts;
     } catch (error) {
       if (runner.isTransactionActive) {
         await runner.rollbackTransaction().catch(() => undefined);
@@ -118,14 +119,15 @@ export class BatchWriterService {
     }
   }
 
-  private writeDocuments(
+  /** The one row spillway_write_documents_v1 returns: how many rows were inserted, updated, deleted. */
+  private async writeDocuments(
     client: PoolClient,
     table: string,
     collection: string,
     puts: ChangeEntry[],
     deletes: ChangeEntry[],
-  ) {
-    return preparedRows<{ inserted: number; updated: number; deleted: number }>(
+  ): Promise<Omit<BatchCounts, 'stale'>> {
+    const [written] = await preparedRows<Omit<BatchCounts, 'stale'>>(
       client,
       'spillway:write-documents',
       WRITE_DOCUMENTS,
@@ -141,6 +143,11 @@ export class BatchWriterService {
         deletes.map((e) => entryIdMs(e.entryId)),
       ],
     );
+    if (written === undefined) {
+      throw new Error('spillway_write_documents_v1 returned no row');
+    }
+
+    return written;
   }
 
   private insertEvents(client: PoolClient, table: string, collection: string, events: ChangeEntry[]) {
