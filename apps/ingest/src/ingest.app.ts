@@ -8,6 +8,7 @@ import {
   REQUEST_TIMEOUT_MS,
   TIMEOUT_CHECK_INTERVAL_MS,
 } from './http/client-errors';
+import { assertFollowsRules, BODY_RULES } from './documents/document-rules';
 import { parseJsonBody } from './http/json-body.parser';
 import { ProblemDetailsFilter } from './http/problem-details.filter';
 import { IngestModule } from './ingest.module';
@@ -37,12 +38,14 @@ export async function createIngestApp(): Promise<NestFastifyApplication> {
     logger: false,
   });
   const fastify = adapter.getInstance();
-  // Only JSON bodies are accepted (text/plain would let other bodies through), read by one parser that refuses
-  // what cannot be stored as sent: see json-body.parser.ts.
+  // Only JSON bodies are accepted (text/plain would let other bodies through), read by one parser, then held to the
+  // body rules before any code recurses into them; each document in a body is checked whole before it is written.
   fastify.removeContentTypeParser(['text/plain', 'application/json']);
   fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     try {
-      done(null, parseJsonBody(body as Buffer, request.headers['content-type']));
+      const value = parseJsonBody(body as Buffer, request.headers['content-type']);
+      assertFollowsRules(value, BODY_RULES);
+      done(null, value);
     } catch (error) {
       done(error as Error, undefined);
     }

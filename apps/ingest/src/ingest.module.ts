@@ -5,7 +5,7 @@ import { HealthModule } from '@app/health';
 import { MetricsModule } from '@app/metrics';
 import { DatabaseService, PersistenceModule } from '@app/persistence';
 import { RedisModule } from '@app/redis';
-import { CollectionsApiModule } from './collections/collections.module';
+import { CollectionsApiModule } from './api/collections-api.module';
 import { HealthController } from './health/health.controller';
 import { RequestMetricsHook } from './http/request-metrics.hook';
 

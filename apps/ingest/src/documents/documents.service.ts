@@ -1,17 +1,13 @@
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
 import type { Collection } from '@app/collections';
-import { SpillwayMetrics } from '@app/metrics';
-import { assertObject, idInBody, type JsonObject, prepareDocument } from '../collections/document-body';
-import { BacklogGuard } from '../store/backlog.guard';
-import {
-  type DocumentWrite,
-  DocumentStore,
-  type StoredDocument,
-  VersionMismatchException,
-} from '../store/document-store';
-import { type ItemResult, prepareThenWrite } from '../store/item-results';
 import { applyMergePatch } from '@app/contracts';
+import { SpillwayMetrics } from '@app/metrics';
+import { IngestException, IngestExceptionCode } from '../ingest.exception';
+import { BacklogGuard } from '../store/backlog.guard';
+import { type DocumentWrite, DocumentStore, type StoredDocument, versionMismatch } from '../store/document-store';
+import { type ItemResult, prepareThenWrite, withResults } from '../store/item-results';
+import { assertObject, idInBody, type JsonObject, prepareDocument } from './document-body';
 
 export interface WriteResult {
   id: string;
@@ -66,13 +62,13 @@ export class DocumentsService {
       async (changes) => {
         const outcomes = await this.store.writeAll(collection, changes);
         const written = { put: 0, delete: 0 };
-        const results = outcomes.map((outcome, k): ItemResult<WriteResult> => {
+        const results = withResults(changes, outcomes).map(([change, outcome]): ItemResult<WriteResult> => {
           if (outcome instanceof Error) {
             return outcome;
           }
-          written[changes[k].op === 'put' ? 'put' : 'delete'] += 1;
+          written[change.op === 'put' ? 'put' : 'delete'] += 1;
 
-          return { id: changes[k].id, version: outcome };
+          return { id: change.id, version: outcome };
         });
         this.metrics.ingestWrites.inc({ collection: collection.name, op: 'put' }, written.put);
         this.metrics.ingestWrites.inc({ collection: collection.name, op: 'delete' }, written.delete);
@@ -97,7 +93,7 @@ export class DocumentsService {
     for (let attempt = 1; ; attempt++) {
       const current = await this.current(collection, id);
       if (ifMatch !== undefined && ifMatch !== current.version) {
-        throw new VersionMismatchException();
+        throw versionMismatch();
       }
       const merged = applyMergePatch(JSON.parse(current.json) as JsonObject, patch);
       assertObject(merged, 'the patched document');
@@ -115,7 +111,8 @@ export class DocumentsService {
         return this.written(collection, 'patch', id, version);
       } catch (error) {
         // Another writer got in between our read and our write: read again, unless the client pinned a version.
-        if (!(error instanceof VersionMismatchException) || ifMatch !== undefined || attempt === PATCH_ATTEMPTS) {
+        const lostRace = error instanceof IngestException && error.code === IngestExceptionCode.VERSION_MISMATCH;
+        if (!lostRace || ifMatch !== undefined || attempt === PATCH_ATTEMPTS) {
           throw error;
         }
       }
@@ -132,7 +129,7 @@ export class DocumentsService {
   async current(collection: Collection, id: string): Promise<StoredDocument> {
     const doc = (await this.store.read(collection, [id])).get(id);
     if (!doc) {
-      throw new NotFoundException(`${collection.name}/${id} does not exist`);
+      throw new IngestException(IngestExceptionCode.NOT_FOUND, `${collection.name}/${id} does not exist`);
     }
 
     return doc;

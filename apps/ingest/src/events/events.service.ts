@@ -2,11 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
 import type { Collection } from '@app/collections';
 import { SpillwayMetrics } from '@app/metrics';
-import { assertObject, idInBody, prepareDocument } from '../collections/document-body';
+import { assertObject, idInBody, prepareDocument } from '../documents/document-body';
 import type { WriteResult } from '../documents/documents.service';
 import { BacklogGuard } from '../store/backlog.guard';
 import { DocumentStore } from '../store/document-store';
-import { type ItemResult, onlyResult, prepareThenWrite } from '../store/item-results';
+import { type ItemResult, onlyResult, prepareThenWrite, withResults } from '../store/item-results';
 
 /** Events are written once and never change, so their version is always 1. */
 const EVENT_VERSION = 1;
@@ -45,7 +45,9 @@ export class EventsService {
     this.metrics.ingestWrites.inc({ collection: collection.name, op: 'event' }, appended);
     this.metrics.ingestWrites.inc({ collection: collection.name, op: 'duplicate' }, duplicates);
 
-    return outcomes.map((o, i) => (o instanceof Error ? o : { id: events[i].id, version: EVENT_VERSION }));
+    return withResults(events, outcomes).map(([{ id }, o]) =>
+      o instanceof Error ? o : { id, version: EVENT_VERSION },
+    );
   }
 }
 

@@ -1,8 +1,9 @@
-import { type CanActivate, type ExecutionContext, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { ingestConfig } from '@app/config';
+import { IngestException, IngestExceptionCode } from '../ingest.exception';
 
 function sameKey(a: string, b: string): boolean {
   const left = Buffer.from(a);
@@ -21,10 +22,13 @@ export class ApiKeyGuard implements CanActivate {
       return true;
     }
     const header = context.switchToHttp().getRequest<FastifyRequest>().headers.authorization ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (match && this.cfg.apiKeys.some((key) => sameKey(key, match[1]))) {
+    const given = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+    if (given !== undefined && this.cfg.apiKeys.some((key) => sameKey(key, given))) {
       return true;
     }
-    throw new UnauthorizedException('a valid API key is required: Authorization: Bearer <key>');
+    throw new IngestException(
+      IngestExceptionCode.UNAUTHORIZED,
+      'a valid API key is required: Authorization: Bearer <key>',
+    );
   }
 }

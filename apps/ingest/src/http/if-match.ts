@@ -1,14 +1,14 @@
-import { BadRequestException } from '@nestjs/common';
+import { IngestException, IngestExceptionCode } from '../ingest.exception';
 
 /** Parses `If-Match: "<version>"` (quotes optional); undefined when absent. */
 export function parseIfMatch(header: string | undefined): number | undefined {
   if (header === undefined || header === '') {
     return undefined;
   }
-  const match = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header);
-  if (!match) {
-    throw new BadRequestException('If-Match must be a quoted version, e.g. "3"');
+  const version = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header)?.[1];
+  if (version === undefined) {
+    throw new IngestException(IngestExceptionCode.INVALID_IF_MATCH, 'If-Match must be a quoted version, e.g. "3"');
   }
 
-  return Number(match[1]);
+  return Number(version);
 }

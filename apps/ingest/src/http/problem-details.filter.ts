@@ -1,8 +1,9 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
-import { isOutcomeUnknown, isRedisUnavailable, OUTCOME_UNKNOWN_DETAIL } from '../store/redis-errors';
+import { IngestException, IngestExceptionCode } from '../ingest.exception';
 
-interface Problem {
+/** One problem answer (RFC 9457). */
+export interface Problem {
   status: number;
   title: string;
   detail: string;
@@ -26,9 +27,55 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+const titleOf = (status: number): string => TITLES[status] ?? 'Error';
+
+/** The HTTP status each domain error is answered with. */
+const STATUS_OF_CODE: Record<IngestExceptionCode, HttpStatus> = {
+  [IngestExceptionCode.UNAUTHORIZED]: HttpStatus.UNAUTHORIZED,
+  [IngestExceptionCode.UNKNOWN_COLLECTION]: HttpStatus.NOT_FOUND,
+  [IngestExceptionCode.WRONG_COLLECTION_KIND]: HttpStatus.METHOD_NOT_ALLOWED,
+  [IngestExceptionCode.UNSUPPORTED_CHARSET]: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
+  [IngestExceptionCode.MALFORMED_JSON]: HttpStatus.BAD_REQUEST,
+  [IngestExceptionCode.INVALID_BODY]: HttpStatus.BAD_REQUEST,
+  [IngestExceptionCode.INVALID_ID]: HttpStatus.BAD_REQUEST,
+  [IngestExceptionCode.INVALID_IF_MATCH]: HttpStatus.BAD_REQUEST,
+  [IngestExceptionCode.INVALID_DOCUMENT]: HttpStatus.BAD_REQUEST,
+  [IngestExceptionCode.INVALID_QUERY]: HttpStatus.BAD_REQUEST,
+  [IngestExceptionCode.NOT_FOUND]: HttpStatus.NOT_FOUND,
+  [IngestExceptionCode.ALREADY_EXISTS]: HttpStatus.CONFLICT,
+  [IngestExceptionCode.VERSION_MISMATCH]: HttpStatus.PRECONDITION_FAILED,
+  [IngestExceptionCode.BACKLOG_FULL]: HttpStatus.TOO_MANY_REQUESTS,
+  [IngestExceptionCode.REDIS_UNAVAILABLE]: HttpStatus.SERVICE_UNAVAILABLE,
+  [IngestExceptionCode.OUTCOME_UNKNOWN]: HttpStatus.SERVICE_UNAVAILABLE,
+  [IngestExceptionCode.POSTGRES_UNAVAILABLE]: HttpStatus.SERVICE_UNAVAILABLE,
+  [IngestExceptionCode.BULK_UNAVAILABLE]: HttpStatus.SERVICE_UNAVAILABLE,
+};
+
+/** Answers a client may simply send again in a moment carry `Retry-After` (seconds). */
+const RETRY_AFTER_SECONDS = 1;
+const RETRY_LATER = new Set([
+  IngestExceptionCode.BACKLOG_FULL,
+  IngestExceptionCode.REDIS_UNAVAILABLE,
+  IngestExceptionCode.OUTCOME_UNKNOWN,
+]);
+
 /** The RFC 9457 body of a problem answer, for the filter and for answers written outside Nest. */
 export function problemBody(status: number, detail: string): Record<string, unknown> {
-  return { type: `https://spillway.dev/problems/${status}`, title: TITLES[status] ?? 'Error', status, detail };
+  return { type: `https://spillway.dev/problems/${status}`, title: titleOf(status), status, detail };
+}
+
+/** How a domain error is answered: by the filter for a request, and per item by `_bulk`. */
+export function problemOf(error: IngestException): Problem {
+  const status = STATUS_OF_CODE[error.code];
+
+  return {
+    status,
+    title: titleOf(status),
+    detail: error.message,
+    headers: RETRY_LATER.has(error.code) ? { 'Retry-After': String(RETRY_AFTER_SECONDS) } : undefined,
+    // Redis may have applied the write: the client must read to find out, or resend.
+    extensions: error.code === IngestExceptionCode.OUTCOME_UNKNOWN ? { outcome: 'unknown' } : undefined,
+  };
 }
 
 /** Terminus answers a failed readiness check with its result object; name the failing checks. */
@@ -40,12 +87,13 @@ function fromHealthCheck(error: HttpException): Problem | undefined {
 
   return {
     status: error.getStatus(),
-    title: TITLES[error.getStatus()] ?? 'Error',
+    title: titleOf(error.getStatus()),
     detail: `failing checks: ${Object.keys(response.error).join(', ')}`,
     extensions: { checks: response },
   };
 }
 
+/** Nest's and Fastify's own refusals (an unknown route, a body over the limit, another content type) and Terminus's. */
 function fromHttpException(error: HttpException): Problem {
   const health = fromHealthCheck(error);
   if (health) {
@@ -55,14 +103,8 @@ function fromHttpException(error: HttpException): Problem {
   const response = error.getResponse();
   const message =
     typeof response === 'string' ? response : ((response as { message?: string | string[] }).message ?? error.message);
-  const headers = (response as { headers?: Record<string, string> }).headers;
 
-  return {
-    status,
-    title: TITLES[status] ?? 'Error',
-    detail: Array.isArray(message) ? message.join('; ') : message,
-    headers,
-  };
+  return { status, title: titleOf(status), detail: Array.isArray(message) ? message.join('; ') : message };
 }
 
 /** Answers every error as RFC 9457 application/problem+json. */
@@ -72,8 +114,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
   catch(error: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const isWrite = host.switchToHttp().getRequest<{ method: string }>().method !== 'GET';
-    const problem = this.toProblem(error, isWrite);
+    const problem = this.toProblem(error);
     for (const [name, value] of Object.entries(problem.headers ?? {})) {
       void reply.header(name, value);
     }
@@ -83,26 +124,16 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       .send({ ...problemBody(problem.status, problem.detail), title: problem.title, ...problem.extensions });
   }
 
-  private toProblem(error: unknown, isWrite: boolean): Problem {
+  private toProblem(error: unknown): Problem {
+    if (error instanceof IngestException) {
+      return problemOf(error);
+    }
     if (error instanceof HttpException) {
       return fromHttpException(error);
     }
-    if (isOutcomeUnknown(error) && isWrite) {
-      const extensions = { outcome: 'unknown' };
+    const { message, stack } = error instanceof Error ? error : { message: String(error), stack: undefined };
+    this.logger.error({ message: 'unhandled error', error: message, stack });
 
-      return {
-        status: 503,
-        title: TITLES[503],
-        detail: OUTCOME_UNKNOWN_DETAIL,
-        headers: { 'Retry-After': '1' },
-        extensions,
-      };
-    }
-    if (isRedisUnavailable(error)) {
-      return { status: 503, title: TITLES[503], detail: 'Redis cannot be reached', headers: { 'Retry-After': '1' } };
-    }
-    this.logger.error({ message: 'unhandled error', error: (error as Error).message, stack: (error as Error).stack });
-
-    return { status: HttpStatus.INTERNAL_SERVER_ERROR, title: TITLES[500], detail: 'internal error' };
+    return { status: HttpStatus.INTERNAL_SERVER_ERROR, title: titleOf(500), detail: 'internal error' };
   }
 }

@@ -1,12 +1,11 @@
-import { HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { Collection } from '@app/collections';
 import { ingestConfig } from '@app/config';
 import { StreamStatsService } from '@app/metrics';
+import { IngestException, IngestExceptionCode } from '../ingest.exception';
 
-const RETRY_AFTER_SECONDS = 1;
-
-/** Refuses writes with 429 while a collection's unwritten backlog is over INGEST_MAX_BACKLOG. */
+/** Refuses writes (BACKLOG_FULL, 429) while a collection's unwritten backlog is over INGEST_MAX_BACKLOG. */
 @Injectable()
 export class BacklogGuard {
   constructor(
@@ -17,12 +16,9 @@ export class BacklogGuard {
   assertAccepting(collection: Collection, incoming = 1): void {
     const backlog = this.streams.get(collection.name)?.backlog ?? 0;
     if (backlog + incoming > this.cfg.maxBacklog) {
-      throw new HttpException(
-        {
-          message: `the ${collection.name} backlog holds ${backlog} unwritten entries (limit ${this.cfg.maxBacklog}); retry later`,
-          headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
-        },
-        HttpStatus.TOO_MANY_REQUESTS,
+      throw new IngestException(
+        IngestExceptionCode.BACKLOG_FULL,
+        `the ${collection.name} backlog holds ${backlog} unwritten entries (limit ${this.cfg.maxBacklog}); retry later`,
       );
     }
   }

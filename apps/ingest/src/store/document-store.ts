@@ -1,19 +1,15 @@
-import {
-  ConflictException,
-  Inject,
-  Injectable,
-  NotFoundException,
-  PreconditionFailedException,
-  ServiceUnavailableException,
-} from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { Redis } from 'ioredis';
 import type { Collection } from '@app/collections';
 import { ingestConfig } from '@app/config';
-import { DocField, documentKeys, type PartitionKeys, partitionKeys, partitionOf } from '@app/contracts';
+import { DocField, documentKeys } from '@app/contracts';
 import { appendEventsArgs, REDIS_CLIENT, type ScriptChange, ScriptErrorCode, writeDocumentsArgs } from '@app/redis';
-import { type ItemResult, onlyResult } from './item-results';
+import { IngestException, IngestExceptionCode } from '../ingest.exception';
+import { inGroups, type ItemResult, onlyResult, withResults } from './item-results';
 import { PostgresStateReader } from './postgres-state.reader';
+import { redisFailure } from './redis-errors';
+import { inScriptCalls } from './script-calls';
 
 export interface StoredDocument {
   version: number;
@@ -33,9 +29,6 @@ export interface VersionFloor {
 /** A floor older than writeDocuments accepts is read again; more reads than this means PostgreSQL is too slow. */
 const FLOOR_READS = 3;
 
-/** Items per script call: Redis runs a call without pause, so a big `_bulk` is cut up to keep others' latency low. */
-const ITEMS_PER_CALL = 100;
-
 export interface DocumentWrite {
   op: 'put' | 'del';
   id: string;
@@ -47,11 +40,18 @@ export interface DocumentWrite {
   floor?: VersionFloor;
 }
 
+/** A write on its way to Redis, with the floor argument it is sent with ('' until one is known). */
+interface PendingWrite {
+  change: DocumentWrite;
+  floor: string;
+}
+
 /** Thrown when a conditional write lost a race or its If-Match did not hold. */
-export class VersionMismatchException extends PreconditionFailedException {
-  constructor() {
-    super('the document is not at the version given in If-Match');
-  }
+export function versionMismatch(): IngestException {
+  return new IngestException(
+    IngestExceptionCode.VERSION_MISMATCH,
+    'the document is not at the version given in If-Match',
+  );
 }
 
 /** Reads and writes documents and events in Redis, falling through to PostgreSQL for what Redis does not hold. */
@@ -70,17 +70,21 @@ export class DocumentStore {
       ids.map((id) =>
         this.redis.hmget(documentKeys(collection.name, id).document, DocField.VERSION, DocField.DOC, DocField.DELETED),
       ),
-    );
+    ).catch((error: unknown) => {
+      throw redisFailure(error, 'read');
+    });
     const found = new Map<string, StoredDocument | null>();
     const misses: string[] = [];
-    ids.forEach((id, i) => {
-      const [version, json, deleted] = replies[i];
-      if (version === null) {
+    for (const [id, [version, json, deleted]] of withResults(ids, replies)) {
+      if (typeof version !== 'string') {
         misses.push(id);
       } else {
-        found.set(id, deleted === '1' || json === null ? null : { version: Number(version), json, readAtMs });
+        found.set(
+          id,
+          deleted === '1' || typeof json !== 'string' ? null : { version: Number(version), json, readAtMs },
+        );
       }
-    });
+    }
     if (misses.length > 0) {
       const fromPostgres = await this.postgres.documents(collection, misses);
       for (const id of misses) {
@@ -102,41 +106,10 @@ export class DocumentStore {
    * it, so several changes of one id apply in turn. Changes to ids Redis holds no hash for are sent again with the
    * version floor PostgreSQL reports. Per change, in order: its new version, or the error it failed with.
    */
-  async writeAll(collection: Collection, changes: DocumentWrite[]): Promise<ItemResult<number>[]> {
-    const outcomes = new Array<ItemResult<number>>(changes.length);
-    const floors = changes.map((c) => (c.floor ? floorArg(c.floor) : ''));
-    let pending = changes.map((_, i) => i);
-    for (let reads = 0; ; reads++) {
-      const results = await this.runWrites(collection, changes, pending, floors);
-      pending = pending.filter((i, k) => {
-        const result = results[k];
-        if (result === ScriptErrorCode.NEED_FLOOR) {
-          return true;
-        }
-        outcomes[i] = result instanceof Error ? result : outcomeOf(collection, changes[i].id, result);
+  writeAll(collection: Collection, changes: DocumentWrite[]): Promise<ItemResult<number>[]> {
+    const writes = changes.map((change) => ({ change, floor: change.floor ? floorArg(change.floor) : '' }));
 
-        return false;
-      });
-      if (pending.length === 0) {
-        return outcomes;
-      }
-      if (reads === FLOOR_READS) {
-        for (const i of pending) {
-          outcomes[i] = new ServiceUnavailableException(
-            `PostgreSQL answered too slowly for ${collection.name}/${changes[i].id}; retry`,
-          );
-        }
-
-        return outcomes;
-      }
-      try {
-        await this.readFloors(collection, changes, pending, floors);
-      } catch (error) {
-        pending.forEach((i) => (outcomes[i] = error as Error));
-
-        return outcomes;
-      }
-    }
+    return this.writeWithFloors(collection, writes, 0);
   }
 
   /**
@@ -159,36 +132,63 @@ export class DocumentStore {
     return results.map((r) => (r instanceof Error ? r : r === 1));
   }
 
-  /** Sets the floors of the changes at `indexes` to what PostgreSQL holds for their ids. */
-  private async readFloors(
+  /**
+   * Sends the writes; those whose ids Redis holds no hash for are sent again once their floors are read from
+   * PostgreSQL. A floor older than writeDocuments accepts is read again, up to {@link FLOOR_READS} times.
+   */
+  private async writeWithFloors(
     collection: Collection,
-    changes: DocumentWrite[],
-    indexes: number[],
-    floors: string[],
-  ): Promise<void> {
+    writes: PendingWrite[],
+    floorReads: number,
+  ): Promise<ItemResult<number>[]> {
+    const replies = await this.runWrites(collection, writes);
+
+    return inGroups(
+      withResults(writes, replies),
+      ([, reply]) => reply === ScriptErrorCode.NEED_FLOOR,
+      async (group, needFloor) => {
+        if (!needFloor) {
+          return group.map(([write, reply]) =>
+            reply instanceof Error ? reply : outcomeOf(collection, write.change.id, reply),
+          );
+        }
+        const again = group.map(([write]) => write);
+        if (floorReads === FLOOR_READS) {
+          return again.map(
+            ({ change }) =>
+              new IngestException(
+                IngestExceptionCode.POSTGRES_UNAVAILABLE,
+                `PostgreSQL answered too slowly for ${collection.name}/${change.id}; retry`,
+              ),
+          );
+        }
+        await this.readFloors(collection, again);
+
+        return this.writeWithFloors(collection, again, floorReads + 1);
+      },
+    );
+  }
+
+  /** Sets the floors of the writes to what PostgreSQL holds for their ids. */
+  private async readFloors(collection: Collection, writes: PendingWrite[]): Promise<void> {
     const readAtMs = Date.now();
-    const states = await this.postgres.versions(collection, [...new Set(indexes.map((i) => changes[i].id))]);
-    for (const i of indexes) {
-      const state = states.get(changes[i].id);
-      floors[i] = floorArg({ version: state?.version ?? 0, live: state?.live ?? false, readAtMs });
+    const states = await this.postgres.versions(collection, [...new Set(writes.map(({ change }) => change.id))]);
+    for (const write of writes) {
+      const state = states.get(write.change.id);
+      write.floor = floorArg({ version: state?.version ?? 0, live: state?.live ?? false, readAtMs });
     }
   }
 
-  /** One writeDocuments call per partition and chunk; per index its script result, or the error of its call. */
-  private runWrites(
-    collection: Collection,
-    changes: DocumentWrite[],
-    indexes: number[],
-    floors: string[],
-  ): Promise<ItemResult<number>[]> {
+  /** One writeDocuments call per partition and chunk; per write its script reply, or the error of its call. */
+  private runWrites(collection: Collection, writes: PendingWrite[]): Promise<ItemResult<number>[]> {
     const nowMs = Date.now();
 
     return inScriptCalls(
       collection,
-      indexes,
-      (i) => changes[i].id,
+      writes,
+      ({ change }) => change.id,
       (keys, chunk) => {
-        const scriptChanges = chunk.map((i) => toScriptChange(keys.document(changes[i].id), changes[i], floors[i]));
+        const scriptChanges = chunk.map(({ change, floor }) => toScriptChange(keys.document(change.id), change, floor));
 
         return this.redis.writeDocuments(
           ...writeDocumentsArgs(keys.stream, nowMs, this.cfg.docTtlSeconds, scriptChanges),
@@ -196,47 +196,6 @@ export class DocumentStore {
       },
     );
   }
-}
-
-/**
- * Sends items to Redis in script calls of one partition each, at most {@link ITEMS_PER_CALL} items a call, and
- * returns per item, in order, its reply or the error of its call. Calls on one connection run in the order sent,
- * so the items of a partition apply in the order given.
- */
-async function inScriptCalls<T, R>(
-  collection: Collection,
-  items: T[],
-  idOf: (item: T) => string,
-  call: (keys: PartitionKeys, chunk: T[]) => Promise<R[]>,
-): Promise<ItemResult<R>[]> {
-  const chunks: { keys: PartitionKeys; at: number[] }[] = [];
-  const openChunks = new Map<PartitionKeys, number[]>();
-  items.forEach((item, k) => {
-    const keys = partitionKeys(collection.name, partitionOf(idOf(item)));
-    let at = openChunks.get(keys);
-    if (!at || at.length === ITEMS_PER_CALL) {
-      at = [];
-      openChunks.set(keys, at);
-      chunks.push({ keys, at });
-    }
-    at.push(k);
-  });
-  const results = new Array<ItemResult<R>>(items.length);
-  await Promise.all(
-    chunks.map(async ({ keys, at }) => {
-      try {
-        const replies = await call(
-          keys,
-          at.map((k) => items[k]),
-        );
-        at.forEach((k, j) => (results[k] = replies[j]));
-      } catch (error) {
-        at.forEach((k) => (results[k] = error as Error));
-      }
-    }),
-  );
-
-  return results;
 }
 
 function floorArg(floor: VersionFloor): string {
@@ -256,15 +215,21 @@ function toScriptChange(documentKey: string, change: DocumentWrite, floor: strin
 }
 
 /** The new version, or the error a refused change answers with. */
-function outcomeOf(collection: Collection, id: string, result: number): ItemResult<number> {
-  switch (result) {
+function outcomeOf(collection: Collection, id: string, reply: number): ItemResult<number> {
+  if (reply >= 0) {
+    return reply;
+  }
+  // writeDocuments answers a refusal with a negative ScriptErrorCode.
+  switch (reply as ScriptErrorCode) {
     case ScriptErrorCode.NOT_FOUND:
-      return new NotFoundException(`${collection.name}/${id} does not exist`);
+      return new IngestException(IngestExceptionCode.NOT_FOUND, `${collection.name}/${id} does not exist`);
     case ScriptErrorCode.VERSION_MISMATCH:
-      return new VersionMismatchException();
+      return versionMismatch();
     case ScriptErrorCode.ALREADY_EXISTS:
-      return new ConflictException(`${collection.name}/${id} already exists`);
+      return new IngestException(IngestExceptionCode.ALREADY_EXISTS, `${collection.name}/${id} already exists`);
+    case ScriptErrorCode.NEED_FLOOR:
+      return new Error(`writeDocuments asked again for the version floor of ${collection.name}/${id}`);
   }
 
-  return result;
+  return new Error(`writeDocuments answered ${reply} for ${collection.name}/${id}`);
 }

@@ -1,6 +1,7 @@
-import { Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Collection } from '@app/collections';
 import { DatabaseService, qualifiedTable } from '@app/persistence';
+import { IngestException, IngestExceptionCode } from '../ingest.exception';
 
 /** What PostgreSQL holds for a document id: the highest version it has seen, and whether a row is live. */
 export interface PostgresVersion {
@@ -21,9 +22,16 @@ const CONNECT_WAIT_MS = 2000;
  * "the database system is starting up"): PostgreSQL is unavailable, not the request wrong.
  */
 function isPostgresUnavailable(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
+  const code = sqlStateOf(error);
 
-  return typeof code !== 'string' || code.length !== 5 || ['08', '53', '57'].includes(code.slice(0, 2));
+  return code === undefined || ['08', '53', '57'].includes(code.slice(0, 2));
+}
+
+/** The SQLSTATE of a failed query, if the error carries one. */
+function sqlStateOf(error: unknown): string | undefined {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+
+  return typeof code === 'string' && code.length === 5 ? code : undefined;
 }
 
 /** Reads PostgreSQL for what Redis no longer holds: documents for GET, version floors for writes. */
@@ -74,17 +82,19 @@ export class PostgresStateReader {
       await Promise.race([this.database.connect(), new Promise((resolve) => setTimeout(resolve, CONNECT_WAIT_MS))]);
     }
     if (!this.database.isConnected) {
-      throw new ServiceUnavailableException('PostgreSQL cannot be reached');
+      throw new IngestException(IngestExceptionCode.POSTGRES_UNAVAILABLE, 'PostgreSQL cannot be reached');
     }
     try {
-      return (await this.database.dataSource.query(sql, params)) as T[];
+      return await this.database.dataSource.query<T[]>(sql, params);
     } catch (error) {
-      if ((error as { code?: string }).code === UNDEFINED_TABLE) {
+      if (sqlStateOf(error) === UNDEFINED_TABLE) {
         // The sink creates tables on start; until then PostgreSQL holds nothing for this collection.
         return [];
       }
       if (isPostgresUnavailable(error)) {
-        throw new ServiceUnavailableException('PostgreSQL cannot be reached');
+        throw new IngestException(IngestExceptionCode.POSTGRES_UNAVAILABLE, 'PostgreSQL cannot be reached', {
+          cause: error,
+        });
       }
       throw error;
     }

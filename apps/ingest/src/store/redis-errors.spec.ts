@@ -1,4 +1,5 @@
-import { isOutcomeUnknown, isRedisUnavailable } from './redis-errors';
+import { IngestException, IngestExceptionCode } from '../ingest.exception';
+import { isOutcomeUnknown, isRedisUnavailable, redisFailure } from './redis-errors';
 
 const named = (name: string, message: string) => Object.assign(new Error(message), { name });
 
@@ -26,5 +27,25 @@ describe('redis errors', () => {
   it('leaves any other error to be answered as the bug it is', () => {
     expect(isRedisUnavailable(named('ReplyError', 'ERR Error running script'))).toBe(false);
     expect(isRedisUnavailable('not an error')).toBe(false);
+  });
+
+  describe(redisFailure.name, () => {
+    const cutShort = named('AbortError', 'Command aborted due to connection close');
+    const refused = new Error("Stream isn't writeable and enableOfflineQueue options is false");
+
+    it('makes a write cut short OUTCOME_UNKNOWN, and a read cut short REDIS_UNAVAILABLE (nothing was written)', () => {
+      expect(redisFailure(cutShort, 'write')).toMatchObject({
+        code: IngestExceptionCode.OUTCOME_UNKNOWN,
+        cause: cutShort,
+      });
+      expect(redisFailure(cutShort, 'read')).toMatchObject({ code: IngestExceptionCode.REDIS_UNAVAILABLE });
+    });
+
+    it('makes a command never sent REDIS_UNAVAILABLE, and leaves any other error as it is', () => {
+      expect(redisFailure(refused, 'write')).toBeInstanceOf(IngestException);
+      expect(redisFailure(refused, 'write')).toMatchObject({ code: IngestExceptionCode.REDIS_UNAVAILABLE });
+      const bug = named('ReplyError', 'ERR Error running script');
+      expect(redisFailure(bug, 'write')).toBe(bug);
+    });
   });
 });

@@ -1,3 +1,5 @@
+import { IngestException, IngestExceptionCode } from '../ingest.exception';
+
 /** Codes of a connection that broke while a command may have been on it. */
 const BROKEN_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
 /** Codes of a connection that could not be made. */
@@ -36,6 +38,21 @@ export function isRedisUnavailable(error: unknown): boolean {
 }
 
 /** What a client is told when a write's outcome is unknown. */
-export const OUTCOME_UNKNOWN_DETAIL =
+const OUTCOME_UNKNOWN_DETAIL =
   'Redis went away after the write was sent, so it may or may not have been applied; ' +
   'read the document to find out, or resend (an event resent with its id is stored once)';
+
+/**
+ * What a failed Redis command means for the request: OUTCOME_UNKNOWN for a write Redis may have run, REDIS_UNAVAILABLE
+ * for a read, or a command that never reached Redis; any other error is returned as it is (a bug, answered 500).
+ */
+export function redisFailure(error: unknown, command: 'read' | 'write'): unknown {
+  if (command === 'write' && isOutcomeUnknown(error)) {
+    return new IngestException(IngestExceptionCode.OUTCOME_UNKNOWN, OUTCOME_UNKNOWN_DETAIL, { cause: error });
+  }
+  if (isRedisUnavailable(error)) {
+    return new IngestException(IngestExceptionCode.REDIS_UNAVAILABLE, 'Redis cannot be reached', { cause: error });
+  }
+
+  return error;
+}

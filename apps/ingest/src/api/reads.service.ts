@@ -1,7 +1,8 @@
-import { BadRequestException, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Collection } from '@app/collections';
+import { assertValidId } from '../documents/document-body';
+import { IngestException, IngestExceptionCode } from '../ingest.exception';
 import { DocumentStore } from '../store/document-store';
-import { assertValidId } from './document-body';
 
 export const MAX_IDS_PER_GET = 1000;
 
@@ -13,11 +14,14 @@ export class ReadsService {
   async many(collection: Collection, idsParam: string | string[] | undefined): Promise<string> {
     idsParam = Array.isArray(idsParam) ? idsParam.join(',') : idsParam;
     if (idsParam === undefined || idsParam === '') {
-      throw new BadRequestException('give the ids to read: ?ids=a,b,c');
+      throw new IngestException(IngestExceptionCode.INVALID_QUERY, 'give the ids to read: ?ids=a,b,c');
     }
     const ids = [...new Set(idsParam.split(','))];
     if (ids.length > MAX_IDS_PER_GET) {
-      throw new BadRequestException(`at most ${MAX_IDS_PER_GET} ids per request, not ${ids.length}`);
+      throw new IngestException(
+        IngestExceptionCode.INVALID_QUERY,
+        `at most ${MAX_IDS_PER_GET} ids per request, not ${ids.length}`,
+      );
     }
     ids.forEach((id) => assertValidId(id, `id "${id}"`));
     const docs = await this.store.read(collection, ids);

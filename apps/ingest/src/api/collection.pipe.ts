@@ -1,8 +1,9 @@
-import { HttpException, HttpStatus, Injectable, NotFoundException, type PipeTransform } from '@nestjs/common';
+import { Injectable, type PipeTransform } from '@nestjs/common';
 import { type Collection, type CollectionKind, CollectionRegistry } from '@app/collections';
-import { assertValidId } from './document-body';
+import { assertValidId } from '../documents/document-body';
+import { IngestException, IngestExceptionCode } from '../ingest.exception';
 
-/** Resolves the `{collection}` URL segment to its definition; 404 when no such collection is configured. */
+/** Resolves the `{collection}` URL segment to its definition; UNKNOWN_COLLECTION when none is configured. */
 @Injectable()
 export class CollectionPipe implements PipeTransform<string, Collection> {
   constructor(private readonly registry: CollectionRegistry) {}
@@ -10,7 +11,7 @@ export class CollectionPipe implements PipeTransform<string, Collection> {
   transform(name: string): Collection {
     const collection = this.registry.find(name);
     if (!collection) {
-      throw new NotFoundException(`no collection named "${name}"`);
+      throw new IngestException(IngestExceptionCode.UNKNOWN_COLLECTION, `no collection named "${name}"`);
     }
 
     return collection;
@@ -31,9 +32,9 @@ export function requireKind(collection: Collection, kind: CollectionKind): void 
   if (collection.kind !== kind) {
     const hint =
       kind === 'document' ? 'events are appended with POST' : 'documents are written with PUT, PATCH, DELETE';
-    throw new HttpException(
+    throw new IngestException(
+      IngestExceptionCode.WRONG_COLLECTION_KIND,
       `${collection.name} is a ${collection.kind} collection: ${hint}`,
-      HttpStatus.METHOD_NOT_ALLOWED,
     );
   }
 }

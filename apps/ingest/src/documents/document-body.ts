@@ -1,6 +1,6 @@
-import { BadRequestException } from '@nestjs/common';
 import type { Collection } from '@app/collections';
-import { assertStorableDocument } from '../http/json-body.parser';
+import { IngestException, IngestExceptionCode } from '../ingest.exception';
+import { assertFollowsRules, DOCUMENT_RULES } from './document-rules';
 
 export const ID_PATTERN = /^[A-Za-z0-9._:-]{1,200}$/;
 
@@ -8,13 +8,16 @@ export type JsonObject = Record<string, unknown>;
 
 export function assertValidId(id: unknown, where = 'id'): asserts id is string {
   if (typeof id !== 'string' || !ID_PATTERN.test(id)) {
-    throw new BadRequestException(`${where} must be 1 to 200 characters of A-Z a-z 0-9 . _ : -`);
+    throw new IngestException(
+      IngestExceptionCode.INVALID_ID,
+      `${where} must be 1 to 200 characters of A-Z a-z 0-9 . _ : -`,
+    );
   }
 }
 
 export function assertObject(body: unknown, what = 'body'): asserts body is JsonObject {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new BadRequestException(`${what} must be a JSON object`);
+    throw new IngestException(IngestExceptionCode.INVALID_BODY, `${what} must be a JSON object`);
   }
 }
 
@@ -37,15 +40,21 @@ export function idInBody(collection: Collection, body: JsonObject): string | und
 export function prepareDocument(collection: Collection, id: string, body: JsonObject): string {
   const named = idInBody(collection, body);
   if (named !== undefined && named !== id) {
-    throw new BadRequestException(`field "${collection.key}" is "${named}" but the URL names "${id}"`);
+    throw new IngestException(
+      IngestExceptionCode.INVALID_DOCUMENT,
+      `field "${collection.key}" is "${named}" but the URL names "${id}"`,
+    );
   }
   const doc = named === undefined ? { ...body, [collection.key]: id } : body;
   // Before the schema check and JSON.stringify, both of which recurse.
-  assertStorableDocument(doc);
+  assertFollowsRules(doc, DOCUMENT_RULES);
   const validate = collection.validateDoc;
   if (validate && !validate(doc)) {
-    const error = validate.errors![0];
-    throw new BadRequestException(`schema violation at ${error.instancePath || '/'}: ${error.message ?? 'invalid'}`);
+    const error = validate.errors?.[0];
+    throw new IngestException(
+      IngestExceptionCode.INVALID_DOCUMENT,
+      `schema violation at ${error?.instancePath || '/'}: ${error?.message ?? 'invalid'}`,
+    );
   }
 
   return JSON.stringify(doc);
