@@ -31,6 +31,19 @@ declare module 'ioredis' {
   }
 }
 
+/** PostgreSQL's state of a document, for a write to an id whose hash Redis no longer holds. */
+export interface VersionFloor {
+  version: number;
+  live: boolean;
+  /** When it was read (ms since the epoch): writeDocuments refuses a floor read too long ago. */
+  readAtMs: number;
+}
+
+/** The {@link ScriptChange.floor} argument of a floor. */
+export function versionFloorArg(floor: VersionFloor): string {
+  return `${floor.version}:${floor.live ? 1 : 0}:${floor.readAtMs}`;
+}
+
 /** One change for writeDocuments-n.lua; the fields are those of includes/writeChange.lua. */
 export interface ScriptChange {
   documentKey: string;
@@ -40,7 +53,7 @@ export interface ScriptChange {
   doc: string;
   /** '' for none */
   expectedVersion: string;
-  /** '' until PostgreSQL was read, else '<version>:<1 if live, else 0>:<when read, ms since the epoch>' */
+  /** '' until PostgreSQL was read, else {@link versionFloorArg}: '<version>:<1 if live, else 0>:<read at, ms>' */
   floor: string;
   createOnly: '0' | '1';
 }

@@ -4,7 +4,15 @@ import type { Redis } from 'ioredis';
 import type { Collection } from '@app/collections';
 import { ingestConfig } from '@app/config';
 import { DocField, documentKeys } from '@app/contracts';
-import { appendEventsArgs, REDIS_CLIENT, type ScriptChange, ScriptErrorCode, writeDocumentsArgs } from '@app/redis';
+import {
+  appendEventsArgs,
+  REDIS_CLIENT,
+  type ScriptChange,
+  ScriptErrorCode,
+  type VersionFloor,
+  versionFloorArg,
+  writeDocumentsArgs,
+} from '@app/redis';
 import { IngestException, IngestExceptionCode } from '../ingest.exception';
 import { inGroups, type ItemResult, onlyResult, withResults } from './item-results';
 import { PostgresStateReader } from './postgres-state.reader';
@@ -16,13 +24,6 @@ export interface StoredDocument {
   /** The document as JSON text. */
   json: string;
   /** When it was read (ms since the epoch): a version floor taken from it is only good for a while. */
-  readAtMs: number;
-}
-
-/** PostgreSQL's state of a document, for a write to an id whose hash Redis no longer holds. */
-export interface VersionFloor {
-  version: number;
-  live: boolean;
   readAtMs: number;
 }
 
@@ -107,7 +108,7 @@ export class DocumentStore {
    * version floor PostgreSQL reports. Per change, in order: its new version, or the error it failed with.
    */
   writeAll(collection: Collection, changes: DocumentWrite[]): Promise<ItemResult<number>[]> {
-    const writes = changes.map((change) => ({ change, floor: change.floor ? floorArg(change.floor) : '' }));
+    const writes = changes.map((change) => ({ change, floor: change.floor ? versionFloorArg(change.floor) : '' }));
 
     return this.writeWithFloors(collection, writes, 0);
   }
@@ -175,7 +176,7 @@ export class DocumentStore {
     const states = await this.postgres.versions(collection, [...new Set(writes.map(({ change }) => change.id))]);
     for (const write of writes) {
       const state = states.get(write.change.id);
-      write.floor = floorArg({ version: state?.version ?? 0, live: state?.live ?? false, readAtMs });
+      write.floor = versionFloorArg({ version: state?.version ?? 0, live: state?.live ?? false, readAtMs });
     }
   }
 
@@ -196,10 +197,6 @@ export class DocumentStore {
       },
     );
   }
-}
-
-function floorArg(floor: VersionFloor): string {
-  return `${floor.version}:${floor.live ? 1 : 0}:${floor.readAtMs}`;
 }
 
 function toScriptChange(documentKey: string, change: DocumentWrite, floor: string): ScriptChange {
