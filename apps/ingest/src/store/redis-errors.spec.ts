@@ -21,7 +21,8 @@ describe('redis errors', () => {
 
     expect(isOutcomeUnknown(refused)).toBe(false);
     expect(isRedisUnavailable(refused)).toBe(true);
-    expect(isRedisUnavailable(new Error('LOADING Redis is loading the dataset in memory'))).toBe(true);
+    expect(isRedisUnavailable(named('ReplyError', 'LOADING Redis is loading the dataset in memory'))).toBe(true);
+    expect(isRedisUnavailable(named('ReplyError', "READONLY You can't write against a read only replica."))).toBe(true);
   });
 
   it('leaves any other error to be answered as the bug it is', () => {

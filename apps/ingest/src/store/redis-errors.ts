@@ -1,3 +1,4 @@
+import { isReplyError, RedisReplyCode } from '@app/redis';
 import { IngestException, IngestExceptionCode } from '../ingest.exception';
 
 /** Codes of a connection that broke while a command may have been on it. */
@@ -27,13 +28,20 @@ export function isOutcomeUnknown(error: unknown): boolean {
   );
 }
 
+/** Replies of a server that is up but cannot serve writes yet (loading, a replica, a Cluster resharding). */
+const SERVER_NOT_SERVING = [
+  RedisReplyCode.LOADING,
+  RedisReplyCode.MASTERDOWN,
+  RedisReplyCode.READONLY,
+  RedisReplyCode.TRYAGAIN,
+];
+
 /** True for errors that mean Redis could not be reached or cannot serve yet (answer 503, not 500). */
 export function isRedisUnavailable(error: unknown): boolean {
   return (
     isOutcomeUnknown(error) ||
-    (error instanceof Error &&
-      (UNREACHABLE_CODES.has(errorCode(error)) ||
-        /enableOfflineQueue|^LOADING|^MASTERDOWN|^READONLY|^TRYAGAIN/.test(error.message)))
+    (error instanceof Error && (UNREACHABLE_CODES.has(errorCode(error)) || /enableOfflineQueue/.test(error.message))) ||
+    isReplyError(error, ...SERVER_NOT_SERVING)
   );
 }
 
