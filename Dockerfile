@@ -17,7 +17,7 @@ RUN npm run build \
 
 FROM node:20-bookworm-slim AS runtime
 WORKDIR /app
-# The heap ceiling every launcher gives the apps (scripts/lib/project.js APP_NODE_FLAGS).
+# The heap ceiling every launcher gives the apps (tools/local-stack/project.ts APP_NODE_FLAGS).
 ENV NODE_ENV=production COLLECTIONS_DIR=/app/config/collections NODE_OPTIONS=--max-old-space-size=384
 # Files stay owned by root: the app only reads them, and k8s runs it with a read-only root filesystem.
 COPY --from=build /app/package.json ./package.json

@@ -11,8 +11,7 @@ import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { startRedis } from '../scripts/lib/servers';
-import type { RedisServer } from '../scripts/lib/servers';
+import { type RedisServer, startRedis } from '../tools/local-stack';
 import {
   type ApiResponse,
   bootIngest,
@@ -63,7 +62,7 @@ async function expectRefused(
   id: string,
   request: () => Promise<ApiResponse>,
   status: number,
-  detail?: RegExp,
+  detail?: RegExp | string,
   collection = 'sessions',
 ): Promise<ApiResponse> {
   const before = await snapshot(redis, collection, id);
@@ -72,6 +71,35 @@ async function expectRefused(
   expect(await snapshot(redis, collection, id)).toEqual(before);
 
   return res;
+}
+
+/**
+ * Sends a _bulk whose second item is refused: that item alone fails with 400 in its own result, and the items
+ * named by `written` (the others) are applied, each once, and readable.
+ */
+async function expectBulkItemFailsAlone(
+  collection: 'sessions' | 'clicks',
+  body: { ops: unknown[] } | { events: unknown[] },
+  written: string[],
+  detail: RegExp,
+): Promise<void> {
+  const before = await redis.xlen(streamKey(collection));
+  const res = await call('POST', `/v1/${collection}/_bulk`, { body });
+  expect({ status: res.statusCode, body: res.body }).toMatchObject({ status: 200 });
+  const [first, ...rest] = written;
+  expect(res.json()).toEqual({
+    results: [
+      { id: first, version: 1 },
+      { error: { status: 400, detail: expect.stringMatching(detail) } },
+      ...rest.map((id) => ({ id, version: 1 })),
+    ],
+  });
+  expect(await redis.xlen(streamKey(collection))).toBe(before + written.length);
+  for (const id of written) {
+    const read = await call('GET', `/v1/${collection}/${id}`);
+    expect(read.statusCode).toBe(200);
+    expect(read.json()).toMatchObject({ id });
+  }
 }
 
 beforeAll(async () => {
@@ -284,6 +312,34 @@ describe('POST /v1/{collection}/_bulk', () => {
     expect(await redis.xlen(streamKey('clicks'))).toBe(before + 2);
   });
 
+  it.each([
+    ['an unknown op', { op: 'upsert', id: 'x1', doc: session() }, /ops\[1\]\.op must be "put", "patch" or "delete"/],
+    ['a number', 1, /ops\[1\] must be a JSON object/],
+    ['null', null, /ops\[1\] must be a JSON object/],
+  ])('an op that is %s fails alone, the others are applied', async (_what, item, detail) => {
+    const [good1, good2] = [newId(), newId()];
+    await expectBulkItemFailsAlone(
+      'sessions',
+      { ops: [{ op: 'put', id: good1, doc: session() }, item, { op: 'put', id: good2, doc: session() }] },
+      [good1, good2],
+      detail,
+    );
+  });
+
+  it.each([
+    ['a number', 1],
+    ['null', null],
+    ['a string', 'x'],
+  ])('an event that is %s fails alone, the others are applied', async (_what, item) => {
+    const [event1, event2] = [newId(), newId()];
+    await expectBulkItemFailsAlone(
+      'clicks',
+      { events: [click(event1), item, click(event2)] },
+      [event1, event2],
+      /must be a JSON object/,
+    );
+  });
+
   it('answers 400 for more than 1,000 items and writes nothing', async () => {
     const id = newId();
     const ops = Array.from({ length: 1001 }, () => ({ op: 'put', id, doc: session() }));
@@ -369,14 +425,8 @@ describe('errors: 400', () => {
     expectProblem(await call('GET', `/v1/sessions?ids=ok-1,${inUrl}`), 400, /id/);
   });
 
-  it.each(badIds)('an id with %s in the body (POST, _bulk)', async (_what, _inUrl, raw) => {
+  it.each(badIds)('an id with %s in the body (POST)', async (_what, _inUrl, raw) => {
     await expectRefused(raw, () => call('POST', '/v1/sessions', { body: session({ id: raw }) }), 400, /id/);
-    await expectRefused(
-      raw,
-      () => call('POST', '/v1/sessions/_bulk', { body: { ops: [{ op: 'put', id: raw, doc: session() }] } }),
-      400,
-      /id/,
-    );
     await expectRefused(
       raw,
       () => call('POST', '/v1/clicks', { body: { ...click('x'), id: raw } }),
@@ -385,6 +435,32 @@ describe('errors: 400', () => {
       'clicks',
     );
   });
+
+  it.each(badIds)(
+    'an id with %s in one _bulk item fails that item alone (ops and events)',
+    async (_what, _inUrl, raw) => {
+      const [good1, good2] = [newId(), newId()];
+      await expectBulkItemFailsAlone(
+        'sessions',
+        {
+          ops: [
+            { op: 'put', id: good1, doc: session() },
+            { op: 'put', id: raw, doc: session() },
+            { op: 'put', id: good2, doc: session() },
+          ],
+        },
+        [good1, good2],
+        /ops\[1\]\.id must be/,
+      );
+      const [event1, event2] = [newId(), newId()];
+      await expectBulkItemFailsAlone(
+        'clicks',
+        { events: [click(event1), { ...click('x'), id: raw }, click(event2)] },
+        [event1, event2],
+        /field "id" must be/,
+      );
+    },
+  );
 
   it('accepts an id of exactly 200 characters of the allowed set', async () => {
     const id = `t-${randomBytes(8).toString('hex')}.A_z:0-`.padEnd(200, 'x');
@@ -447,10 +523,21 @@ describe('errors: 400 If-Match that is not a version', () => {
     },
   );
 
-  it.each(['-1', '1.5', '"1"', '1e400'])('"ifMatch": %s in a _bulk op', async (ifMatch) => {
+  it.each(['-1', '1.5', '"1"', '1e400'])('"ifMatch": %s in a _bulk op fails that op alone', async (ifMatch) => {
     const id = await seed();
-    const raw = `{"ops":[{"op":"put","id":"${id}","doc":{"userId":"u-2"},"ifMatch":${ifMatch}}]}`;
-    await expectRefused(id, () => call('POST', '/v1/sessions/_bulk', { raw }), 400, /ifMatch/);
+    const good = newId();
+    const before = await snapshot(redis, 'sessions', id);
+    const raw =
+      `{"ops":[{"op":"put","id":"${good}","doc":{"userId":"u-1"}},` +
+      `{"op":"put","id":"${id}","doc":{"userId":"u-2"},"ifMatch":${ifMatch}}]}`;
+    const res = await call('POST', '/v1/sessions/_bulk', { raw });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({
+      results: [{ id: good, version: 1 }, { error: { status: 400, detail: expect.stringMatching(/ifMatch/) } }],
+    });
+    // Only the good op's entry was added; the refused op's document is as it was.
+    expect(await snapshot(redis, 'sessions', id)).toEqual({ ...before, streamLength: before.streamLength + 1 });
+    expect((await get(good)).json()).toEqual({ id: good, userId: 'u-1' });
   });
 });
 
@@ -523,19 +610,21 @@ describe('errors: 429 backlog over INGEST_MAX_BACKLOG', () => {
     // No sink runs here, so every entry stays unacked: the limit sits 3 entries above today's backlog.
     const backlog = await unackedBacklog(redis, 'sessions');
     limited = await bootIngest({ INGEST_MAX_BACKLOG: String(backlog + 3) });
-    const ids = [newId(), newId(), newId()];
-    for (const id of ids) expectAccepted(await send(limited, 'PUT', `/v1/sessions/${id}`, { body: session() }), id, 1);
+    const [first, second, third] = [newId(), newId(), newId()];
+    for (const id of [first, second, third]) {
+      expectAccepted(await send(limited, 'PUT', `/v1/sessions/${id}`, { body: session() }), id, 1);
+    }
 
     await sleep(1500); // the backlog figure refreshes every second
 
     const res = await expectRefused(
-      ids[0],
-      () => send(limited!, 'PUT', `/v1/sessions/${ids[0]}`, { body: session({ amount: 1 }) }),
+      first,
+      () => send(limited!, 'PUT', `/v1/sessions/${first}`, { body: session({ amount: 1 }) }),
       429,
     );
     expect(String(res.headers['retry-after'])).toMatch(/^[1-9]\d*$/);
-    await expectRefused(ids[1], () => send(limited!, 'POST', '/v1/sessions', { body: session({ id: newId() }) }), 429);
-    await expectRefused(ids[2], () => send(limited!, 'DELETE', `/v1/sessions/${ids[2]}`), 429);
+    await expectRefused(second, () => send(limited!, 'POST', '/v1/sessions', { body: session({ id: newId() }) }), 429);
+    await expectRefused(third, () => send(limited!, 'DELETE', `/v1/sessions/${third}`), 429);
   });
 });
 
@@ -580,9 +669,11 @@ describe('errors: 503 Redis unreachable', () => {
       expectProblem(await send(cut!, 'POST', '/v1/sessions', { body: session() }), 503);
       // _bulk reports per item: a 503 for the whole request, or a 200 whose every item is a 503, will do.
       const bulk = await send(cut!, 'POST', '/v1/sessions/_bulk', { body: { ops: [{ op: 'delete', id }] } });
-      if (bulk.statusCode === 200)
+      if (bulk.statusCode === 200) {
         expect(bulk.json()).toEqual({ results: [{ error: { status: 503, detail: expect.any(String) } }] });
-      else expectProblem(bulk, 503);
+      } else {
+        expectProblem(bulk, 503);
+      }
       expectProblem(await send(cut!, 'POST', '/v1/clicks', { body: click(newId()) }), 503);
       expectProblem(await send(cut!, 'GET', `/v1/sessions/${id}`), 503);
     });
@@ -738,7 +829,7 @@ describe('read-through to PostgreSQL', () => {
       { error: { status: 412, detail: expect.stringMatching(/If-Match/) } },
     ]);
     const entries = await redis.xrange(streamKey('sessions'), '-', '+');
-    const headers = entries.slice(before).map(([, fields]) => fields[0].split(' ').slice(1, 4).join(' '));
+    const headers = entries.slice(before).map(([, fields]) => (fields[0] ?? '').split(' ').slice(1, 4).join(' '));
     expect(headers).toEqual([`put ${a} 8`, `del ${b} 4`, `put ${a} 9`, `put ${c} 1`]);
     const doc = await send(fresh!, 'GET', `/v1/sessions/${a}`);
     expect(doc.headers.etag).toBe('"9"');
@@ -798,7 +889,7 @@ describe('hostile input', () => {
   const deepSession = (levels: number) => `{"userId":"u-1","deep":${nestedObjects(levels)}}`;
 
   /** Every way one document body reaches ingest: PUT, POST, PATCH (onto a seeded document) and an event. */
-  async function expectEveryWriteRefused(docMembers: string, detail: RegExp): Promise<void> {
+  async function expectEveryWriteRefused(docMembers: string, detail: RegExp | string): Promise<void> {
     const id = await seed();
     const fresh = newId();
     const body = `{"userId":"u-1",${docMembers}}`;
@@ -847,7 +938,7 @@ describe('hostile input', () => {
   describe('text PostgreSQL jsonb cannot store (it would dead-letter an acknowledged write)', () => {
     it.each([
       ['U+0000 in a string', '"note":"a\\u0000b"', /string at \/note contains U\+0000/],
-      ['U+0000 in a member name', '"x\\u0000y":1', /member name at \/x\u0000y contains U\+0000/],
+      ['U+0000 in a member name', '"x\\u0000y":1', 'member name at /x\u0000y contains U+0000'],
       ['U+0000 nested in an array', '"tags":["ok",{"t":"\\u0000"}]', /at \/tags\/1\/t contains U\+0000/],
       ['an unpaired high surrogate', '"note":"\\ud800"', /string at \/note contains an unpaired UTF-16 surrogate/],
       ['an unpaired low surrogate in a member name', '"\\udfff":1', /member name at \/\udfff contains an unpaired/],

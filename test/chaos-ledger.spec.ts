@@ -1,4 +1,4 @@
-import { DELETED, Ledger, UNKNOWN } from '../scripts/lib/chaos-ledger.mjs';
+import { DELETED, Ledger, UNKNOWN } from '../tools/chaos/ledger';
 
 /** The chaos run's ledger: what a document must be, from the writes ingest acknowledged with their versions. */
 describe('chaos ledger', () => {

@@ -1,11 +1,12 @@
-import { FAULT_KINDS } from '../scripts/lib/chaos-faults.mjs';
-import { formatChaosReport } from '../scripts/lib/chaos-report.mjs';
-import { runChaos } from '../scripts/lib/chaos-runner.mjs';
+import { FAULT_KINDS } from '../tools/chaos/faults';
+import { formatChaosReport } from '../tools/chaos/report';
+import { runChaos } from '../tools/chaos/runner';
 
 /**
- * A short chaos run (npm run chaos, bounded: 20 s of load, longer until each fault kind has struck): its own Redis (AOF, appendfsync always), PostgreSQL, ingest and
- * three sink processes under seeded traffic while every kind of fault strikes at least once; then the tables
- * must hold exactly what was acknowledged. The full run's report is in the issue note and README.
+ * A short chaos run (npm run chaos, bounded: 20 s of load, longer until each fault kind has struck): its own Redis
+ * (AOF, appendfsync always), PostgreSQL, ingest and three sink processes under seeded traffic while every kind of
+ * fault strikes at least once; then the tables must hold exactly what was acknowledged. The full run's report is in
+ * docs/testing.md.
  *
  * Real: everything (built apps, Redis, PostgreSQL). Mocked: nothing.
  */

@@ -1,8 +1,8 @@
-import { formatFuzzReport } from '../scripts/lib/fuzz-report.mjs';
-import { runFuzz } from '../scripts/lib/fuzz-runner.mjs';
+import { formatFuzzReport } from '../tools/fuzz/report';
+import { runFuzz } from '../tools/fuzz/runner';
 
 /**
- * A bounded fuzz run (npm run fuzz): its own Redis, PostgreSQL, ingest and two sink processes (scripts/lib/stack.mjs)
+ * A bounded fuzz run (npm run fuzz): its own Redis, PostgreSQL, ingest and two sink processes (tools/local-stack)
  * under 40 s of seeded hostile requests mixed with valid traffic, plus slow clients that ingest must cut off.
  * The report must pass every check: nothing outside the contract's statuses, no 5xx, no crash, every valid write
  * in PostgreSQL as acknowledged, and no trace of any refused request in Redis or PostgreSQL.

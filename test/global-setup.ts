@@ -1,8 +1,15 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureServerBinaries, startPostgres, startRedis, stopAll, stopAllOnSignals } from '../scripts/lib/servers';
-import type { PostgresServer, RedisServer } from '../scripts/lib/servers';
+import {
+  ensureServerBinaries,
+  type PostgresServer,
+  type RedisServer,
+  startPostgres,
+  startRedis,
+  stopAll,
+  stopAllOnSignals,
+} from '../tools/local-stack';
 
 export { teardown } from './global-teardown';
 

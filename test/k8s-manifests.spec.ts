@@ -20,7 +20,7 @@ import { parse as parseYaml, parseAllDocuments } from 'yaml';
 // The plain files, not the @app/* barrels: those also export Nest modules, which this static check does not need.
 import { loadCollections } from '../libs/collections/src/collections.loader';
 import { validate as validateEnv } from '../libs/config/src/env.schema';
-import { APP_NODE_FLAGS } from '../scripts/lib/project.js';
+import { APP_NODE_FLAGS } from '../tools/local-stack/project';
 
 const ROOT = resolve(__dirname, '..');
 const K8S_DIR = join(ROOT, 'k8s');

@@ -1,7 +1,8 @@
 import { ChangeOp, encodeEntry, partitionKeys, TOMBSTONE_LINGER_S } from '@app/contracts';
+import { AppProcess } from '../tools/local-stack';
 import { expectEventually } from './utils/expect-eventually';
 import { PipelineFixture } from './utils/pipeline-fixture';
-import { metricSum, SinkProcess } from './utils/sink-process';
+import { metricSum } from './utils/metrics';
 import { testServers } from './utils/servers';
 import { runWorkload } from './utils/workload';
 
@@ -13,18 +14,20 @@ import { runWorkload } from './utils/workload';
  */
 describe('pipeline', () => {
   let fx: PipelineFixture;
-  let sinks: SinkProcess[] = [];
+  let sinks: AppProcess[] = [];
 
-  const startSinks = async (count: number, env: Record<string, string> = {}) => {
-    const started = Array.from(
-      { length: count },
-      (_, i) => new SinkProcess(`sink-${sinks.length + i}`, { ...fx.sinkEnv, ...env }),
-    );
-    sinks.push(...started);
-    await Promise.all(started.map((s) => s.start()));
+  /** A sink process named after its consumer, logging at 'log' so that its output tells what it did. */
+  const startSink = async (env: Record<string, string> = {}) => {
+    const consumer = `sink-${sinks.length}`;
+    const sink = new AppProcess(consumer, 'sink', { ...fx.sinkEnv, ...env, SINK_CONSUMER: consumer, LOG_LEVEL: 'log' });
+    sinks.push(sink);
+    await sink.start();
+    await sink.waitUntilReady(30_000);
 
-    return started;
+    return sink;
   };
+
+  const startSinks = (count: number) => Promise.all(Array.from({ length: count }, () => startSink()));
 
   const drained = async (timeoutMs = 60_000) => {
     await expectEventually(async () => {
@@ -47,7 +50,7 @@ describe('pipeline', () => {
   });
 
   afterEach(async () => {
-    await Promise.all(sinks.map((s) => s.stop()));
+    await Promise.all(sinks.map((s) => s.terminate()));
     sinks = [];
     await fx.close();
   });
@@ -73,7 +76,7 @@ describe('pipeline', () => {
   });
 
   it('recovers a batch from a sink killed with SIGKILL mid-batch: another replica reclaims it and it lands once', async () => {
-    const [victim, survivor] = await startSinks(2);
+    const [victim, survivor] = await Promise.all([startSink(), startSink()]);
     const load = runWorkload(fx, { ops: 3000, ids: 200, events: 500, seed: 7, concurrency: 16 });
     // Freeze the victim at a moment it holds delivered, unacked entries, then kill it there.
     let held = 0;
@@ -83,7 +86,7 @@ describe('pipeline', () => {
         held = 0;
         try {
           // NOGROUP until a replica has created the group; a frozen victim must not keep the other from doing so.
-          held = (await fx.redis.xpending(fx.stream(fx.docs), 'spillway', '-', '+', 1000, victim.consumer)).length;
+          held = (await fx.redis.xpending(fx.stream(fx.docs), 'spillway', '-', '+', 1000, victim.name)).length;
         } finally {
           if (held === 0) {
             victim.signal('SIGCONT');
@@ -110,7 +113,7 @@ describe('pipeline', () => {
     for (let step = 1; step <= 300; step++) {
       expect((await fx.request('PUT', `/v1/${fx.docs}/hot`, { owner: 'a', step })).status).toBe(202);
     }
-    const [sink] = await startSinks(1, { SINK_BATCH_SIZE: '50' }); // six batches
+    const sink = await startSink({ SINK_BATCH_SIZE: '50' }); // six batches
     await drained();
 
     expect((await fx.tableRows()).get('hot')).toEqual({ version: 300, doc: { owner: 'a', step: 300, id: 'hot' } });
@@ -130,7 +133,7 @@ describe('pipeline', () => {
     await send('PUT', 'back', { owner: 'a' });
     await send('DELETE', 'back');
     await send('PUT', 'back', { owner: 'b' }); // the delete before it is superseded by the time the sink reads it
-    await startSinks(1);
+    await startSink();
     await drained();
 
     const rows = await fx.tableRows();
@@ -144,7 +147,7 @@ describe('pipeline', () => {
   });
 
   it('carries on after Redis loses its data: the group is made again, and new writes continue above the table', async () => {
-    await startSinks(1);
+    await startSink();
     for (let step = 1; step <= 3; step++) {
       expect((await fx.request('PUT', `/v1/${fx.docs}/kept`, { owner: 'a', step })).status).toBe(202);
     }
@@ -161,7 +164,7 @@ describe('pipeline', () => {
   });
 
   it('acks a lone write once it is committed, not when the sink next stops waiting for entries', async () => {
-    const [sink] = await startSinks(1, { SINK_BLOCK_MS: '20000' });
+    const sink = await startSink({ SINK_BLOCK_MS: '20000' });
     await drained();
     expect((await fx.request('PUT', `/v1/${fx.docs}/lone`, { owner: 'a' })).status).toBe(202);
 
@@ -182,7 +185,7 @@ describe('pipeline', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect((await fx.request('PUT', `/v1/${fx.docs}/stamped`, { owner: 'b' })).status).toBe(202);
     const afterSecond = Date.now();
-    await startSinks(1);
+    await startSink();
     await drained();
 
     const created = await msOf(
@@ -215,16 +218,16 @@ describe('pipeline', () => {
       ...encodeEntry(ChangeOp.PUT, 'poison', 1, Date.now(), JSON.stringify({ owner: 'b\u0000c', id: 'poison' })),
     );
     expect((await fx.request('PUT', `/v1/${fx.docs}/good-2`, { owner: 'c' })).status).toBe(202);
-    await startSinks(1);
+    await startSink();
     await drained();
 
     const rows = await fx.tableRows();
     expect([...rows.keys()].sort()).toEqual(['good-1', 'good-2']);
     const letters = (await fx.redis.xrange(partitionKeys(fx.docs).deadLetters, '-', '+')) as [string, string[]][];
     expect(letters).toHaveLength(1);
-    const fields = letters[0][1];
+    const fields = letters[0]?.[1] ?? [];
     expect(fields[0]).toMatch(/^3 put poison 1 \d+$/);
-    expect(JSON.parse(fields[1])).toEqual({ owner: 'b\u0000c', id: 'poison' });
+    expect(JSON.parse(fields[1] ?? 'null')).toEqual({ owner: 'b\u0000c', id: 'poison' });
     expect(fields[fields.indexOf('reason') + 1]).toMatch(/rejected by PostgreSQL: 22P05/);
   });
 
@@ -260,7 +263,7 @@ describe('pipeline', () => {
   });
 
   it('drains on SIGTERM: the stopped consumer leaves nothing pending and leaves the group', async () => {
-    const [stopping] = await startSinks(2);
+    const [stopping] = await Promise.all([startSink(), startSink()]);
     const load = runWorkload(fx, { ops: 2000, ids: 200, events: 200, seed: 11 });
     await expectEventually(async () =>
       expect(metricSum(await stopping.metrics(), 'spillway_sink_entries_total')).toBeGreaterThan(0),
@@ -271,10 +274,10 @@ describe('pipeline', () => {
     expect(await stopping.waitForExit()).toEqual({ code: null, signal: 'SIGTERM' });
     expect(Date.now() - stoppedAt).toBeLessThan(Number(fx.sinkEnv.SINK_SHUTDOWN_MS));
     for (const collection of [fx.docs, fx.events]) {
-      const pending = await fx.redis.xpending(fx.stream(collection), 'spillway', '-', '+', 10, stopping.consumer);
+      const pending = await fx.redis.xpending(fx.stream(collection), 'spillway', '-', '+', 10, stopping.name);
       expect(pending).toEqual([]);
       const consumers = (await fx.redis.xinfo('CONSUMERS', fx.stream(collection), 'spillway')) as unknown[][];
-      expect(consumers.map((c) => c[c.indexOf('name') + 1])).not.toContain(stopping.consumer);
+      expect(consumers.map((c) => c[c.indexOf('name') + 1])).not.toContain(stopping.name);
     }
     await load;
     await drained();

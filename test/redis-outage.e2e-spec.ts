@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Redis } from 'ioredis';
-import { type RedisServer, startRedis } from '../scripts/lib/servers';
+import { type RedisServer, startRedis } from '../tools/local-stack';
 import { bootIngest } from './utils/api-helpers';
 import { expectEventually } from './utils/expect-eventually';
 

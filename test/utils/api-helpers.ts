@@ -81,11 +81,11 @@ export async function send(
   return await app.inject({ method, url, payload, headers });
 }
 
-/** Asserts an RFC 9457 answer with the given status; returns its body. */
+/** Asserts an RFC 9457 answer with the given status (and a detail that matches, or holds, `detail`); returns its body. */
 export function expectProblem(
   res: ApiResponse,
   status: number,
-  detail?: RegExp,
+  detail?: RegExp | string,
 ): { type: string; title: string; status: number; detail: string } {
   expect({ status: res.statusCode, body: res.body }).toMatchObject({ status });
   expect(String(res.headers['content-type'])).toMatch(/^application\/problem\+json\b/);
@@ -168,7 +168,7 @@ export function metricSamples(text: string, name: string): { labels: Record<stri
     if (!match || match[1] !== name) continue;
     const labels: Record<string, string> = {};
     for (const [, key, value] of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
-      labels[key] = value;
+      if (key !== undefined && value !== undefined) labels[key] = value;
     }
     samples.push({ labels, value: Number(match[3]) });
   }
@@ -211,7 +211,7 @@ export function sendRaw(port: number, head: string | Buffer, options: RawOptions
     const dribbler =
       dribble === undefined
         ? undefined
-        : setInterval(() => socket.write(dribble[sent++ % dribble.length]), dribbleEveryMs);
+        : setInterval(() => socket.write(dribble.charAt(sent++ % dribble.length)), dribbleEveryMs);
     const giveUp = setTimeout(() => {
       closedByServer = false;
       socket.destroy();

@@ -1,5 +1,4 @@
-import { postgresControl } from '../../scripts/lib/servers';
-import type { PostgresServer } from '../../scripts/lib/servers';
+import { postgresControl, type PostgresServer } from '../../tools/local-stack';
 
 /** The servers test/global-setup.ts started for this run. */
 export interface TestServers {

@@ -1,4 +1,4 @@
-import { mulberry32 } from '../../scripts/lib/loadgen-traffic.mjs';
+import { mulberry32 } from '../../tools/shared/random';
 import type { PipelineFixture } from './pipeline-fixture';
 
 export interface WorkloadResult {
@@ -64,7 +64,8 @@ export async function runWorkload(
   let next = 0;
   const worker = async () => {
     while (next < jobs.length) {
-      await jobs[next++]();
+      const job = jobs[next++];
+      await job?.();
     }
   };
   await Promise.all(Array.from({ length: options.concurrency ?? 16 }, worker));

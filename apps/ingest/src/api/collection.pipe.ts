@@ -34,7 +34,7 @@ export function requireKind(collection: Collection, kind: CollectionKind): void 
       kind === 'document' ? 'events are appended with POST' : 'documents are written with PUT, PATCH, DELETE';
     throw new IngestException(
       IngestExceptionCode.WRONG_COLLECTION_KIND,
-      `${collection.name} is a ${collection.kind} collection: ${hint}`,
+      `${collection.name} is ${collection.kind === 'event' ? 'an' : 'a'} ${collection.kind} collection: ${hint}`,
     );
   }
 }

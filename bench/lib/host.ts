@@ -1,0 +1,41 @@
+// What the results say about the machine and its load, which other work on a shared machine changes.
+import { execFileSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+
+/** Local date YYYY-MM-DD. */
+export const today = (): string => {
+  const d = new Date();
+
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+};
+
+/** The load averages over 1, 5 and 15 minutes. */
+export const loadNow = (): number[] => loadavg().map((x) => Number(x.toFixed(2)));
+
+/** What `uptime` prints: the users and the load averages. */
+export function uptimeLine(): string {
+  try {
+    return execFileSync('uptime', { encoding: 'utf8' }).trim();
+  } catch {
+    return `load average: ${loadNow().join(', ')}`;
+  }
+}
+
+/** The moment a run starts, taken before the apps are built so that the elapsed time counts the build. */
+export interface RunStart {
+  date: string;
+  startedAt: string;
+  startedMs: number;
+  load: number[];
+  uptime: string;
+}
+
+export function runStart(): RunStart {
+  return {
+    date: today(),
+    startedAt: new Date().toISOString(),
+    startedMs: Date.now(),
+    load: loadNow(),
+    uptime: uptimeLine(),
+  };
+}

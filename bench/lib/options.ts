@@ -1,0 +1,131 @@
+// The bench's command line: its flags, and the settings of every phase they lead to.
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ROOT } from '../../tools/local-stack';
+
+export const USAGE = `Usage: npm run bench -- [flags]
+
+Starts its own Redis (AOF, fsync every second) and PostgreSQL, ingest and sink processes (the built apps) on
+loopback, in a temporary folder, and measures:
+  1 raw      Redis writeDocuments Lua singly, in pipelines of 500 and 500 documents a call; PostgreSQL multi-row upserts and COPY+upsert
+  2 ingest   PUT (100 connections), _bulk (500 ops a request), and a bare Fastify PUT on the same Lua
+  3 sink     drain of a pre-filled backlog with 1, 2 and 4 replicas (twice, in the order 1, 2, 4, 4, 2, 1), and a
+             hot-key variant
+  4 e2e      steady PUT load at half the measured maximum, lag from the sinks' lag histograms
+  5 memory   RSS of ingest and sinks at the end of each phase (always recorded)
+Writes bench/results/<date>.json, .md and .svg (<date>-quick.* with --quick, <date>-partial.* with --only or
+--entries, --replicas or --rounds) and prints the markdown table.
+
+  --quick          small smoke run (50k entries, short phases; about 2 minutes)
+  --only LIST      phases to run, e.g. 1,3 or raw,sink (default all)
+  --entries N      backlog entries for the sink drain (default 1000000; --quick 50000)
+  --replicas LIST  sink replica counts of the uniform drain (default 1,2,4)
+  --rounds N       drains of each replica count, every other round in reverse order; the figures are their mean
+                   (default 2; --quick 1)
+  --seed N         payload and id seed (default 1)
+  --out DIR        results folder (default bench/results)
+  -h, --help       this text
+`;
+
+const PHASES: Record<string, number> = { raw: 1, ingest: 2, sink: 3, e2e: 4, memory: 5 };
+
+/** Everything a run does, as written into the results' `options`. */
+export interface BenchOptions {
+  quick: boolean;
+  /** phase numbers, 1 to 5 */
+  only: number[];
+  entries: number;
+  seed: number;
+  out: string;
+  /** a run with other than the default phases or sizes: its files are <date>-partial.* */
+  partial: boolean;
+  ids: number;
+  docPool: number;
+  redisDurationMs: number;
+  redisConcurrency: number;
+  batchSize: number;
+  redisBatchesInFlight: number;
+  pgRows: number;
+  pgConnections: number[];
+  ingestDurationS: number;
+  warmupS: number;
+  putConnections: number;
+  bulkConnections: number;
+  bulkOps: number;
+  replicaCounts: number[];
+  sinkRounds: number;
+  hotReplicas: number;
+  drainTimeoutMs: number;
+  e2eDurationS: number;
+  e2eConnections: number;
+  e2eReplicas: number;
+}
+
+const int = (value: string, name: string, min: number, max: number): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer from ${min} to ${max}`);
+
+  return n;
+};
+
+/** The options of a run, or undefined for --help; throws on a bad flag. */
+export function parseOptions(argv: string[]): BenchOptions | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      entries: { type: 'string' },
+      replicas: { type: 'string', default: '1,2,4' },
+      rounds: { type: 'string' },
+      seed: { type: 'string', default: '1' },
+      out: { type: 'string', default: join(ROOT, 'bench', 'results') },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return undefined;
+  const only = new Set(
+    (values.only ?? '1,2,3,4,5').split(',').map((p) => {
+      const phase = PHASES[p.trim()] ?? Number(p.trim());
+      if (!Number.isInteger(phase) || phase < 1 || phase > 5) throw new Error(`--only: unknown phase "${p}"`);
+
+      return phase;
+    }),
+  );
+  const quick = values.quick;
+  const entries =
+    values.entries === undefined ? (quick ? 50_000 : 1_000_000) : int(values.entries, 'entries', 1000, 20_000_000);
+
+  return {
+    quick,
+    only: [...only].sort(),
+    entries,
+    seed: int(values.seed, 'seed', 0, 2 ** 31),
+    out: values.out,
+    partial:
+      values.only !== undefined ||
+      values.entries !== undefined ||
+      values.replicas !== '1,2,4' ||
+      values.rounds !== undefined,
+    ids: 100_000,
+    docPool: 2000,
+    redisDurationMs: quick ? 3000 : 8000,
+    redisConcurrency: 64,
+    batchSize: 500,
+    redisBatchesInFlight: 4,
+    pgRows: quick ? 20_000 : 100_000,
+    pgConnections: [1, 2],
+    ingestDurationS: quick ? 5 : 15,
+    warmupS: quick ? 1 : 3,
+    putConnections: 100,
+    bulkConnections: 8,
+    bulkOps: 500,
+    replicaCounts: values.replicas.split(',').map((r) => int(r.trim(), 'replicas', 1, 16)),
+    sinkRounds: values.rounds === undefined ? (quick ? 1 : 2) : int(values.rounds, 'rounds', 1, 10),
+    hotReplicas: 2,
+    drainTimeoutMs: quick ? 60_000 : 150_000,
+    e2eDurationS: quick ? 10 : 60,
+    e2eConnections: 32,
+    e2eReplicas: 2,
+  };
+}

@@ -1,0 +1,194 @@
+// Phase 1, PostgreSQL: version-guarded multi-row upserts from a plain `pg` client in batches of 500, the same SQL shape
+// as the upsert of the sink's write function (libs/persistence/src/migrations/*-create-write-documents-function.ts:
+// unnest arrays, tombstone guard, `version <` guard), and a COPY-to-staging-then-upsert variant. Each runs an insert
+// pass (empty table) and an update pass (every row one version newer).
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { PhaseInputs } from './phase';
+import { msSince, percentile, round } from './stats';
+import { seededRandom, withId } from './workload';
+
+const TABLE = 'bench_raw_docs';
+const COLLECTION = 'bench_raw';
+
+// Same columns as the sink's document tables (libs/persistence/src/collection-tables.ts).
+const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS ${TABLE} (
+  id text PRIMARY KEY, version bigint NOT NULL, doc jsonb NOT NULL,
+  created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)`;
+
+// The upsert of spillway_write_documents_v1, with the table filled in, as a prepared statement of its own.
+const UPSERT = `
+  WITH input AS (
+    SELECT id, version, doc, to_timestamp(ingested_ms / 1000.0) AS ts
+      FROM ROWS FROM (unnest($2::text[]), unnest($3::bigint[]), json_array_elements_text($4::json), unnest($5::bigint[]))
+        AS i(id, version, doc, ingested_ms)
+  ), alive AS (
+    SELECT i.* FROM input i
+     WHERE coalesce((SELECT tb.version FROM spillway_tombstones tb WHERE tb.collection = $1 AND tb.id = i.id), 0) < i.version
+  )
+  INSERT INTO ${TABLE} AS t (id, version, doc, created_at, updated_at)
+  SELECT id, version, doc::jsonb, ts, ts FROM alive
+  ON CONFLICT (id) DO UPDATE
+     SET version = excluded.version, doc = excluded.doc, updated_at = excluded.updated_at
+   WHERE t.version < excluded.version
+  RETURNING (xmax = 0) AS inserted`;
+
+const CREATE_STAGING = `CREATE TEMP TABLE IF NOT EXISTS bench_stage (
+  id text NOT NULL, version bigint NOT NULL, doc text NOT NULL, ts timestamptz NOT NULL) ON COMMIT DELETE ROWS`;
+
+const UPSERT_FROM_STAGING = `
+  INSERT INTO ${TABLE} AS t (id, version, doc, created_at, updated_at)
+  SELECT s.id, s.version, s.doc::jsonb, s.ts, s.ts FROM bench_stage s
+   WHERE coalesce((SELECT tb.version FROM spillway_tombstones tb WHERE tb.collection = '${COLLECTION}' AND tb.id = s.id), 0) < s.version
+  ON CONFLICT (id) DO UPDATE
+     SET version = excluded.version, doc = excluded.doc, updated_at = excluded.updated_at
+   WHERE t.version < excluded.version`;
+
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/** COPY text format: backslash, tab, newline and carriage return escaped. */
+const copyText = (s: string): string => s.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c] ?? c);
+
+interface Batch {
+  ids: string[];
+  docs: string[];
+  version: number;
+}
+
+type WriteBatch = (client: pg.PoolClient, batch: Batch) => Promise<number>;
+
+const upsertBatch: WriteBatch = async (client, { ids, docs, version }) => {
+  const ingestedMs = Date.now();
+  const result = await client.query({
+    name: 'bench-upsert',
+    text: UPSERT,
+    values: [COLLECTION, ids, ids.map(() => version), JSON.stringify(docs), ids.map(() => ingestedMs)],
+  });
+
+  return result.rowCount ?? 0;
+};
+
+const copyBatch: WriteBatch = async (client, { ids, docs, version }) => {
+  const ts = new Date().toISOString();
+  let text = '';
+  ids.forEach((id, i) => {
+    text += `${copyText(id)}\t${version}\t${copyText(docs[i] ?? '')}\t${ts}\n`;
+  });
+  await client.query('BEGIN');
+  try {
+    await pipeline(Readable.from([text]), client.query(copyFrom('COPY bench_stage (id, version, doc, ts) FROM STDIN')));
+    const result = await client.query(UPSERT_FROM_STAGING);
+    await client.query('COMMIT');
+
+    return result.rowCount ?? 0;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+};
+
+export interface RawPostgresOptions extends PhaseInputs {
+  databaseUrl: string;
+  rows: number;
+  batchSize: number;
+  connections: number[];
+}
+
+export interface RawPostgresRun {
+  mode: 'upsert' | 'copy';
+  pass: 'insert' | 'update';
+  connections: number;
+  batchSize: number;
+  rows: number;
+  rowsPerSec: number | null;
+  batchMs: { p50: number | null; p99: number | null };
+}
+
+export interface RawPostgresResult {
+  runs: RawPostgresRun[];
+  ceiling: { upsertRowsPerSec: number; copyRowsPerSec: number };
+}
+
+export async function rawPostgres(o: RawPostgresOptions): Promise<RawPostgresResult> {
+  const maxConnections = Math.max(...o.connections);
+  const pool = new pg.Pool({ connectionString: o.databaseUrl, max: maxConnections });
+  const clients = await Promise.all(Array.from({ length: maxConnections }, () => pool.connect()));
+  const [first] = clients;
+  try {
+    if (!first) throw new Error('raw PostgreSQL: no connection asked for');
+    await first.query(CREATE_TABLE);
+    for (const c of clients) await c.query(CREATE_STAGING);
+    const ids = o.ids.slice(0, o.rows);
+    const random = seededRandom(o.seed);
+    const docFor = ids.map((id) => withId(id, o.docs[Math.floor(random() * o.docs.length)] as string));
+    const results: RawPostgresRun[] = [];
+    let version = 0;
+    const modes: [RawPostgresRun['mode'], WriteBatch][] = [
+      ['upsert', upsertBatch],
+      ['copy', copyBatch],
+    ];
+    for (const [mode, write] of modes) {
+      for (const connections of o.connections) {
+        await first.query(`TRUNCATE ${TABLE}`);
+        for (const pass of ['insert', 'update'] as const) {
+          version += 1;
+          // Every id once per pass, in batches of distinct ids sorted by key (concurrent writers lock rows in one
+          // order, so they cannot deadlock).
+          const order = shuffled(ids.length, random);
+          const batches: Batch[] = [];
+          for (let i = 0; i < order.length; i += o.batchSize) {
+            const idx = order.slice(i, i + o.batchSize).sort((a, b) => a - b);
+            batches.push({ ids: idx.map((k) => ids[k] as string), docs: idx.map((k) => docFor[k] as string), version });
+          }
+          const latencies: number[] = [];
+          let rows = 0;
+          let next = 0;
+          const start = process.hrtime.bigint();
+          await Promise.all(
+            clients.slice(0, connections).map(async (client) => {
+              while (next < batches.length) {
+                const batch = batches[next++] as Batch;
+                const t = process.hrtime.bigint();
+                rows += await write(client, batch);
+                latencies.push(msSince(t));
+              }
+            }),
+          );
+          const ms = msSince(start);
+          const row: RawPostgresRun = {
+            mode,
+            pass,
+            connections,
+            batchSize: o.batchSize,
+            rows,
+            rowsPerSec: round((rows / ms) * 1000),
+            batchMs: { p50: round(percentile(latencies, 0.5), 1), p99: round(percentile(latencies, 0.99), 1) },
+          };
+          results.push(row);
+          o.say(`postgres ${mode} ${pass} pass, ${connections} connection(s): ${row.rowsPerSec} rows/s`);
+        }
+      }
+    }
+    await first.query(`DROP TABLE IF EXISTS ${TABLE}`);
+    const best = (mode: RawPostgresRun['mode']): number =>
+      Math.max(...results.filter((r) => r.mode === mode && r.pass === 'update').map((r) => r.rowsPerSec ?? 0));
+
+    return { runs: results, ceiling: { upsertRowsPerSec: best('upsert'), copyRowsPerSec: best('copy') } };
+  } finally {
+    for (const c of clients) c.release();
+    await pool.end();
+  }
+}
+
+/** 0 … n-1 in a random order (Fisher-Yates). */
+function shuffled(n: number, random: () => number): number[] {
+  const a = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [a[i], a[j]] = [a[j] as number, a[i] as number];
+  }
+
+  return a;
+}

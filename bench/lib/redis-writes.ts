@@ -1,0 +1,168 @@
+// The ways the bench calls the writeDocuments script, with the script and its argument layout from @app/redis (as
+// ingest calls it): one document a call with many calls in flight, pipelines of such calls, many documents a call,
+// and big pipelines to pre-fill a backlog.
+import type { Redis } from 'ioredis';
+import { partitionKeys } from '@app/contracts';
+import { type ScriptChange, versionFloorArg, writeDocumentsArgs } from '@app/redis';
+import { withId } from './workload';
+
+/** The collection every phase writes (config/collections/sessions.yaml). */
+export const COLLECTION = 'sessions';
+export const KEYS = partitionKeys(COLLECTION);
+
+/** The arguments of one writeDocuments call: the key count, the keys, then the arguments. */
+export type WriteCall = (string | number)[];
+
+/** One change the bench writes; `json` is the document without "id", '' for a delete. */
+export interface BenchChange {
+  op: 'put' | 'del';
+  id: string;
+  json: string;
+}
+
+/**
+ * The version floor of "PostgreSQL holds nothing": the script uses it only when Redis has no hash for the id, so no
+ * call needs a PostgreSQL read.
+ */
+export const emptyFloor = (nowMs: number): string => versionFloorArg({ version: 0, live: false, readAtMs: nowMs });
+
+/** A change with no expected version, as the bench writes them; `doc` is the whole document, '' for a delete. */
+function scriptChange(op: BenchChange['op'], id: string, doc: string, floor: string): ScriptChange {
+  return { documentKey: KEYS.document(id), op, id, doc, expectedVersion: '', floor, createOnly: '0' };
+}
+
+/** Arguments of one writeDocuments call, as DocumentStore lays them out (no TTL), every change with the empty floor. */
+export function writeArgs(changes: BenchChange[], nowMs: number): WriteCall {
+  const scriptChanges = changes.map(({ op, id, json }) =>
+    scriptChange(op, id, op === 'put' ? withId(id, json) : '', emptyFloor(nowMs)),
+  );
+
+  return writeDocumentsArgs(KEYS.stream, nowMs, 0, scriptChanges);
+}
+
+/** Arguments of a writeDocuments call of one put of a whole document (with its "id"), with the given floor. */
+export function putArgs(id: string, doc: string, nowMs: number, floor: string): WriteCall {
+  return writeDocumentsArgs(KEYS.stream, nowMs, 0, [scriptChange('put', id, doc, floor)]);
+}
+
+/** One call; per change its result. The connection must have the scripts defined (defineSpillwayScripts). */
+export const callWrite = (redis: Redis, args: WriteCall): Promise<number[]> => redis.writeDocuments(...args);
+
+/** The results of every change of every call, in order. */
+export async function pipelineWrites(redis: Redis, calls: WriteCall[]): Promise<number[]> {
+  const pipeline = redis.pipeline();
+  for (const args of calls) pipeline.writeDocuments(...args);
+  const replies = (await pipeline.exec()) ?? [];
+
+  return replies.flatMap(([error, results]) => {
+    if (error) throw error;
+
+    return results as number[];
+  });
+}
+
+interface PipelinedOptions {
+  batchSize: number;
+  inFlight: number;
+  onResults?: (calls: WriteCall[], results: number[]) => void;
+}
+
+/** Runs `makeCall` as a stream of pipelines of `batchSize`, `inFlight` at a time, until it returns undefined. */
+export async function pipelined(
+  redis: Redis,
+  makeCall: () => WriteCall | undefined,
+  { batchSize, inFlight, onResults }: PipelinedOptions,
+): Promise<void> {
+  let done = false;
+  const worker = async (): Promise<void> => {
+    while (!done) {
+      const calls: WriteCall[] = [];
+      while (calls.length < batchSize) {
+        const call = makeCall();
+        if (call === undefined) {
+          done = true;
+          break;
+        }
+        calls.push(call);
+      }
+      if (calls.length === 0) return;
+      const results = await pipelineWrites(redis, calls);
+      onResults?.(calls, results);
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+}
+
+/** Writes every id once (a put), so that later writes find a hash and never need PostgreSQL's version floor. */
+export async function seedDocuments(redis: Redis, ids: string[], docs: string[]): Promise<void> {
+  let next = 0;
+  await pipelined(
+    redis,
+    () => {
+      if (next >= ids.length) return undefined;
+      const id = ids[next] as string;
+      const json = docs[next++ % docs.length] as string;
+
+      return writeArgs([{ op: 'put', id, json }], Date.now());
+    },
+    { batchSize: 1000, inFlight: 4 },
+  );
+}
+
+/** What fillBacklog wrote. */
+export interface BacklogMix {
+  put: number;
+  patch: number;
+  delete: number;
+  refused: number;
+}
+
+interface BacklogOptions {
+  entries: number;
+  pick: () => string;
+  docs: string[];
+  random: () => number;
+  mix?: { patch: number; delete: number };
+}
+
+/**
+ * Appends `entries` changes to the stream through the Lua script: puts, patches (a put of the merged document, as
+ * ingest writes a PATCH) and deletes, in the given shares, over the ids `pick` returns. Deletes and patches go only
+ * to ids that are live, so every call appends an entry. Returns the mix actually written.
+ */
+export async function fillBacklog(
+  redis: Redis,
+  { entries, pick, docs, random, mix = { patch: 0.2, delete: 0.05 } }: BacklogOptions,
+): Promise<BacklogMix> {
+  const live = new Set<string>();
+  const counts: BacklogMix = { put: 0, patch: 0, delete: 0, refused: 0 };
+  let issued = 0;
+  let now = Date.now();
+  const makeCall = (): WriteCall | undefined => {
+    if (issued >= entries) return undefined;
+    issued += 1;
+    if ((issued & 1023) === 0) now = Date.now();
+    const id = pick();
+    const roll = random();
+    const doc = docs[issued % docs.length] as string;
+    if (live.has(id) && roll < mix.delete) {
+      live.delete(id);
+      counts.delete += 1;
+
+      return writeArgs([{ op: 'del', id, json: '' }], now);
+    }
+    counts[live.has(id) && roll < mix.delete + mix.patch ? 'patch' : 'put'] += 1;
+    live.add(id);
+
+    return writeArgs([{ op: 'put', id, json: doc }], now);
+  };
+  await pipelined(redis, makeCall, {
+    batchSize: 2000,
+    inFlight: 3,
+    onResults: (_, results) => {
+      for (const r of results) if (r <= 0) counts.refused += 1;
+    },
+  });
+
+  return counts;
+}

@@ -1,0 +1,42 @@
+// The shape of a run's results: what bench/results/<date>.json holds, and what the report and the chart read.
+import type { UnexpectedExit } from '../../tools/local-stack';
+import type { E2eResult } from './e2e-phase';
+import type { IngestResult } from './ingest-phase';
+import type { BenchOptions } from './options';
+import type { RawPostgresResult } from './raw-pg';
+import type { RawRedisResult } from './raw-redis';
+import type { SinkResult } from './sink-phase';
+
+/** RSS at the end of a phase, in MB. */
+export interface MemoryRow {
+  phase: string;
+  ingestMb: number | null;
+  sinksMb: (number | null)[];
+  other: string;
+}
+
+/** One target of issue 4; `pass` null when this run did not measure it. */
+export interface Target {
+  target: string;
+  measured: string;
+  pass: boolean | null;
+}
+
+export interface BenchResults {
+  /** local date YYYY-MM-DD, the files' name */
+  date: string;
+  startedAt: string;
+  options: BenchOptions;
+  machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; redis: string; postgres: string };
+  /** load averages (1, 5, 15 minutes) and `uptime`'s line at the start and the end */
+  load: { start: number[]; end: number[]; uptimeStart: string; uptimeEnd: string };
+  settings: Record<string, string>;
+  memory: MemoryRow[];
+  raw?: { redis: RawRedisResult; postgres: RawPostgresResult };
+  ingest?: IngestResult;
+  sink?: SinkResult;
+  e2e?: E2eResult;
+  unexpectedExits?: UnexpectedExit[];
+  elapsedS?: number;
+  targets?: Target[];
+}

@@ -1,0 +1,215 @@
+// One bench run: the stack up, the chosen phases in turn, the stack down, then the results written as JSON, markdown
+// and SVG. Loaded by bench/main.ts once the apps are built and the Lua scripts generated.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type pg from 'pg';
+import { parse as parseYaml } from 'yaml';
+import { defineSpillwayScripts } from '@app/redis';
+import { type CollectionSpec, ROOT, Stack, stopAllOnSignals } from '../../tools/local-stack';
+import { chartSvg } from './chart';
+import { e2ePhase } from './e2e-phase';
+import { loadNow, type RunStart, uptimeLine } from './host';
+import { ingestPhase } from './ingest-phase';
+import { putRequests, runLoad } from './load';
+import { say } from './log';
+import type { BenchOptions } from './options';
+import type { PhaseInputs } from './phase';
+import { rawPostgres } from './raw-pg';
+import { rawRedis } from './raw-redis';
+import { KEYS, seedDocuments } from './redis-writes';
+import { judgeTargets, markdown } from './report';
+import type { BenchResults } from './results';
+import { drainName, sinkPhase } from './sink-phase';
+import { mb } from './stats';
+import { makeDocuments, makeIds, seededRandom } from './workload';
+
+/** Runs the phases `options.only` names and writes the results; resolves with the exit code. */
+export async function runBench(options: BenchOptions, start: RunStart): Promise<number> {
+  const results: BenchResults = {
+    date: start.date,
+    startedAt: start.startedAt,
+    options,
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      memoryGb: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      redis: '',
+      postgres: '',
+    },
+    load: { start: start.load, end: [], uptimeStart: start.uptime, uptimeEnd: '' },
+    settings: {},
+    memory: [],
+  };
+
+  const sessions = parseYaml(
+    readFileSync(join(ROOT, 'config', 'collections', 'sessions.yaml'), 'utf8'),
+  ) as CollectionSpec;
+  const stack = new Stack({
+    dir: mkdtempSync(join(tmpdir(), 'spillway-bench-')),
+    replicas: 1, // creates the tables and runs the migrations; removed before the first phase
+    collections: [sessions],
+    redisFsync: 'everysec',
+    pgDurable: true,
+    ingestEnv: { INGEST_MAX_BACKLOG: String(1_000_000_000) },
+  });
+  // Ctrl-C: the servers stop (tools/local-stack), the app processes are killed and the folder removed.
+  stopAllOnSignals(() => {
+    for (const app of [stack.ingest, ...stack.allSinks]) app?.signal('SIGKILL');
+    rmSync(stack.dir, { recursive: true, force: true });
+  });
+  const ids = makeIds(options.ids);
+  const docs = makeDocuments(seededRandom(options.seed), options.docPool);
+  const recordMemory = (phase: string, sinksMb: (number | null)[] = [], other = ''): void => {
+    results.memory.push({ phase, ingestMb: mb(stack.ingest?.rssBytes()), sinksMb, other });
+  };
+  try {
+    say(`starting Redis, PostgreSQL and ingest in ${stack.dir}`);
+    await stack.start();
+    await waitForTables(stack.pgPool);
+    const [firstSink] = stack.sinks;
+    if (firstSink) await stack.removeSink(firstSink);
+    const redis = defineSpillwayScripts(stack.redisClient);
+    // Big backlogs go through the AOF several times over; a rewrite in the middle of a measurement is noise.
+    await redis.config('SET', 'auto-aof-rewrite-percentage', '0');
+    results.machine.redis = String(/redis_version:(\S+)/.exec(await redis.info('server'))?.[1]);
+    const version = await stack.pgPool.query<{ server_version: string }>('SHOW server_version');
+    results.machine.postgres = String(version.rows[0]?.server_version);
+    results.settings = {
+      redis: 'appendonly yes, appendfsync everysec, noeviction, auto-aof-rewrite-percentage 0 (set by the bench)',
+      postgres: 'fsync on, synchronous_commit on (tools/local-stack defaults)',
+      sink: 'defaults (SINK_BATCH_SIZE 500, SINK_BLOCK_MS 1000)',
+      ingest: 'defaults, INGEST_MAX_BACKLOG 1e9 so the ingest phase never answers 429',
+    };
+    say(`seeding ${ids.length} documents`);
+    await seedDocuments(redis, ids, docs);
+    await redis.del(KEYS.stream);
+    const common: PhaseInputs = { ids, docs, seed: options.seed, say };
+
+    if (options.only.includes(1)) {
+      say('phase 1: raw limits');
+      const redisRaw = await rawRedis({
+        ...common,
+        redisUrl: stack.redisUrl,
+        durationMs: options.redisDurationMs,
+        concurrency: options.redisConcurrency,
+        batchSize: options.batchSize,
+        batchesInFlight: options.redisBatchesInFlight,
+      });
+      const postgres = await rawPostgres({
+        ...common,
+        databaseUrl: stack.databaseUrl,
+        rows: options.pgRows,
+        batchSize: options.batchSize,
+        connections: options.pgConnections,
+      });
+      results.raw = { redis: redisRaw, postgres };
+      recordMemory('1 raw');
+    }
+    if (options.only.includes(2)) {
+      say('phase 2: ingest');
+      const ingest = await ingestPhase({
+        ...common,
+        stack,
+        durationS: options.ingestDurationS,
+        warmupS: options.warmupS,
+        connections: options.putConnections,
+        bulkConnections: options.bulkConnections,
+        bulkOps: options.bulkOps,
+      });
+      results.ingest = ingest;
+      recordMemory('2 ingest', [], `bare Fastify ${mb(ingest.rss.bare)}`);
+    }
+    if (options.only.includes(3)) {
+      say(`phase 3: sink drain of ${options.entries} entries`);
+      const sink = await sinkPhase({
+        ...common,
+        stack,
+        entries: options.entries,
+        hotEntries: options.entries,
+        replicaCounts: options.replicaCounts,
+        rounds: options.sinkRounds,
+        hotReplicas: options.hotReplicas,
+        timeoutMs: options.drainTimeoutMs,
+      });
+      results.sink = sink;
+      for (const run of sink.runs) {
+        recordMemory(`3 sink, ${drainName(run, options.sinkRounds)}, after the drain`, run.rssSinks.map(mb));
+      }
+    }
+    if (options.only.includes(4)) {
+      const max = results.ingest?.put.requestsPerSec ?? (await probeMax(stack, common, options));
+      const rate = Math.max(1, Math.floor((max ?? 0) / 2));
+      say(`phase 4: end to end at ${rate} req/s (half of ${max}) for ${options.e2eDurationS} s`);
+      const e2e = await e2ePhase({
+        ...common,
+        stack,
+        rate,
+        durationS: options.e2eDurationS,
+        connections: options.e2eConnections,
+        replicas: options.e2eReplicas,
+      });
+      e2e.maxRateUsed = max;
+      results.e2e = e2e;
+      recordMemory('4 e2e', e2e.rss.sinks.map(mb));
+    }
+  } finally {
+    const crashes = stack.unexpectedExits();
+    if (crashes.length) {
+      say(`processes exited unexpectedly: ${JSON.stringify(crashes)}`);
+      for (const app of [stack.ingest, ...stack.allSinks]) {
+        if (app?.unexpectedExits.length) say(`${app.name}:\n${app.output.slice(-20).join('\n')}`);
+      }
+    }
+    results.unexpectedExits = crashes;
+    await stack.stop();
+  }
+  results.load.end = loadNow();
+  results.load.uptimeEnd = uptimeLine();
+  results.elapsedS = Math.round((Date.now() - start.startedMs) / 1000);
+  results.targets = judgeTargets(results);
+
+  const suffix = options.quick ? '-quick' : options.partial ? '-partial' : '';
+  const base = join(options.out, `${results.date}${suffix}`);
+  mkdirSync(options.out, { recursive: true });
+  const table = markdown(results);
+  writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(`${base}.md`, table);
+  writeFileSync(`${base}.svg`, chartSvg(results));
+  say(`${results.load.uptimeEnd}`);
+  say(`wrote ${base}.json, .md, .svg`);
+  process.stdout.write(`\n${table}`);
+
+  return results.unexpectedExits.length ? 1 : 0;
+}
+
+/** The sink provisions its tables in the background after it answers; wait for them. */
+async function waitForTables(pool: pg.Pool): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const { rows } = await pool.query<{ t: string | null; s: string | null }>(
+      `SELECT to_regclass('spillway_tombstones') AS t, to_regclass('sessions') AS s`,
+    );
+    if (rows[0]?.t && rows[0].s) return;
+    await sleep(200);
+  }
+  throw new Error('the sink did not create its tables within 60 s');
+}
+
+/** The maximum PUT rate, when phase 2 did not run: a short all-out autocannon run against ingest. */
+async function probeMax(stack: Stack, common: PhaseInputs, options: BenchOptions): Promise<number | null> {
+  const probe = await runLoad(
+    putRequests(stack.ingestApp.url, {
+      ...common,
+      collection: 'sessions',
+      connections: options.putConnections,
+      durationS: 5,
+    }),
+  );
+  await stack.redisClient.del(KEYS.stream);
+  say(`probe: ${probe.requestsPerSec} PUT req/s`);
+
+  return probe.requestsPerSec;
+}

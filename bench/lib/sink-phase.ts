@@ -1,0 +1,421 @@
+// Phase 3: sink drain of a pre-filled backlog (puts, patches, deletes over the ids) with 1, 2 and 4 replicas, and a
+// hot-key variant. The backlog is written once per variant through the Lua script in big pipelines, kept in Redis as
+// a template stream (with the consumer group already created at 0), and copied over the live stream for each run.
+// The replicas are started, then warmed up on smaller backlogs over other ids, one backlog a replica so that every
+// sink gets the same share whatever their number (V8 optimizes each process's hot paths during its first tens of
+// thousands of entries, and the functions called once a batch only after hundreds of batches), so a run times the
+// drain by sinks already at work, as when a burst reaches a running pipeline; the first warm-up backlog's own rate is
+// reported as the cold start. Tables are truncated before the timed drain.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { DEFAULT_SINK_GROUP } from '@app/contracts';
+import { type AppProcess, forEachKeyWithPrefix, type Stack } from '../../tools/local-stack';
+import { type CpuBreakdown, cpuSince, cpuSnapshot } from './cpu';
+import type { StackPhaseInputs } from './phase';
+import { byLabel, diffHistograms, histogram, quantile, scrape } from './prom';
+import { type CommandCost, commandsSince, commandStats } from './redis-commands';
+import { type BacklogMix, COLLECTION, fillBacklog, KEYS } from './redis-writes';
+import { msSince, round } from './stats';
+import { idPicker, seededRandom, type Skew } from './workload';
+
+/** A template: a copy of the live stream's backlog, in the stream's hash slot. */
+const TEMPLATE = (name: string): string => `${KEYS.stream}:bench-template-${name}`;
+const WRITTEN = ['inserted', 'updated', 'deleted'];
+const DOCUMENT_PREFIX = KEYS.document('');
+const DOCUMENTS_COPY = (name: string): string => `bench:template-${name}:`;
+const WARM_UP = 'warm-up';
+
+/**
+ * Keeps a copy of the document hashes as a template's fill left them. The sink skips an entry whose document Redis
+ * already holds at a newer version, so each run must start from the hashes that go with its backlog.
+ */
+async function snapshotDocuments(redis: Redis, name: string, idPrefix = ''): Promise<void> {
+  await forEachKeyWithPrefix(redis, DOCUMENT_PREFIX + idPrefix, async (keys) => {
+    const pipeline = redis.pipeline();
+    for (const key of keys) {
+      pipeline.call('COPY', key, DOCUMENTS_COPY(name) + key.slice(DOCUMENT_PREFIX.length), 'REPLACE');
+    }
+    await pipeline.exec();
+  });
+}
+
+/** Puts back the document hashes of templates (see snapshotDocuments), and only those. */
+async function restoreDocuments(redis: Redis, names: string[]): Promise<void> {
+  await forEachKeyWithPrefix(redis, DOCUMENT_PREFIX, async (keys) => void (await redis.unlink(...keys)));
+  for (const name of names) {
+    await forEachKeyWithPrefix(redis, DOCUMENTS_COPY(name), async (keys) => {
+      const pipeline = redis.pipeline();
+      for (const key of keys) {
+        pipeline.call('COPY', key, DOCUMENT_PREFIX + key.slice(DOCUMENTS_COPY(name).length), 'REPLACE');
+      }
+      await pipeline.exec();
+    });
+  }
+}
+
+interface TemplateSpec {
+  name: string;
+  entries: number;
+  ids: string[];
+  docs: string[];
+  seed: number;
+  skew?: Skew;
+  idPrefix?: string;
+}
+
+export interface Template {
+  name: string;
+  entries: number;
+  mix: BacklogMix;
+  fillMs: number;
+  fillRatePerSec: number | null;
+}
+
+/** Fills the stream with a backlog and keeps it as a template key. */
+export async function buildTemplate(redis: Redis, o: TemplateSpec): Promise<Template> {
+  await redis.del(KEYS.stream);
+  const random = seededRandom(o.seed);
+  const start = process.hrtime.bigint();
+  const mix = await fillBacklog(redis, {
+    entries: o.entries,
+    pick: idPicker(random, o.ids, o.skew),
+    docs: o.docs,
+    random,
+  });
+  const ms = msSince(start);
+  await redis.xgroup('CREATE', KEYS.stream, DEFAULT_SINK_GROUP, '0');
+  await redis.rename(KEYS.stream, TEMPLATE(o.name));
+  await snapshotDocuments(redis, o.name, o.idPrefix);
+  const length = await redis.xlen(TEMPLATE(o.name));
+
+  return { name: o.name, entries: length, mix, fillMs: Math.round(ms), fillRatePerSec: round((length / ms) * 1000) };
+}
+
+/** Group state of the live stream: entries not yet acked (undelivered + pending), or null before the group exists. */
+async function unacked(redis: Redis): Promise<number | null> {
+  const groups = (await redis.xinfo('GROUPS', KEYS.stream).catch(() => [])) as unknown[][];
+  const group = groups.find((g) => g[g.indexOf('name') + 1] === DEFAULT_SINK_GROUP);
+  if (!group) return null;
+  const field = (key: string): unknown => group[group.indexOf(key) + 1];
+  let lag = field('lag');
+  if (lag === null || lag === undefined) {
+    // Redis cannot always tell the lag (after deletions); entries added minus entries read is the same figure here.
+    const info = (await redis.xinfo('STREAM', KEYS.stream)) as unknown[];
+    lag = Number(info[info.indexOf('entries-added') + 1]) - Number(field('entries-read'));
+  }
+
+  return Number(field('pending')) + Number(lag);
+}
+
+/**
+ * Copies a template over the live stream: the backlog is in place once this returns. Redis does the copy in one
+ * command, during which the sinks wait, so the drain is timed from its end.
+ */
+async function fillFromTemplate(redis: Redis, template: string): Promise<void> {
+  await redis.call('COPY', TEMPLATE(template), KEYS.stream, 'REPLACE');
+}
+
+interface DrainProgress {
+  ms: number;
+  unacked: number;
+}
+
+/** Waits until every entry of the live stream is acked, or `timeoutMs` passed. */
+async function waitUntilDrained(
+  redis: Redis,
+  entries: number,
+  timeoutMs: number,
+): Promise<{ drainMs: number; acked: number; timedOut: boolean; samples: DrainProgress[] }> {
+  const start = process.hrtime.bigint();
+  let remaining = entries;
+  let timedOut = false;
+  const samples: DrainProgress[] = [];
+  for (;;) {
+    const left = await unacked(redis);
+    if (left !== null) remaining = left;
+    const ms = msSince(start);
+    samples.push({ ms: Math.round(ms), unacked: remaining });
+    if (remaining === 0) break;
+    if (ms > timeoutMs) {
+      timedOut = true;
+      break;
+    }
+    await sleep(100);
+  }
+  const drainMs = msSince(start);
+
+  return { drainMs, acked: entries - remaining, timedOut, samples };
+}
+
+interface DrainRunOptions {
+  stack: Stack;
+  replicas: number;
+  template: string;
+  entries: number;
+  warmUps: { name: string; entries: number }[];
+  timeoutMs: number;
+  say: (line: string) => void;
+}
+
+/** One timed drain. */
+export interface DrainRun {
+  template: string;
+  replicas: number;
+  entries: number;
+  acked: number;
+  timedOut: boolean;
+  drainMs: number;
+  /** the first warm-up backlog's drain */
+  coldStart: { entries: number; drainMs: number; entriesPerSec: number | null } | undefined;
+  entriesPerSec: number | null;
+  rowsWritten: number;
+  rowsPerSec: number | null;
+  rowsPerEntry: number | null;
+  outcomes: Record<string, number>;
+  batches: number;
+  meanBatchSize: number | null;
+  batchWriteMs: { p50: number | null; p99: number | null; mean: number | null };
+  cpu: CpuBreakdown;
+  redisCommands: CommandCost[];
+  tableStats: Record<string, number> | null;
+  rssSinks: (number | null)[];
+  progress: DrainProgress[];
+}
+
+/**
+ * One drain: `replicas` sinks started, ready and warmed up on as many warm-up templates, one after the other, then
+ * the template copied in; timed from the end of the copy until every entry is acked (or `timeoutMs`, reporting the
+ * part done).
+ */
+export async function drainRun(o: DrainRunOptions): Promise<DrainRun> {
+  const redis = o.stack.redisClient;
+  const pool = o.stack.pgPool;
+  await redis.del(KEYS.stream);
+  const warmUps = o.warmUps.slice(0, o.replicas);
+  await restoreDocuments(redis, [o.template, ...warmUps.map((w) => w.name)]);
+  const sinks: AppProcess[] = [];
+  for (let i = 0; i < o.replicas; i++) sinks.push(await o.stack.addSink());
+  await Promise.all(sinks.map((s) => s.waitUntilReady()));
+  let coldStart: DrainRun['coldStart'];
+  for (const template of warmUps) {
+    await fillFromTemplate(redis, template.name);
+    const warmUp = await waitUntilDrained(redis, template.entries, o.timeoutMs);
+    coldStart ??= {
+      entries: warmUp.acked,
+      drainMs: Math.round(warmUp.drainMs),
+      entriesPerSec: round((warmUp.acked / warmUp.drainMs) * 1000),
+    };
+  }
+  await redis.del(KEYS.stream);
+  await pool.query(`TRUNCATE ${COLLECTION}, spillway_tombstones`);
+  await pool.query(`SELECT pg_stat_reset()`);
+  await sleep(1000);
+  const before = await scrape(sinks);
+
+  await fillFromTemplate(redis, o.template);
+  const cpuBefore = cpuSnapshot(o.stack, sinks);
+  const draining = waitUntilDrained(redis, o.entries, o.timeoutMs);
+  const commandsBefore = await commandStats(redis);
+  const { drainMs, acked, timedOut, samples } = await draining;
+  const cpu = cpuSince(cpuBefore, cpuSnapshot(o.stack, sinks));
+  const redisCommands = commandsSince(commandsBefore, await commandStats(redis), acked);
+  const after = await scrape(sinks);
+  // the warm-up left out
+  const drained = (base: string) => diffHistograms(histogram(after, base), histogram(before, base));
+  const writeS = drained('spillway_sink_write_duration_seconds');
+  const batches = drained('spillway_sink_batch_size');
+  const outcomes = byLabel(after, 'spillway_sink_entries_total', 'outcome');
+  const outcomesBefore = byLabel(before, 'spillway_sink_entries_total', 'outcome');
+  for (const key of Object.keys(outcomes)) outcomes[key] = (outcomes[key] ?? 0) - (outcomesBefore[key] ?? 0);
+  const settled = Object.values(outcomes).reduce((a, b) => a + b, 0);
+  const rowsWritten = WRITTEN.reduce((n, k) => n + (outcomes[k] ?? 0), 0);
+  await sleep(1200); // table statistics are flushed about once a second
+  const stats = await pool.query<Record<string, string>>(
+    `SELECT n_tup_ins::bigint AS ins, n_tup_upd::bigint AS upd, n_tup_del::bigint AS del, n_live_tup::bigint AS live
+       FROM pg_stat_user_tables WHERE relname = $1`,
+    [COLLECTION],
+  );
+  const rss = sinks.map((s) => s.rssBytes() ?? null);
+  for (const s of sinks) await o.stack.removeSink(s);
+  const tableRow = stats.rows[0];
+  const run: DrainRun = {
+    template: o.template,
+    replicas: o.replicas,
+    entries: o.entries,
+    acked,
+    timedOut,
+    drainMs: Math.round(drainMs),
+    coldStart,
+    entriesPerSec: round((acked / drainMs) * 1000),
+    rowsWritten,
+    rowsPerSec: round((rowsWritten / drainMs) * 1000),
+    rowsPerEntry: settled > 0 ? round(rowsWritten / settled, 3) : null,
+    outcomes,
+    batches: batches.count,
+    meanBatchSize: batches.count ? round(batches.sum / batches.count, 1) : null,
+    batchWriteMs: {
+      p50: round((quantile(writeS, 0.5) ?? NaN) * 1000, 1),
+      p99: round((quantile(writeS, 0.99) ?? NaN) * 1000, 1),
+      mean: writeS.count ? round((writeS.sum / writeS.count) * 1000, 1) : null,
+    },
+    cpu,
+    redisCommands,
+    tableStats: tableRow ? Object.fromEntries(Object.entries(tableRow).map(([k, v]) => [k, Number(v)])) : null,
+    rssSinks: rss,
+    progress: thin(samples, 60),
+  };
+  o.say(
+    `sink drain ${o.template}, ${o.replicas} replica(s): ${run.entriesPerSec} entries/s, ${run.rowsPerSec} rows/s, ` +
+      `${run.rowsPerEntry} rows/entry; cpu s: sinks ${cpu.sinksS}, postgres ${cpu.postgresS}, redis ${cpu.redisS}, ` +
+      `others ${cpu.otherS}, host steal ${cpu.stealS} in ${cpu.wallS} s (machine ${cpu.machineBusyPct}% busy)` +
+      `${timedOut ? ` (stopped after ${Math.round(drainMs / 1000)} s, ${acked} acked)` : ''}; ` +
+      `cold start: ${coldStart?.entriesPerSec} entries/s over the first ${coldStart?.entries} warm-up entries`,
+  );
+
+  return run;
+}
+
+/** At most `n` samples, evenly spaced, the last one kept. */
+function thin<T>(list: T[], n: number): T[] {
+  if (list.length <= n) return list;
+  const step = list.length / n;
+  const out = Array.from({ length: n - 1 }, (_, i) => list[Math.floor(i * step)] as T);
+  out.push(list[list.length - 1] as T);
+
+  return out;
+}
+
+/** A drain and the round of it. */
+export type SinkRun = DrainRun & { round: number };
+
+/** A drain's replica count, and its round when the uniform drains ran more than once. */
+export const replicasAndRound = (run: Pick<SinkRun, 'template' | 'replicas' | 'round'>, rounds: number): string =>
+  `${run.replicas} replica(s)${rounds > 1 && run.template === 'uniform' ? `, round ${run.round}` : ''}`;
+
+/** What the report calls a drain: template, replica count and round. */
+export const drainName = (run: Pick<SinkRun, 'template' | 'replicas' | 'round'>, rounds: number): string =>
+  `${run.template}, ${replicasAndRound(run, rounds)}`;
+
+const mean = (values: number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
+
+/** The drains of one template and replica count taken together. */
+export interface DrainMean {
+  template: string;
+  replicas: number;
+  entries: number;
+  timedOut: boolean;
+  entriesPerSec: number | null;
+  rowsPerSec: number | null;
+  rowsWritten: number | null;
+  rowsPerEntry: number | null;
+  roundsEntriesPerSec: (number | null)[];
+}
+
+/** The drains of each template and replica count taken together: their mean rates, and each round's entries/s. */
+function meanOfRounds(runs: SinkRun[]): DrainMean[] {
+  const groups = new Map<string, [SinkRun, ...SinkRun[]]>();
+  for (const run of runs) {
+    const key = `${run.template} ${run.replicas}`;
+    const group = groups.get(key);
+    if (group) group.push(run);
+    else groups.set(key, [run]);
+  }
+
+  return [...groups.values()].map((group) => ({
+    template: group[0].template,
+    replicas: group[0].replicas,
+    entries: group[0].entries,
+    timedOut: group.some((x) => x.timedOut),
+    entriesPerSec: round(mean(group.map((x) => x.entriesPerSec ?? 0))),
+    rowsPerSec: round(mean(group.map((x) => x.rowsPerSec ?? 0))),
+    rowsWritten: round(mean(group.map((x) => x.rowsWritten))),
+    rowsPerEntry: round(mean(group.map((x) => x.rowsPerEntry ?? NaN)), 3),
+    roundsEntriesPerSec: group.map((x) => x.entriesPerSec),
+  }));
+}
+
+export interface SinkPhaseOptions extends StackPhaseInputs {
+  entries: number;
+  hotEntries: number;
+  replicaCounts: number[];
+  rounds: number;
+  hotReplicas: number;
+  timeoutMs: number;
+}
+
+export interface SinkResult {
+  templates: Template[];
+  runs: SinkRun[];
+  drains: DrainMean[];
+  rssIngest: number | null;
+}
+
+/**
+ * The uniform drain `rounds` times for each replica count, every other round in reverse order (1, 2, 4, 4, 2, 1) so
+ * that a machine whose speed drifts during the phase favours no replica count, then the hot-key drain once.
+ */
+export async function sinkPhase(o: SinkPhaseOptions): Promise<SinkResult> {
+  const redis = o.stack.redisClient;
+  const uniform = await buildTemplate(redis, {
+    name: 'uniform',
+    entries: o.entries,
+    ids: o.ids,
+    docs: o.docs,
+    seed: o.seed,
+  });
+  o.say(`backlog 'uniform': ${uniform.entries} entries written in ${uniform.fillMs} ms (${uniform.fillRatePerSec}/s)`);
+  const hot = await buildTemplate(redis, {
+    name: 'hot',
+    entries: o.hotEntries,
+    ids: o.ids,
+    docs: o.docs,
+    seed: o.seed + 7,
+    skew: { hotFraction: 0.01, hotShare: 0.5 },
+  });
+  o.say(`backlog 'hot': ${hot.entries} entries written in ${hot.fillMs} ms`);
+  const templates = [uniform, hot];
+  // One warm-up backlog a replica, each a fifth of the entries over a tenth as many ids of its own, so that the
+  // warm-up leaves the documents and the sinks' known versions of the timed backlog's ids alone.
+  const warmUps: Template[] = [];
+  const warmUpIds = o.ids.slice(0, Math.ceil(o.ids.length / 10));
+  for (let k = 1; k <= Math.max(...o.replicaCounts, o.hotReplicas); k++) {
+    const name = `${WARM_UP}-${k}`;
+    const ids = warmUpIds.map((id) => `${name}-${id}`);
+    warmUps.push(
+      await buildTemplate(redis, {
+        name,
+        entries: Math.ceil(o.entries / 5),
+        ids,
+        docs: o.docs,
+        seed: o.seed + 13 + k,
+        idPrefix: `${name}-`,
+      }),
+    );
+  }
+  templates.push(...warmUps);
+  o.say(
+    `warm-up backlogs: ${warmUps.length} of ${warmUps[0]?.entries} entries, each over ${warmUpIds.length} other ids`,
+  );
+  const runs: SinkRun[] = [];
+  const drain = (replicas: number, template: Template): Promise<DrainRun> =>
+    drainRun({
+      stack: o.stack,
+      replicas,
+      template: template.name,
+      entries: template.entries,
+      warmUps,
+      timeoutMs: o.timeoutMs,
+      say: o.say,
+    });
+  try {
+    for (let r = 1; r <= o.rounds; r++) {
+      const order = r % 2 === 1 ? o.replicaCounts : [...o.replicaCounts].reverse();
+      for (const replicas of order) runs.push({ round: r, ...(await drain(replicas, uniform)) });
+    }
+    runs.push({ round: 1, ...(await drain(o.hotReplicas, hot)) });
+  } finally {
+    await redis.del(...templates.map((t) => TEMPLATE(t.name)), KEYS.stream);
+  }
+
+  return { templates, runs, drains: meanOfRounds(runs), rssIngest: o.stack.ingest?.rssBytes() ?? null };
+}

@@ -1,0 +1,196 @@
+// Faults on a seeded schedule, one at a time: each kind comes once per round, in a seeded order, with seeded
+// pauses, and every fault ends with the stack whole again (servers up, the replica count restored).
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_SINK_GROUP, partitionKeys } from '@app/contracts';
+import type { Stack } from '../local-stack';
+import { mulberry32 } from '../shared/random';
+
+export const FAULT_KINDS = [
+  'sink-kill',
+  'sink-kill-all',
+  'sink-freeze',
+  'pg-stop-fast',
+  'pg-stop-immediate',
+  'redis-crash',
+  'sink-scale',
+  'ingest-kill',
+] as const;
+
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export const isFaultKind = (kind: string): kind is FaultKind => (FAULT_KINDS as readonly string[]).includes(kind);
+
+export interface FaultRecord {
+  /** seconds since the run started */
+  at: number;
+  kind: FaultKind;
+  detail: string;
+  ms: number;
+}
+
+export interface Faults {
+  timeline: FaultRecord[];
+  injected: Partial<Record<FaultKind, number>>;
+  /**
+   * Stops after the fault in progress, which leaves the stack whole; with `round`, only once every kind of
+   * the current round has come (so a short run still sees each kind).
+   */
+  stop(options?: { round?: boolean }): Promise<void>;
+}
+
+export function startFaults({
+  stack,
+  seed,
+  kinds,
+  claimIdleMs,
+  docs,
+  startedAt,
+}: {
+  stack: Stack;
+  seed: number;
+  kinds: readonly FaultKind[];
+  claimIdleMs: number;
+  docs: string;
+  startedAt: number;
+}): Faults {
+  const random = mulberry32(seed ^ 0x5eed);
+  const between = (min: number, max: number): number => Math.round(min + random() * (max - min));
+  const pickRunning = () => {
+    const running = stack.sinks.filter((s) => s.running);
+
+    return running[Math.floor(random() * running.length)];
+  };
+  const timeline: FaultRecord[] = [];
+  const injected: Partial<Record<FaultKind, number>> = {};
+  let running = true;
+
+  const restartPostgres = async (mode: 'fast' | 'immediate'): Promise<string> => {
+    const postgres = stack.postgresServer;
+    if (!postgres) throw new Error('pg-stop: PostgreSQL is not started');
+    await postgres.stop(mode);
+    const pause = between(1000, 5000);
+    await sleep(pause);
+    await postgres.start();
+
+    return `${mode} shutdown, restarted after ${pause} ms`;
+  };
+
+  const heldBy = async (consumer: string): Promise<number> => {
+    const redis = stack.redisClient;
+    const summary = await redis.xpending(partitionKeys(docs).stream, DEFAULT_SINK_GROUP).catch((): unknown[] => []);
+    const consumers = (summary[3] ?? []) as [string, string][];
+    const row = consumers.find((r) => r[0] === consumer);
+
+    return row ? Number(row[1]) : 0;
+  };
+
+  const faults: Record<FaultKind, () => Promise<string>> = {
+    async 'sink-kill'() {
+      const victim = pickRunning();
+      if (!victim) return 'no sink running';
+      await victim.kill();
+      const pause = between(200, 4000);
+      await sleep(pause);
+      // A StatefulSet pod comes back under its name and drains its own pending entries; a Deployment pod comes
+      // back under a new one, and the others must reclaim what the dead one held.
+      if (random() < 0.5) {
+        await victim.start();
+
+        return `${victim.name} SIGKILL, back under its name after ${pause} ms`;
+      }
+      stack.sinks = stack.sinks.filter((s) => s !== victim);
+      const replacement = await stack.addSink();
+
+      return `${victim.name} SIGKILL, replaced by ${replacement.name} after ${pause} ms`;
+    },
+
+    async 'sink-kill-all'() {
+      const victims = stack.sinks.filter((s) => s.running);
+      await Promise.all(victims.map((s) => s.kill()));
+      const pause = between(500, 4000);
+      await sleep(pause);
+      await Promise.all(victims.map((s) => s.start()));
+
+      return `${victims.length} sinks SIGKILL at once, back after ${pause} ms`;
+    },
+
+    async 'sink-freeze'() {
+      const zombie = pickRunning();
+      if (!zombie) return 'no sink running';
+      zombie.signal('SIGSTOP');
+      const held = await heldBy(zombie.name);
+      const pause = Math.round(claimIdleMs * (1.5 + random()));
+      await sleep(pause);
+      zombie.signal('SIGCONT');
+
+      return `${zombie.name} SIGSTOP for ${pause} ms (claim idle ${claimIdleMs} ms) holding ${held} entries`;
+    },
+
+    'pg-stop-fast': () => restartPostgres('fast'),
+    'pg-stop-immediate': () => restartPostgres('immediate'),
+
+    async 'redis-crash'() {
+      await stack.crashRedis(); // throws when there is no Redis server to crash
+      const pause = between(500, 3000);
+      await sleep(pause);
+      await stack.redisServer?.start();
+
+      return `SIGKILL, restarted on its AOF after ${pause} ms`;
+    },
+
+    async 'sink-scale'() {
+      const added = await stack.addSink();
+      await sleep(between(500, 3000));
+      const others = stack.sinks.filter((s) => s !== added && s.running);
+      const removed = others[Math.floor(random() * others.length)];
+      const drainMs = removed ? await stack.removeSink(removed) : 0;
+
+      return `scale-up ${added.name}, then scale-down ${removed?.name ?? 'none'} (SIGTERM, exited in ${drainMs} ms)`;
+    },
+
+    async 'ingest-kill'() {
+      const ingest = stack.ingestApp;
+      await ingest.kill();
+      const pause = between(200, 2000);
+      await sleep(pause);
+      await ingest.start();
+
+      return `SIGKILL mid-request, back after ${pause} ms`;
+    },
+  };
+
+  let finishRound = false;
+  let deck: FaultKind[] = [];
+  const loop = (async () => {
+    while (running || (finishRound && deck.length > 0)) {
+      await sleep(between(1000, 3000));
+      if (!running && !(finishRound && deck.length > 0)) break;
+      if (deck.length === 0) deck = shuffle([...kinds], random);
+      const kind = deck.shift() as FaultKind;
+      const at = Date.now();
+      const detail = await faults[kind]();
+      injected[kind] = (injected[kind] ?? 0) + 1;
+      timeline.push({ at: Math.round((at - startedAt) / 100) / 10, kind, detail, ms: Date.now() - at });
+    }
+  })();
+
+  return {
+    timeline,
+    injected,
+    async stop({ round = false } = {}) {
+      finishRound = round;
+      running = false;
+      await loop;
+    },
+  };
+}
+
+/** Fisher-Yates with the given PRNG. */
+function shuffle<T>(items: T[], random: () => number): T[] {
+  for (let i = items.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+
+  return items;
+}

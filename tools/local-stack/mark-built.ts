@@ -1,0 +1,4 @@
+// postbuild: see markBuilt().
+import { markBuilt } from './project';
+
+markBuilt();

@@ -1,0 +1,227 @@
+// A whole Spillway on loopback for the fault and load tools (chaos, fuzz, soak, bench): its own Redis and PostgreSQL
+// in a folder of its own, one ingest process and N sink processes (the built apps), each of which can be killed,
+// frozen, stopped and started again while the others run.
+import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { DEFAULT_SINK_GROUP, partitionKeys } from '@app/contracts';
+import { AppProcess, type UnexpectedExit } from './app-process';
+import { ensureServerBinaries } from './binaries';
+import { sleep } from './commands';
+import { type PostgresServer, startPostgres } from './postgres';
+import { stopAll } from './processes';
+import { ensureBuilt } from './project';
+import { type RedisFsync, type RedisServer, startRedis } from './redis';
+
+/** A collection file the stack writes for the apps (JSON is YAML: the loader reads it as any other). */
+export interface CollectionSpec {
+  name: string;
+  kind: 'document' | 'event';
+  schema?: object;
+}
+
+/** What a Stack runs. */
+export interface StackOptions {
+  /** its folder: collection files, Redis and PostgreSQL data; removed by stop() unless kept */
+  dir: string;
+  /** sink processes to start with; default 2 */
+  replicas?: number;
+  collections: CollectionSpec[];
+  /** Redis's AOF fsync; default 'always' */
+  redisFsync?: RedisFsync;
+  /** PostgreSQL with fsync; default true */
+  pgDurable?: boolean;
+  /** extra environment for every sink */
+  sinkEnv?: Record<string, string>;
+  /** extra environment for ingest */
+  ingestEnv?: Record<string, string>;
+}
+
+/** Entries not yet acked by the group, by collection name. */
+export type Backlog = Record<string, number>;
+
+export class Stack {
+  readonly dir: string;
+  readonly collections: CollectionSpec[];
+  redisServer: RedisServer | undefined;
+  postgresServer: PostgresServer | undefined;
+  ingest: AppProcess | undefined;
+  /** the sink replicas running now */
+  sinks: AppProcess[] = [];
+  /** every sink process ever started, for the crash check */
+  readonly allSinks: AppProcess[] = [];
+  /** a client of the stack's Redis; it waits out Redis restarts */
+  redis: Redis | undefined;
+  /** a small pool on the stack's database; it shrugs off PostgreSQL restarts */
+  pg: pg.Pool | undefined;
+  private sinkCounter = 0;
+  private sinkEnv: Record<string, string> = {};
+
+  constructor(readonly options: StackOptions) {
+    this.dir = options.dir;
+    this.collections = options.collections;
+  }
+
+  get ingestUrl(): string {
+    return this.ingest?.url ?? '';
+  }
+
+  get redisUrl(): string {
+    return this.redisServer?.url ?? '';
+  }
+
+  get databaseUrl(): string {
+    return this.postgresServer?.url ?? '';
+  }
+
+  /** The Redis client; throws when the stack is not started. */
+  get redisClient(): Redis {
+    return this.started(this.redis, 'redis');
+  }
+
+  /** The PostgreSQL pool; throws when the stack is not started. */
+  get pgPool(): pg.Pool {
+    return this.started(this.pg, 'pg');
+  }
+
+  /** The ingest process; throws when the stack is not started. */
+  get ingestApp(): AppProcess {
+    return this.started(this.ingest, 'ingest');
+  }
+
+  private started<T>(value: T | undefined, what: string): T {
+    if (value === undefined) throw new Error(`Stack in ${this.dir}: ${what} is not there until start() resolves`);
+
+    return value;
+  }
+
+  /** Redis, PostgreSQL, the collection files, ingest and the sinks; resolves when all are ready. */
+  async start(): Promise<void> {
+    ensureBuilt();
+    ensureServerBinaries();
+    mkdirSync(this.dir, { recursive: true });
+    chmodSync(this.dir, 0o755); // PostgreSQL runs as user postgres and must enter it
+    const collectionsDir = join(this.dir, 'collections');
+    mkdirSync(collectionsDir, { recursive: true });
+    for (const spec of this.collections) {
+      // JSON is YAML: the loader reads it as any other collection file.
+      writeFileSync(join(collectionsDir, `${spec.name}.yaml`), JSON.stringify(spec, null, 2));
+    }
+    const [redisServer, postgresServer] = await Promise.all([
+      startRedis({ dir: join(this.dir, 'redis'), appendOnly: true, appendFsync: this.options.redisFsync ?? 'always' }),
+      startPostgres({ dir: join(this.dir, 'postgres'), durable: this.options.pgDurable ?? true }),
+    ]);
+    this.redisServer = redisServer;
+    this.postgresServer = postgresServer;
+    this.redis = new Redis(redisServer.url, { protocol: 2, maxRetriesPerRequest: null });
+    this.redis.on('error', () => undefined); // Redis restarts are part of the runs; commands wait for the reconnect
+    this.pg = new pg.Pool({ connectionString: postgresServer.url, max: 2 });
+    this.pg.on('error', () => undefined); // likewise PostgreSQL restarts
+    const common = {
+      LOG_LEVEL: 'warn', // the run tools report what matters themselves; an app's output is kept for a crash report
+      REDIS_URL: redisServer.url,
+      DATABASE_URL: postgresServer.url,
+      COLLECTIONS_DIR: collectionsDir,
+    };
+    const ingest = new AppProcess('ingest', 'ingest', { ...common, ...this.options.ingestEnv });
+    this.ingest = ingest;
+    this.sinkEnv = { ...common, ...this.options.sinkEnv };
+    await ingest.start();
+    await Promise.all(Array.from({ length: this.options.replicas ?? 2 }, () => this.addSink()));
+    await Promise.all([ingest, ...this.sinks].map((app) => app.waitUntilReady()));
+  }
+
+  /** Starts one more sink replica (a scale-up); resolves when it serves /health/live. */
+  async addSink(): Promise<AppProcess> {
+    this.sinkCounter += 1;
+    const name = `sink-${this.sinkCounter}`;
+    const sink = new AppProcess(name, 'sink', { ...this.sinkEnv, SINK_CONSUMER: name });
+    this.sinks.push(sink);
+    this.allSinks.push(sink);
+    await sink.start();
+
+    return sink;
+  }
+
+  /** SIGTERM one replica and forget it (a scale-down); resolves with how long its drain took, in ms. */
+  async removeSink(sink: AppProcess): Promise<number> {
+    this.sinks = this.sinks.filter((s) => s !== sink);
+
+    return sink.terminate();
+  }
+
+  /** Crashes Redis (SIGKILL) and waits for the exit; start it again (on its AOF) with redisServer.start(). */
+  async crashRedis(): Promise<void> {
+    const server = this.started(this.redisServer, 'redisServer');
+    server.kill('SIGKILL');
+    await server.exited;
+  }
+
+  /**
+   * Entries of each collection stream not yet acked by the group (undelivered plus pending). Cheap by default:
+   * Redis's own 'lag', bounded by the stream's length (it can stay off after an AOF reload); `exact` counts the
+   * entries after the group's last delivered one instead.
+   */
+  async backlog({ exact = false } = {}): Promise<Backlog> {
+    const redis = this.redisClient;
+    const result: Backlog = {};
+    for (const { name } of this.collections) {
+      const stream = partitionKeys(name).stream;
+      const groups = (await redis.xinfo('GROUPS', stream).catch(() => [])) as unknown[][];
+      const group = groups.find((g) => g[g.indexOf('name') + 1] === DEFAULT_SINK_GROUP);
+      const length = await redis.xlen(stream);
+      if (!group) {
+        result[name] = length;
+        continue;
+      }
+      const field = (key: string) => group[group.indexOf(key) + 1];
+      const after = `(${String(field('last-delivered-id'))}`;
+      let undelivered: number;
+      if (exact) {
+        undelivered = (await redis.xrange(stream, after, '+', 'COUNT', 1_000_000)).length;
+      } else if ((await redis.xrange(stream, after, '+', 'COUNT', 1)).length === 0) {
+        undelivered = 0;
+      } else {
+        undelivered = Math.min(field('lag') === null ? length : Number(field('lag')), length);
+      }
+      result[name] = Number(field('pending')) + undelivered;
+    }
+
+    return result;
+  }
+
+  /** Polls until every collection's backlog is 0; returns the milliseconds it took. */
+  async waitDrained(timeoutMs = 300_000): Promise<number> {
+    const started = Date.now();
+    const zero = (counts: Backlog) => Object.values(counts).every((n) => n === 0);
+    let last: Backlog = {};
+    while (Date.now() - started < timeoutMs) {
+      last = await this.backlog();
+      if (zero(last) && zero(await this.backlog({ exact: true }))) return Date.now() - started;
+      await sleep(200);
+    }
+    throw new Error(`backlog not drained after ${timeoutMs} ms: ${JSON.stringify(last)}`);
+  }
+
+  /** Every app process that exited without being asked to. */
+  unexpectedExits(): UnexpectedExit[] {
+    const everStarted = this.ingest ? [this.ingest, ...this.allSinks] : this.allSinks;
+
+    return everStarted.flatMap((app) => app.unexpectedExits);
+  }
+
+  /** Ingest and the sinks running now. */
+  private apps(): AppProcess[] {
+    return this.ingest ? [this.ingest, ...this.sinks] : [...this.sinks];
+  }
+
+  /** Apps first (SIGTERM, they drain), then the servers, then the folder unless `keep`. */
+  async stop({ keep = false } = {}): Promise<void> {
+    await Promise.all(this.apps().map((app) => app.terminate()));
+    this.redis?.disconnect();
+    await this.pg?.end().catch(() => undefined);
+    await stopAll();
+    if (!keep && existsSync(this.dir)) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
