@@ -22,5 +22,4 @@ export const COLLECTIONS: CollectionSpec[] = [
 
 /** Largest body ingest takes: the default of INGEST_MAX_BODY, which the fuzz stack leaves unset. */
 export const MAX_BODY = new Env().INGEST_MAX_BODY;
-/** Deepest document ingest stores (MAX_DOCUMENT_DEPTH of the ingest's document rules; apps are not importable). */
-export const MAX_DOCUMENT_DEPTH = 100;
+export { MAX_DOCUMENT_DEPTH } from '@app/contracts';

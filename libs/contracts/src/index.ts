@@ -2,3 +2,4 @@ export * from './keys';
 export * from './streams';
 export * from './codecs';
 export * from './merge-patch';
+export * from './document-limits';

@@ -1,12 +1,6 @@
+import { MAX_DOCUMENT_DEPTH } from '@app/contracts';
 import { IngestException, IngestExceptionCode } from '../ingest.exception';
-import {
-  assertFollowsRules,
-  BODY_RULES,
-  DOCUMENT_RULES,
-  type JsonRules,
-  MAX_BODY_DEPTH,
-  MAX_DOCUMENT_DEPTH,
-} from './document-rules';
+import { assertFollowsRules, BODY_RULES, DOCUMENT_RULES, type JsonRules, MAX_BODY_DEPTH } from './document-rules';
 
 const nested = (depth: number, leaf = '1'): string =>
   '{"a":'.repeat(depth - 1) + `{"a":${leaf}}` + '}'.repeat(depth - 1);
