@@ -1,4 +1,5 @@
 import type { ValidateFunction } from 'ajv';
+import type { OutputTable, Projector } from './outputs';
 
 export type CollectionKind = 'document' | 'event';
 
@@ -15,4 +16,8 @@ export interface Collection {
   readonly validateDoc?: ValidateFunction;
   /** The file it came from, for messages. */
   readonly file: string;
+  /** Typed output tables (`output:` in the file), written in the same transaction as the state table; often none. */
+  readonly outputs: readonly OutputTable[];
+  /** Makes the output rows of a document; present exactly when {@link outputs} is not empty. */
+  readonly projector?: Projector;
 }

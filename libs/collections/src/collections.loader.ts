@@ -60,7 +60,7 @@ function toCollection(file: string, def: CollectionFile, ajv: Ajv2020): Collecti
     }
   }
 
-  return { name: def.name, kind: def.kind, tableSchema, table, key: def.key ?? 'id', validateDoc, file };
+  return { name: def.name, kind: def.kind, tableSchema, table, key: def.key ?? 'id', validateDoc, file, outputs: [] };
 }
 
 /** Reads and validates every `*.yaml` / `*.yml` file in a folder; throws one line on the first bad one. */
