@@ -14,7 +14,7 @@ const INGEST_POOL_SIZE = 4;
 
 @Module({
   imports: [
-    SpillwayConfigModule,
+    SpillwayConfigModule.forRoot(),
     CollectionsModule,
     RedisModule,
     PersistenceModule.forRoot({ poolSize: INGEST_POOL_SIZE }),

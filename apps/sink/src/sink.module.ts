@@ -16,7 +16,7 @@ const SINK_POOL_SIZE = 6;
 
 @Module({
   imports: [
-    SpillwayConfigModule,
+    SpillwayConfigModule.forRoot(),
     CollectionsModule,
     RedisModule,
     PersistenceModule.forRoot({ poolSize: SINK_POOL_SIZE }),
