@@ -2,6 +2,7 @@
 # One image for both apps: ingest is the default command, the sink overrides it
 #   docker run spillway:latest                              # ingest on :3000
 #   docker run spillway:latest node dist/apps/sink/main.js  # sink on :3001
+#   docker run spillway:latest spillway validate            # the CLI
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
@@ -24,6 +25,9 @@ COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/config ./config
+# The spillway command (npm run cli: validate, plan) on the PATH: kubectl exec <pod> -- spillway plan
+RUN printf '#!/bin/sh\nexec node /app/dist/apps/cli/main.js "$@"\n' > /usr/local/bin/spillway \
+ && chmod 755 /usr/local/bin/spillway
 USER node
 EXPOSE 3000 3001
 # node is PID 1 and handles SIGTERM itself (Nest shutdown hooks): the sink commits

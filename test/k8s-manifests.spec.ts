@@ -376,6 +376,15 @@ describe('k8s manifests', () => {
       expect(byName.clicks).toMatchObject({ kind: 'event' });
     });
 
+    it('ships the same collection files as config/collections, which npm start and the image use', () => {
+      const shipped = join(ROOT, 'config', 'collections');
+      const files = Object.fromEntries(
+        readdirSync(shipped).map((name) => [name, readFileSync(join(shipped, name), 'utf8')]),
+      );
+
+      expect(data()).toEqual(files);
+    });
+
     it('is accepted by the collection loader the apps use', () => {
       const dir = mkdtempSync(join(tmpdir(), 'spillway-k8s-collections-'));
       try {

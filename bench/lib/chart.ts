@@ -35,7 +35,11 @@ export function chartSvg(r: BenchResults): string {
   const parts: string[] = [];
   // Left: throughput by replica count.
   const x0 = 80;
-  const runs = r.sink?.drains ?? [];
+  // The mapped drain's rows are those of all its tables (state and outputs).
+  const runs = [
+    ...(r.sink?.drains ?? []),
+    ...(r.mapped?.drains ?? []).map((x) => ({ ...x, rowsPerSec: x.allTablesRowsPerSec })),
+  ];
   const ceiling = r.raw?.postgres.ceiling.upsertRowsPerSec ?? 0;
   const max = niceMax(
     Math.max(50_000, ceiling, ...runs.map((x) => Math.max(x.entriesPerSec ?? 0, x.rowsPerSec ?? 0))) * 1.05,
@@ -59,7 +63,7 @@ export function chartSvg(r: BenchResults): string {
       `<rect x="${cx + 2}" y="${y(rows)}" width="${bw}" height="${PANEL.top + PANEL.h - y(rows)}" fill="#93c5fd"/>`,
     );
     parts.push(
-      `<text x="${cx}" y="${PANEL.top + PANEL.h + 16}" text-anchor="middle">${x.replicas} replica${x.replicas > 1 ? 's' : ''}${x.template === 'hot' ? ' (hot)' : ''}</text>`,
+      `<text x="${cx}" y="${PANEL.top + PANEL.h + 16}" text-anchor="middle">${x.replicas} replica${x.replicas > 1 ? 's' : ''}${x.template === 'uniform' ? '' : ` (${x.template})`}</text>`,
     );
     parts.push(
       `<text x="${cx}" y="${y(Math.max(entries, rows)) - 4}" text-anchor="middle" class="small">${num(entries)}</text>`,

@@ -13,6 +13,8 @@ loopback, in a temporary folder, and measures:
              hot-key variant
   4 e2e      steady PUT load at half the measured maximum, lag from the sinks' lag histograms
   5 memory   RSS of ingest and sinks at the end of each phase (always recorded)
+  6 mapped   the uniform drain with 2 replicas on a collection with the shipped sessions outputs (session_facts,
+             session_screens; about 5 screens a document), against phase 3's 2-replica drain; runs right after 3
 Writes bench/results/<date>.json, .md and .svg (<date>-quick.* with --quick, <date>-partial.* with --only or
 --entries, --replicas or --rounds) and prints the markdown table.
 
@@ -21,18 +23,19 @@ Writes bench/results/<date>.json, .md and .svg (<date>-quick.* with --quick, <da
   --entries N      backlog entries for the sink drain (default 1000000; --quick 50000)
   --replicas LIST  sink replica counts of the uniform drain (default 1,2,4)
   --rounds N       drains of each replica count, every other round in reverse order; the figures are their mean
-                   (default 2; --quick 1)
+                   (default 2; --quick 1); the mapped drain runs once unless this is given
   --seed N         payload and id seed (default 1)
   --out DIR        results folder (default bench/results)
   -h, --help       this text
 `;
 
-const PHASES: Record<string, number> = { raw: 1, ingest: 2, sink: 3, e2e: 4, memory: 5 };
+const PHASES: Record<string, number> = { raw: 1, ingest: 2, sink: 3, e2e: 4, memory: 5, mapped: 6 };
+const ALL_PHASES = '1,2,3,4,5,6';
 
 /** Everything a run does, as written into the results' `options`. */
 export interface BenchOptions {
   quick: boolean;
-  /** phase numbers, 1 to 5 */
+  /** phase numbers, 1 to 6 */
   only: number[];
   entries: number;
   seed: number;
@@ -55,6 +58,10 @@ export interface BenchOptions {
   replicaCounts: number[];
   sinkRounds: number;
   hotReplicas: number;
+  /** the mapped drain's backlog, replica count and rounds */
+  mappedEntries: number;
+  mappedReplicas: number;
+  mappedRounds: number;
   drainTimeoutMs: number;
   e2eDurationS: number;
   e2eConnections: number;
@@ -85,9 +92,9 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
   });
   if (values.help) return undefined;
   const only = new Set(
-    (values.only ?? '1,2,3,4,5').split(',').map((p) => {
+    (values.only ?? ALL_PHASES).split(',').map((p) => {
       const phase = PHASES[p.trim()] ?? Number(p.trim());
-      if (!Number.isInteger(phase) || phase < 1 || phase > 5) throw new Error(`--only: unknown phase "${p}"`);
+      if (!Number.isInteger(phase) || phase < 1 || phase > 6) throw new Error(`--only: unknown phase "${p}"`);
 
       return phase;
     }),
@@ -95,6 +102,7 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
   const quick = values.quick;
   const entries =
     values.entries === undefined ? (quick ? 50_000 : 1_000_000) : int(values.entries, 'entries', 1000, 20_000_000);
+  const rounds = values.rounds === undefined ? undefined : int(values.rounds, 'rounds', 1, 10);
 
   return {
     quick,
@@ -121,8 +129,11 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
     bulkConnections: 8,
     bulkOps: 500,
     replicaCounts: values.replicas.split(',').map((r) => int(r.trim(), 'replicas', 1, 16)),
-    sinkRounds: values.rounds === undefined ? (quick ? 1 : 2) : int(values.rounds, 'rounds', 1, 10),
+    sinkRounds: rounds ?? (quick ? 1 : 2),
     hotReplicas: 2,
+    mappedEntries: entries,
+    mappedReplicas: 2,
+    mappedRounds: rounds ?? 1,
     drainTimeoutMs: quick ? 60_000 : 150_000,
     e2eDurationS: quick ? 10 : 60,
     e2eConnections: 32,

@@ -2,7 +2,7 @@
 // ingest calls it): one document a call with many calls in flight, pipelines of such calls, many documents a call,
 // and big pipelines to pre-fill a backlog.
 import type { Redis } from 'ioredis';
-import { partitionKeys } from '@app/contracts';
+import { type PartitionKeys, partitionKeys } from '@app/contracts';
 import { type ScriptChange, versionFloorArg, writeDocumentsArgs } from '@app/redis';
 import { withId } from './workload';
 
@@ -27,17 +27,26 @@ export interface BenchChange {
 export const emptyFloor = (nowMs: number): string => versionFloorArg({ version: 0, live: false, readAtMs: nowMs });
 
 /** A change with no expected version, as the bench writes them; `doc` is the whole document, '' for a delete. */
-function scriptChange(op: BenchChange['op'], id: string, doc: string, floor: string): ScriptChange {
-  return { documentKey: KEYS.document(id), op, id, doc, expectedVersion: '', floor, createOnly: '0' };
+function scriptChange(
+  op: BenchChange['op'],
+  id: string,
+  doc: string,
+  floor: string,
+  keys: PartitionKeys = KEYS,
+): ScriptChange {
+  return { documentKey: keys.document(id), op, id, doc, expectedVersion: '', floor, createOnly: '0' };
 }
 
-/** Arguments of one writeDocuments call, as DocumentStore lays them out (no TTL), every change with the empty floor. */
-export function writeArgs(changes: BenchChange[], nowMs: number): WriteCall {
+/**
+ * Arguments of one writeDocuments call, as DocumentStore lays them out (no TTL), every change with the empty floor,
+ * into the collection of `keys` (default `sessions`).
+ */
+export function writeArgs(changes: BenchChange[], nowMs: number, keys: PartitionKeys = KEYS): WriteCall {
   const scriptChanges = changes.map(({ op, id, json }) =>
-    scriptChange(op, id, op === 'put' ? withId(id, json) : '', emptyFloor(nowMs)),
+    scriptChange(op, id, op === 'put' ? withId(id, json) : '', emptyFloor(nowMs), keys),
   );
 
-  return writeDocumentsArgs(KEYS.stream, nowMs, 0, scriptChanges);
+  return writeDocumentsArgs(keys.stream, nowMs, 0, scriptChanges);
 }
 
 /** Arguments of a writeDocuments call of one put of a whole document (with its "id"), with the given floor. */
@@ -93,8 +102,16 @@ export async function pipelined(
   await Promise.all(Array.from({ length: inFlight }, worker));
 }
 
-/** Writes every id once (a put), so that later writes find a hash and never need PostgreSQL's version floor. */
-export async function seedDocuments(redis: Redis, ids: string[], docs: string[]): Promise<void> {
+/**
+ * Writes every id once (a put) into the collection of `keys` (default `sessions`), so that later writes find a hash
+ * and never need PostgreSQL's version floor.
+ */
+export async function seedDocuments(
+  redis: Redis,
+  ids: string[],
+  docs: string[],
+  keys: PartitionKeys = KEYS,
+): Promise<void> {
   let next = 0;
   await pipelined(
     redis,
@@ -103,7 +120,7 @@ export async function seedDocuments(redis: Redis, ids: string[], docs: string[])
       const id = ids[next] as string;
       const json = docs[next++ % docs.length] as string;
 
-      return writeArgs([{ op: 'put', id, json }], Date.now());
+      return writeArgs([{ op: 'put', id, json }], Date.now(), keys);
     },
     { batchSize: 1000, inFlight: 4 },
   );
@@ -123,6 +140,8 @@ interface BacklogOptions {
   docs: string[];
   random: () => number;
   mix?: { patch: number; delete: number };
+  /** the collection written; default `sessions` */
+  keys?: PartitionKeys;
 }
 
 /**
@@ -132,7 +151,7 @@ interface BacklogOptions {
  */
 export async function fillBacklog(
   redis: Redis,
-  { entries, pick, docs, random, mix = { patch: 0.2, delete: 0.05 } }: BacklogOptions,
+  { entries, pick, docs, random, mix = { patch: 0.2, delete: 0.05 }, keys = KEYS }: BacklogOptions,
 ): Promise<BacklogMix> {
   const live = new Set<string>();
   const counts: BacklogMix = { put: 0, patch: 0, delete: 0, refused: 0 };
@@ -149,12 +168,12 @@ export async function fillBacklog(
       live.delete(id);
       counts.delete += 1;
 
-      return writeArgs([{ op: 'del', id, json: '' }], now);
+      return writeArgs([{ op: 'del', id, json: '' }], now, keys);
     }
     counts[live.has(id) && roll < mix.delete + mix.patch ? 'patch' : 'put'] += 1;
     live.add(id);
 
-    return writeArgs([{ op: 'put', id, json: doc }], now);
+    return writeArgs([{ op: 'put', id, json: doc }], now, keys);
   };
   await pipelined(redis, makeCall, {
     batchSize: 2000,

@@ -2,6 +2,7 @@
 import type { UnexpectedExit } from '../../tools/local-stack';
 import type { E2eResult } from './e2e-phase';
 import type { IngestResult } from './ingest-phase';
+import type { MappedResult } from './mapped-phase';
 import type { BenchOptions } from './options';
 import type { RawPostgresResult } from './raw-pg';
 import type { RawRedisResult } from './raw-redis';
@@ -35,6 +36,7 @@ export interface BenchResults {
   raw?: { redis: RawRedisResult; postgres: RawPostgresResult };
   ingest?: IngestResult;
   sink?: SinkResult;
+  mapped?: MappedResult;
   e2e?: E2eResult;
   unexpectedExits?: UnexpectedExit[];
   elapsedS?: number;

@@ -18,7 +18,8 @@ import type { BenchOptions } from './options';
 import type { PhaseInputs } from './phase';
 import { rawPostgres } from './raw-pg';
 import { rawRedis } from './raw-redis';
-import { KEYS, seedDocuments } from './redis-writes';
+import { mappedPhase, MAPPED_COLLECTION } from './mapped-phase';
+import { COLLECTION, KEYS, seedDocuments } from './redis-writes';
 import { judgeTargets, markdown } from './report';
 import type { BenchResults } from './results';
 import { drainName, sinkPhase } from './sink-phase';
@@ -44,13 +45,11 @@ export async function runBench(options: BenchOptions, start: RunStart): Promise<
     memory: [],
   };
 
-  const sessions = parseYaml(
-    readFileSync(join(ROOT, 'config', 'collections', 'sessions.yaml'), 'utf8'),
-  ) as CollectionSpec;
+  const { plain, mapped, outputTables } = benchCollections();
   const stack = new Stack({
     dir: mkdtempSync(join(tmpdir(), 'spillway-bench-')),
     replicas: 1, // creates the tables and runs the migrations; removed before the first phase
-    collections: [sessions],
+    collections: [plain, mapped],
     redisFsync: 'everysec',
     pgDurable: true,
     ingestEnv: { INGEST_MAX_BACKLOG: String(1_000_000_000) },
@@ -68,7 +67,7 @@ export async function runBench(options: BenchOptions, start: RunStart): Promise<
   try {
     say(`starting Redis, PostgreSQL and ingest in ${stack.dir}`);
     await stack.start();
-    await waitForTables(stack.pgPool);
+    await waitForTables(stack.pgPool, [COLLECTION, MAPPED_COLLECTION, ...outputTables]);
     const [firstSink] = stack.sinks;
     if (firstSink) await stack.removeSink(firstSink);
     const redis = defineSpillwayScripts(stack.redisClient);
@@ -139,6 +138,24 @@ export async function runBench(options: BenchOptions, start: RunStart): Promise<
         recordMemory(`3 sink, ${drainName(run, options.sinkRounds)}, after the drain`, run.rssSinks.map(mb));
       }
     }
+    // Right after phase 3, so that the machine's drift comes between the two drains it compares as little as can be.
+    if (options.only.includes(6)) {
+      say(`phase 6: mapped drain of ${options.mappedEntries} entries (outputs ${outputTables.join(', ')})`);
+      const mappedResult = await mappedPhase({
+        ...common,
+        stack,
+        entries: options.mappedEntries,
+        plainEntries: options.entries,
+        replicas: options.mappedReplicas,
+        rounds: options.mappedRounds,
+        timeoutMs: options.drainTimeoutMs,
+        outputTables,
+      });
+      results.mapped = mappedResult;
+      for (const run of mappedResult.runs) {
+        recordMemory(`6 mapped, ${drainName(run, options.mappedRounds)}, after the drain`, run.rssSinks.map(mb));
+      }
+    }
     if (options.only.includes(4)) {
       const max = results.ingest?.put.requestsPerSec ?? (await probeMax(stack, common, options));
       const rate = Math.max(1, Math.floor((max ?? 0) / 2));
@@ -185,17 +202,48 @@ export async function runBench(options: BenchOptions, start: RunStart): Promise<
   return results.unexpectedExits.length ? 1 : 0;
 }
 
+/** The members of config/collections/sessions.yaml the bench reads. */
+interface SessionsFile {
+  schema?: object;
+  transform?: unknown[];
+  output?: { with?: { table?: string } }[];
+  [member: string]: unknown;
+}
+
+/**
+ * The bench's two collections, both from the shipped config/collections/sessions.yaml: `sessions` without its
+ * transform and outputs (a state table only, the plain drain and every other phase), and `sessions_mapped` with them
+ * and a state table of its own (the mapped drain); and the output tables the file names.
+ */
+function benchCollections(): { plain: CollectionSpec; mapped: CollectionSpec; outputTables: string[] } {
+  const file = parseYaml(readFileSync(join(ROOT, 'config', 'collections', 'sessions.yaml'), 'utf8')) as SessionsFile;
+  const { name: _name, kind: _kind, schema, transform, output, ...rest } = file;
+  const outputTables = (output ?? []).flatMap((o) => (o.with?.table ? [o.with.table] : []));
+
+  return {
+    plain: { name: COLLECTION, kind: 'document', schema, extra: { ...rest, table: COLLECTION } },
+    mapped: {
+      name: MAPPED_COLLECTION,
+      kind: 'document',
+      schema,
+      extra: { ...rest, table: MAPPED_COLLECTION, transform, output },
+    },
+    outputTables,
+  };
+}
+
 /** The sink provisions its tables in the background after it answers; wait for them. */
-async function waitForTables(pool: pg.Pool): Promise<void> {
+async function waitForTables(pool: pg.Pool, tables: string[]): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    const { rows } = await pool.query<{ t: string | null; s: string | null }>(
-      `SELECT to_regclass('spillway_tombstones') AS t, to_regclass('sessions') AS s`,
+    const { rows } = await pool.query<{ missing: string }>(
+      `SELECT t AS missing FROM unnest($1::text[]) AS t WHERE to_regclass(t) IS NULL`,
+      [['spillway_tombstones', ...tables]],
     );
-    if (rows[0]?.t && rows[0].s) return;
+    if (rows.length === 0) return;
     await sleep(200);
   }
-  throw new Error('the sink did not create its tables within 60 s');
+  throw new Error(`the sink did not create its tables within 60 s: ${tables.join(', ')}`);
 }
 
 /** The maximum PUT rate, when phase 2 did not run: a short all-out autocannon run against ingest. */

@@ -5,10 +5,12 @@
 // sink gets the same share whatever their number (V8 optimizes each process's hot paths during its first tens of
 // thousands of entries, and the functions called once a batch only after hundreds of batches), so a run times the
 // drain by sinks already at work, as when a burst reaches a running pipeline; the first warm-up backlog's own rate is
-// reported as the cold start. Tables are truncated before the timed drain.
+// reported as the cold start. Tables are truncated before the timed drain. The mapped drain (mapped-phase.ts) runs the
+// same machinery on a collection with output tables.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { DEFAULT_SINK_GROUP } from '@app/contracts';
+import type pg from 'pg';
+import { DEFAULT_SINK_GROUP, type PartitionKeys } from '@app/contracts';
 import { type AppProcess, forEachKeyWithPrefix, type Stack } from '../../tools/local-stack';
 import { type CpuBreakdown, cpuSince, cpuSnapshot } from './cpu';
 import type { StackPhaseInputs } from './phase';
@@ -18,10 +20,19 @@ import { type BacklogMix, COLLECTION, fillBacklog, KEYS } from './redis-writes';
 import { msSince, round } from './stats';
 import { idPicker, seededRandom, type Skew } from './workload';
 
+/** The collection a drain reads and writes: its Redis keys, and its tables (the state table first). */
+export interface DrainTarget {
+  keys: PartitionKeys;
+  tables: string[];
+}
+
+/** The plain collection, `sessions`: a state table and no outputs. */
+export const PLAIN: DrainTarget = { keys: KEYS, tables: [COLLECTION] };
+
 /** A template: a copy of the live stream's backlog, in the stream's hash slot. */
-const TEMPLATE = (name: string): string => `${KEYS.stream}:bench-template-${name}`;
+const TEMPLATE = (keys: PartitionKeys, name: string): string => `${keys.stream}:bench-template-${name}`;
 const WRITTEN = ['inserted', 'updated', 'deleted'];
-const DOCUMENT_PREFIX = KEYS.document('');
+/** Template names are unique across collections: the copies of the document hashes are keyed by them alone. */
 const DOCUMENTS_COPY = (name: string): string => `bench:template-${name}:`;
 const WARM_UP = 'warm-up';
 
@@ -29,24 +40,26 @@ const WARM_UP = 'warm-up';
  * Keeps a copy of the document hashes as a template's fill left them. The sink skips an entry whose document Redis
  * already holds at a newer version, so each run must start from the hashes that go with its backlog.
  */
-async function snapshotDocuments(redis: Redis, name: string, idPrefix = ''): Promise<void> {
-  await forEachKeyWithPrefix(redis, DOCUMENT_PREFIX + idPrefix, async (keys) => {
+async function snapshotDocuments(redis: Redis, target: DrainTarget, name: string, idPrefix = ''): Promise<void> {
+  const documentPrefix = target.keys.document('');
+  await forEachKeyWithPrefix(redis, documentPrefix + idPrefix, async (keys) => {
     const pipeline = redis.pipeline();
     for (const key of keys) {
-      pipeline.call('COPY', key, DOCUMENTS_COPY(name) + key.slice(DOCUMENT_PREFIX.length), 'REPLACE');
+      pipeline.call('COPY', key, DOCUMENTS_COPY(name) + key.slice(documentPrefix.length), 'REPLACE');
     }
     await pipeline.exec();
   });
 }
 
-/** Puts back the document hashes of templates (see snapshotDocuments), and only those. */
-async function restoreDocuments(redis: Redis, names: string[]): Promise<void> {
-  await forEachKeyWithPrefix(redis, DOCUMENT_PREFIX, async (keys) => void (await redis.unlink(...keys)));
+/** Puts back the document hashes of templates (see snapshotDocuments), and only those, in the target collection. */
+async function restoreDocuments(redis: Redis, target: DrainTarget, names: string[]): Promise<void> {
+  const documentPrefix = target.keys.document('');
+  await forEachKeyWithPrefix(redis, documentPrefix, async (keys) => void (await redis.unlink(...keys)));
   for (const name of names) {
     await forEachKeyWithPrefix(redis, DOCUMENTS_COPY(name), async (keys) => {
       const pipeline = redis.pipeline();
       for (const key of keys) {
-        pipeline.call('COPY', key, DOCUMENT_PREFIX + key.slice(DOCUMENTS_COPY(name).length), 'REPLACE');
+        pipeline.call('COPY', key, documentPrefix + key.slice(DOCUMENTS_COPY(name).length), 'REPLACE');
       }
       await pipeline.exec();
     });
@@ -61,6 +74,8 @@ interface TemplateSpec {
   seed: number;
   skew?: Skew;
   idPrefix?: string;
+  /** default PLAIN */
+  target?: DrainTarget;
 }
 
 export interface Template {
@@ -73,7 +88,9 @@ export interface Template {
 
 /** Fills the stream with a backlog and keeps it as a template key. */
 export async function buildTemplate(redis: Redis, o: TemplateSpec): Promise<Template> {
-  await redis.del(KEYS.stream);
+  const target = o.target ?? PLAIN;
+  const { keys } = target;
+  await redis.del(keys.stream);
   const random = seededRandom(o.seed);
   const start = process.hrtime.bigint();
   const mix = await fillBacklog(redis, {
@@ -81,26 +98,27 @@ export async function buildTemplate(redis: Redis, o: TemplateSpec): Promise<Temp
     pick: idPicker(random, o.ids, o.skew),
     docs: o.docs,
     random,
+    keys,
   });
   const ms = msSince(start);
-  await redis.xgroup('CREATE', KEYS.stream, DEFAULT_SINK_GROUP, '0');
-  await redis.rename(KEYS.stream, TEMPLATE(o.name));
-  await snapshotDocuments(redis, o.name, o.idPrefix);
-  const length = await redis.xlen(TEMPLATE(o.name));
+  await redis.xgroup('CREATE', keys.stream, DEFAULT_SINK_GROUP, '0');
+  await redis.rename(keys.stream, TEMPLATE(keys, o.name));
+  await snapshotDocuments(redis, target, o.name, o.idPrefix);
+  const length = await redis.xlen(TEMPLATE(keys, o.name));
 
   return { name: o.name, entries: length, mix, fillMs: Math.round(ms), fillRatePerSec: round((length / ms) * 1000) };
 }
 
 /** Group state of the live stream: entries not yet acked (undelivered + pending), or null before the group exists. */
-async function unacked(redis: Redis): Promise<number | null> {
-  const groups = (await redis.xinfo('GROUPS', KEYS.stream).catch(() => [])) as unknown[][];
+async function unacked(redis: Redis, keys: PartitionKeys): Promise<number | null> {
+  const groups = (await redis.xinfo('GROUPS', keys.stream).catch(() => [])) as unknown[][];
   const group = groups.find((g) => g[g.indexOf('name') + 1] === DEFAULT_SINK_GROUP);
   if (!group) return null;
   const field = (key: string): unknown => group[group.indexOf(key) + 1];
   let lag = field('lag');
   if (lag === null || lag === undefined) {
     // Redis cannot always tell the lag (after deletions); entries added minus entries read is the same figure here.
-    const info = (await redis.xinfo('STREAM', KEYS.stream)) as unknown[];
+    const info = (await redis.xinfo('STREAM', keys.stream)) as unknown[];
     lag = Number(info[info.indexOf('entries-added') + 1]) - Number(field('entries-read'));
   }
 
@@ -111,8 +129,8 @@ async function unacked(redis: Redis): Promise<number | null> {
  * Copies a template over the live stream: the backlog is in place once this returns. Redis does the copy in one
  * command, during which the sinks wait, so the drain is timed from its end.
  */
-async function fillFromTemplate(redis: Redis, template: string): Promise<void> {
-  await redis.call('COPY', TEMPLATE(template), KEYS.stream, 'REPLACE');
+async function fillFromTemplate(redis: Redis, keys: PartitionKeys, template: string): Promise<void> {
+  await redis.call('COPY', TEMPLATE(keys, template), keys.stream, 'REPLACE');
 }
 
 interface DrainProgress {
@@ -123,6 +141,7 @@ interface DrainProgress {
 /** Waits until every entry of the live stream is acked, or `timeoutMs` passed. */
 async function waitUntilDrained(
   redis: Redis,
+  keys: PartitionKeys,
   entries: number,
   timeoutMs: number,
 ): Promise<{ drainMs: number; acked: number; timedOut: boolean; samples: DrainProgress[] }> {
@@ -131,7 +150,7 @@ async function waitUntilDrained(
   let timedOut = false;
   const samples: DrainProgress[] = [];
   for (;;) {
-    const left = await unacked(redis);
+    const left = await unacked(redis, keys);
     if (left !== null) remaining = left;
     const ms = msSince(start);
     samples.push({ ms: Math.round(ms), unacked: remaining });
@@ -155,6 +174,21 @@ interface DrainRunOptions {
   warmUps: { name: string; entries: number }[];
   timeoutMs: number;
   say: (line: string) => void;
+  /** default PLAIN */
+  target?: DrainTarget;
+}
+
+/** What a drain did to one table: pg_stat_user_tables' row counts since the truncation, and the rows it holds. */
+export interface TableRows {
+  table: string;
+  inserted: number;
+  updated: number;
+  deleted: number;
+  /** inserted + updated + deleted */
+  written: number;
+  writtenPerSec: number | null;
+  /** count(*) after the drain */
+  rows: number;
 }
 
 /** One timed drain. */
@@ -178,6 +212,10 @@ export interface DrainRun {
   cpu: CpuBreakdown;
   redisCommands: CommandCost[];
   tableStats: Record<string, number> | null;
+  /** every table of the collection, the state table first */
+  tables: TableRows[];
+  /** rows written a second into all of them together */
+  allTablesRowsPerSec: number | null;
   rssSinks: (number | null)[];
   progress: DrainProgress[];
 }
@@ -190,31 +228,33 @@ export interface DrainRun {
 export async function drainRun(o: DrainRunOptions): Promise<DrainRun> {
   const redis = o.stack.redisClient;
   const pool = o.stack.pgPool;
-  await redis.del(KEYS.stream);
+  const target = o.target ?? PLAIN;
+  const { keys } = target;
+  await redis.del(keys.stream);
   const warmUps = o.warmUps.slice(0, o.replicas);
-  await restoreDocuments(redis, [o.template, ...warmUps.map((w) => w.name)]);
+  await restoreDocuments(redis, target, [o.template, ...warmUps.map((w) => w.name)]);
   const sinks: AppProcess[] = [];
   for (let i = 0; i < o.replicas; i++) sinks.push(await o.stack.addSink());
   await Promise.all(sinks.map((s) => s.waitUntilReady()));
   let coldStart: DrainRun['coldStart'];
   for (const template of warmUps) {
-    await fillFromTemplate(redis, template.name);
-    const warmUp = await waitUntilDrained(redis, template.entries, o.timeoutMs);
+    await fillFromTemplate(redis, keys, template.name);
+    const warmUp = await waitUntilDrained(redis, keys, template.entries, o.timeoutMs);
     coldStart ??= {
       entries: warmUp.acked,
       drainMs: Math.round(warmUp.drainMs),
       entriesPerSec: round((warmUp.acked / warmUp.drainMs) * 1000),
     };
   }
-  await redis.del(KEYS.stream);
-  await pool.query(`TRUNCATE ${COLLECTION}, spillway_tombstones`);
+  await redis.del(keys.stream);
+  await pool.query(`TRUNCATE ${target.tables.join(', ')}, spillway_tombstones`);
   await pool.query(`SELECT pg_stat_reset()`);
   await sleep(1000);
   const before = await scrape(sinks);
 
-  await fillFromTemplate(redis, o.template);
+  await fillFromTemplate(redis, keys, o.template);
   const cpuBefore = cpuSnapshot(o.stack, sinks);
-  const draining = waitUntilDrained(redis, o.entries, o.timeoutMs);
+  const draining = waitUntilDrained(redis, keys, o.entries, o.timeoutMs);
   const commandsBefore = await commandStats(redis);
   const { drainMs, acked, timedOut, samples } = await draining;
   const cpu = cpuSince(cpuBefore, cpuSnapshot(o.stack, sinks));
@@ -231,13 +271,16 @@ export async function drainRun(o: DrainRunOptions): Promise<DrainRun> {
   const rowsWritten = WRITTEN.reduce((n, k) => n + (outcomes[k] ?? 0), 0);
   await sleep(1200); // table statistics are flushed about once a second
   const stats = await pool.query<Record<string, string>>(
-    `SELECT n_tup_ins::bigint AS ins, n_tup_upd::bigint AS upd, n_tup_del::bigint AS del, n_live_tup::bigint AS live
-       FROM pg_stat_user_tables WHERE relname = $1`,
-    [COLLECTION],
+    `SELECT relname, n_tup_ins::bigint AS ins, n_tup_upd::bigint AS upd, n_tup_del::bigint AS del,
+            n_live_tup::bigint AS live
+       FROM pg_stat_user_tables WHERE relname = ANY($1) AND schemaname = 'public'`,
+    [target.tables],
   );
+  const tables = await tableRows(pool, target.tables, stats.rows, drainMs);
   const rss = sinks.map((s) => s.rssBytes() ?? null);
   for (const s of sinks) await o.stack.removeSink(s);
-  const tableRow = stats.rows[0];
+  const stateStats = stats.rows.find((x) => x.relname === target.tables[0]);
+  const allWritten = tables.reduce((n, t) => n + t.written, 0);
   const run: DrainRun = {
     template: o.template,
     replicas: o.replicas,
@@ -260,7 +303,11 @@ export async function drainRun(o: DrainRunOptions): Promise<DrainRun> {
     },
     cpu,
     redisCommands,
-    tableStats: tableRow ? Object.fromEntries(Object.entries(tableRow).map(([k, v]) => [k, Number(v)])) : null,
+    tableStats: stateStats
+      ? Object.fromEntries(Object.entries(stateStats).flatMap(([k, v]) => (k === 'relname' ? [] : [[k, Number(v)]])))
+      : null,
+    tables,
+    allTablesRowsPerSec: round((allWritten / drainMs) * 1000),
     rssSinks: rss,
     progress: thin(samples, 60),
   };
@@ -273,6 +320,37 @@ export async function drainRun(o: DrainRunOptions): Promise<DrainRun> {
   );
 
   return run;
+}
+
+/** Each table's rows written during the drain (from pg_stat_user_tables, reset before it) and rows held after it. */
+async function tableRows(
+  pool: pg.Pool,
+  tables: string[],
+  stats: Record<string, string>[],
+  drainMs: number,
+): Promise<TableRows[]> {
+  const out: TableRows[] = [];
+  for (const table of tables) {
+    const stat = stats.find((x) => x.relname === table);
+    const [inserted, updated, deleted] = ['ins', 'upd', 'del'].map((k) => Number(stat?.[k] ?? 0)) as [
+      number,
+      number,
+      number,
+    ];
+    const written = inserted + updated + deleted;
+    const count = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
+    out.push({
+      table,
+      inserted,
+      updated,
+      deleted,
+      written,
+      writtenPerSec: round((written / drainMs) * 1000),
+      rows: Number(count.rows[0]?.n ?? 0),
+    });
+  }
+
+  return out;
 }
 
 /** At most `n` samples, evenly spaced, the last one kept. */
@@ -290,7 +368,7 @@ export type SinkRun = DrainRun & { round: number };
 
 /** A drain's replica count, and its round when the uniform drains ran more than once. */
 export const replicasAndRound = (run: Pick<SinkRun, 'template' | 'replicas' | 'round'>, rounds: number): string =>
-  `${run.replicas} replica(s)${rounds > 1 && run.template === 'uniform' ? `, round ${run.round}` : ''}`;
+  `${run.replicas} replica(s)${rounds > 1 && run.template !== 'hot' ? `, round ${run.round}` : ''}`;
 
 /** What the report calls a drain: template, replica count and round. */
 export const drainName = (run: Pick<SinkRun, 'template' | 'replicas' | 'round'>, rounds: number): string =>
@@ -308,11 +386,13 @@ export interface DrainMean {
   rowsPerSec: number | null;
   rowsWritten: number | null;
   rowsPerEntry: number | null;
+  /** rows written a second into every table of the collection (outputs included) */
+  allTablesRowsPerSec: number | null;
   roundsEntriesPerSec: (number | null)[];
 }
 
 /** The drains of each template and replica count taken together: their mean rates, and each round's entries/s. */
-function meanOfRounds(runs: SinkRun[]): DrainMean[] {
+export function meanOfRounds(runs: SinkRun[]): DrainMean[] {
   const groups = new Map<string, [SinkRun, ...SinkRun[]]>();
   for (const run of runs) {
     const key = `${run.template} ${run.replicas}`;
@@ -330,8 +410,57 @@ function meanOfRounds(runs: SinkRun[]): DrainMean[] {
     rowsPerSec: round(mean(group.map((x) => x.rowsPerSec ?? 0))),
     rowsWritten: round(mean(group.map((x) => x.rowsWritten))),
     rowsPerEntry: round(mean(group.map((x) => x.rowsPerEntry ?? NaN)), 3),
+    allTablesRowsPerSec: round(mean(group.map((x) => x.allTablesRowsPerSec ?? 0))),
     roundsEntriesPerSec: group.map((x) => x.entriesPerSec),
   }));
+}
+
+interface WarmUpOptions {
+  entries: number;
+  ids: string[];
+  docs: string[];
+  seed: number;
+  say: (line: string) => void;
+  /** one backlog a replica: as many as the most replicas of a drain */
+  count: number;
+  /** default PLAIN */
+  target?: DrainTarget;
+  /** before each backlog's name; '' for the plain collection's */
+  namePrefix?: string;
+}
+
+/**
+ * The warm-up backlogs, one a replica, each a fifth of the entries over a tenth as many ids of its own, so that the
+ * warm-up leaves the documents and the sinks' known versions of the timed backlog's ids alone.
+ */
+export async function buildWarmUps(redis: Redis, o: WarmUpOptions): Promise<Template[]> {
+  const warmUps: Template[] = [];
+  const warmUpIds = o.ids.slice(0, Math.ceil(o.ids.length / 10));
+  for (let k = 1; k <= o.count; k++) {
+    const name = `${o.namePrefix ?? ''}${WARM_UP}-${k}`;
+    const ids = warmUpIds.map((id) => `${name}-${id}`);
+    warmUps.push(
+      await buildTemplate(redis, {
+        name,
+        entries: Math.ceil(o.entries / 5),
+        ids,
+        docs: o.docs,
+        seed: o.seed + 13 + k,
+        idPrefix: `${name}-`,
+        target: o.target,
+      }),
+    );
+  }
+  o.say(
+    `warm-up backlogs: ${warmUps.length} of ${warmUps[0]?.entries} entries, each over ${warmUpIds.length} other ids`,
+  );
+
+  return warmUps;
+}
+
+/** Removes templates' streams (the live stream's with them). */
+export async function dropTemplates(redis: Redis, keys: PartitionKeys, templates: Template[]): Promise<void> {
+  await redis.del(...templates.map((t) => TEMPLATE(keys, t.name)), keys.stream);
 }
 
 export interface SinkPhaseOptions extends StackPhaseInputs {
@@ -374,28 +503,8 @@ export async function sinkPhase(o: SinkPhaseOptions): Promise<SinkResult> {
   });
   o.say(`backlog 'hot': ${hot.entries} entries written in ${hot.fillMs} ms`);
   const templates = [uniform, hot];
-  // One warm-up backlog a replica, each a fifth of the entries over a tenth as many ids of its own, so that the
-  // warm-up leaves the documents and the sinks' known versions of the timed backlog's ids alone.
-  const warmUps: Template[] = [];
-  const warmUpIds = o.ids.slice(0, Math.ceil(o.ids.length / 10));
-  for (let k = 1; k <= Math.max(...o.replicaCounts, o.hotReplicas); k++) {
-    const name = `${WARM_UP}-${k}`;
-    const ids = warmUpIds.map((id) => `${name}-${id}`);
-    warmUps.push(
-      await buildTemplate(redis, {
-        name,
-        entries: Math.ceil(o.entries / 5),
-        ids,
-        docs: o.docs,
-        seed: o.seed + 13 + k,
-        idPrefix: `${name}-`,
-      }),
-    );
-  }
+  const warmUps = await buildWarmUps(redis, { ...o, count: Math.max(...o.replicaCounts, o.hotReplicas) });
   templates.push(...warmUps);
-  o.say(
-    `warm-up backlogs: ${warmUps.length} of ${warmUps[0]?.entries} entries, each over ${warmUpIds.length} other ids`,
-  );
   const runs: SinkRun[] = [];
   const drain = (replicas: number, template: Template): Promise<DrainRun> =>
     drainRun({
@@ -414,7 +523,7 @@ export async function sinkPhase(o: SinkPhaseOptions): Promise<SinkResult> {
     }
     runs.push({ round: 1, ...(await drain(o.hotReplicas, hot)) });
   } finally {
-    await redis.del(...templates.map((t) => TEMPLATE(t.name)), KEYS.stream);
+    await dropTemplates(redis, KEYS, templates);
   }
 
   return { templates, runs, drains: meanOfRounds(runs), rssIngest: o.stack.ingest?.rssBytes() ?? null };

@@ -46,6 +46,23 @@ export function makeDocuments(random: () => number, count: number): string[] {
   return docs;
 }
 
+/**
+ * The documents with a `screens` array added (3 to 7 elements, about 5, each `{position, name, seconds}`), as the
+ * outputs of config/collections/sessions.yaml read it: the mapped drain's documents.
+ */
+export function withScreens(random: () => number, docs: string[]): string[] {
+  return docs.map((json) => {
+    const count = 3 + Math.floor(random() * 5);
+    const screens = Array.from({ length: count }, (_, position) => ({
+      position,
+      name: SCREENS[Math.floor(random() * SCREENS.length)] as string,
+      seconds: Math.round(random() * 1200) / 10,
+    }));
+
+    return JSON.stringify({ ...(JSON.parse(json) as Record<string, unknown>), screens });
+  });
+}
+
 /** The document as ingest stores it: the key field "id" first, then the members of `json` (an object without "id"). */
 export const withId = (id: string, json: string): string => `{"id":${JSON.stringify(id)},${json.slice(1)}`;
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -49,6 +49,19 @@ export class PipelineFixture {
       SINK_SHUTDOWN_MS: '5000',
       ...sinkSettings,
     };
+  }
+
+  /** The folder of the collection files (COLLECTIONS_DIR of ingest and of the sinks). */
+  get collectionsDir(): string {
+    return this.dir;
+  }
+
+  /**
+   * Appends top-level YAML (e.g. `transform:` and `output:` blocks) to the document collection's file. Call it before
+   * {@link start} and before any sink starts: they read the file once, at start.
+   */
+  appendToDocsFile(yaml: string): void {
+    appendFileSync(join(this.dir, 'docs.yaml'), yaml.endsWith('\n') ? yaml : `${yaml}\n`);
   }
 
   async start(): Promise<void> {

@@ -90,6 +90,15 @@ export function sessionId(index: number, poolSize: number): string {
   return `sess-${String(index).padStart(width, '0')}`;
 }
 
+/** The screens a session went through, in order: 3 to 7, about 5 on average (the shipped session_screens output). */
+function screenVisits(rng: Rng): Record<string, unknown>[] {
+  return Array.from({ length: 3 + randomInt(rng, 5) }, (_, position) => ({
+    position,
+    name: pick(rng, SCREENS),
+    seconds: Math.round(rng() * 1200) / 10,
+  }));
+}
+
 function newSession(rng: Rng, id: string, poolSize: number, now: string): Record<string, unknown> {
   const type = pick(rng, DEVICE_TYPES);
   const userCount = Math.max(1, Math.ceil(poolSize / 4));
@@ -102,6 +111,7 @@ function newSession(rng: Rng, id: string, poolSize: number, now: string): Record
     amount: money(rng, 5000),
     createdAt: now,
     updatedAt: now,
+    screens: screenVisits(rng),
   };
 }
 
@@ -110,6 +120,8 @@ function sessionPatch(rng: Rng, now: string): Record<string, unknown> {
   const roll = rng();
   if (roll < 0.7) patch.status = pick(rng, STATUSES);
   if (roll >= 0.4) patch.amount = money(rng, 5000);
+  // A merge patch replaces an array whole: the session's screens grow, shrink or change, and so do its rows.
+  if (rng() < 0.3) patch.screens = screenVisits(rng);
   patch.updatedAt = now;
 
   return patch;

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 export const ROOT = resolve(__dirname, '..', '..');
 
 /** The bundles `npm run build` writes, relative to ROOT. */
-export const BUILT_APPS = ['dist/apps/ingest/main.js', 'dist/apps/sink/main.js'];
+export const BUILT_APPS = ['dist/apps/ingest/main.js', 'dist/apps/sink/main.js', 'dist/apps/cli/main.js'];
 
 /**
  * Node flags every launcher gives the apps: npm start:*, tools/start, the run tools' stacks (AppProcess), the

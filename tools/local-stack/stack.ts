@@ -19,6 +19,8 @@ export interface CollectionSpec {
   name: string;
   kind: 'document' | 'event';
   schema?: object;
+  /** more members of the file (table, key, transform, output…), merged in as they are */
+  extra?: Record<string, unknown>;
 }
 
 /** What a Stack runs. */
@@ -104,9 +106,9 @@ export class Stack {
     chmodSync(this.dir, 0o755); // PostgreSQL runs as user postgres and must enter it
     const collectionsDir = join(this.dir, 'collections');
     mkdirSync(collectionsDir, { recursive: true });
-    for (const spec of this.collections) {
+    for (const { extra, ...spec } of this.collections) {
       // JSON is YAML: the loader reads it as any other collection file.
-      writeFileSync(join(collectionsDir, `${spec.name}.yaml`), JSON.stringify(spec, null, 2));
+      writeFileSync(join(collectionsDir, `${spec.name}.yaml`), JSON.stringify({ ...extra, ...spec }, null, 2));
     }
     const [redisServer, postgresServer] = await Promise.all([
       startRedis({ dir: join(this.dir, 'redis'), appendOnly: true, appendFsync: this.options.redisFsync ?? 'always' }),

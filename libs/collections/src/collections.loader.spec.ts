@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadCollections } from './collections.loader';
+import { checkCollectionFiles, loadCollections, validateCollectionFiles } from './collections.loader';
 
 describe(loadCollections.name, () => {
   let dir: string;
@@ -48,5 +48,122 @@ describe(loadCollections.name, () => {
   it('refuses an empty or missing folder', () => {
     expect(() => loadCollections(dir)).toThrow(/holds no collection files/);
     expect(() => loadCollections(join(dir, 'nope'))).toThrow(/cannot be read \(ENOENT\)/);
+  });
+
+  const facts = (table: string) =>
+    `  - uses: relational.write\n    with: { table: ${table}, keys: [id], mapping: [n], columns: { id: text, n: integer } }\n`;
+
+  it('loads transform blocks and outputs, with a projector; a file without outputs has neither', () => {
+    write(
+      'a.yaml',
+      'name: a\nkind: document\ntransform:\n  - uses: filter\n    with: { expression: "n > `1`" }\noutput:\n' +
+        facts('a_facts'),
+    );
+    write('b.yaml', 'name: b\nkind: event\n');
+
+    const [a, b] = loadCollections(dir);
+
+    expect(a?.outputs.map((o) => [o.source, o.table, o.ownerColumns])).toEqual([
+      [`${join(dir, 'a.yaml')}: output[0]`, 'a_facts', ['id']],
+    ]);
+    expect(a?.projector?.project({ id: 'x', n: 2 })).toEqual({ kind: 'rows', rows: [[['x', 2]]] });
+    expect(a?.projector?.project({ id: 'x', n: 1 })).toEqual({ kind: 'filtered' });
+    expect(b?.outputs).toEqual([]);
+    expect(b).not.toHaveProperty('projector');
+  });
+
+  it('stops on the first problem with one line naming the file, the block and the problem', () => {
+    write(
+      'a.yaml',
+      'name: a\nkind: document\ntransform:\n  - uses: filter\n    with: { expression: "n", language: sql }\noutput:\n' +
+        facts('a_facts'),
+    );
+
+    expect(() => loadCollections(dir)).toThrow(
+      `collection file ${join(dir, 'a.yaml')}: field "transform[0]": language sql is not supported; use jmespath`,
+    );
+  });
+
+  it('collects every problem of every file, in file order', () => {
+    write('a.yaml', 'name: a\nkind: document\ncolour: red\ntable: Bad\n');
+    write('b.yaml', 'name: b\nkind: document\noutput:\n' + facts('spillway_b') + facts('b_ok'));
+    write('c.yaml', 'name: c\nkind: event\n');
+
+    const sut = validateCollectionFiles(dir);
+
+    expect(sut).toEqual([
+      { file: join(dir, 'a.yaml'), path: 'colour', reason: 'is not a known field' },
+      {
+        file: join(dir, 'a.yaml'),
+        path: 'table',
+        reason: 'must match pattern "^([a-z_][a-z0-9_]{0,62}\\.)?[a-z_][a-z0-9_]{0,62}$"',
+      },
+      {
+        file: join(dir, 'b.yaml'),
+        path: 'output[0].with.table',
+        reason: 'names starting with spillway_ are reserved for Spillway',
+      },
+    ]);
+    expect(checkCollectionFiles(dir).collections.map((c) => c.name)).toEqual(['c']);
+  });
+
+  it('refuses transform blocks without an output', () => {
+    write('a.yaml', 'name: a\nkind: document\ntransform:\n  - uses: filter\n    with: { expression: "n" }\n');
+
+    expect(validateCollectionFiles(dir)).toEqual([
+      {
+        file: join(dir, 'a.yaml'),
+        path: 'transform',
+        reason: 'transform blocks shape the outputs: add an output, or remove them',
+      },
+    ]);
+  });
+
+  it.each([
+    [
+      'two outputs of one file',
+      'name: a\nkind: document\noutput:\n' + facts('t') + facts('t'),
+      'a.yaml',
+      'output[1].with.table',
+      '"public.t" is already used by collection "a" output[0]',
+    ],
+    [
+      'an output and its own state table',
+      'name: a\nkind: document\noutput:\n' + facts('a'),
+      'a.yaml',
+      'output[0].with.table',
+      '"public.a" is already used by collection "a"',
+    ],
+    [
+      'an output and the state table of a later file',
+      'name: a\nkind: document\noutput:\n' + facts('z'),
+      'z.yaml',
+      'table',
+      '"public.z" is already used by collection "a" output[0]',
+    ],
+  ])('refuses one table written twice: %s', (_, text, file, path, reason) => {
+    write('a.yaml', text);
+    write('z.yaml', 'name: z\nkind: event\n');
+
+    expect(validateCollectionFiles(dir)).toEqual([{ file: join(dir, file), path, reason }]);
+  });
+
+  it('refuses an output writing the output table of another file', () => {
+    write('a.yaml', 'name: a\nkind: document\noutput:\n' + facts('shared'));
+    write('b.yaml', 'name: b\nkind: document\noutput:\n' + facts('shared'));
+
+    expect(validateCollectionFiles(dir)).toEqual([
+      {
+        file: join(dir, 'b.yaml'),
+        path: 'output[0].with.table',
+        reason: '"public.shared" is already used by collection "a" output[0]',
+      },
+    ]);
+  });
+
+  it('reports a folder that cannot be read as one problem', () => {
+    expect(validateCollectionFiles(join(dir, 'nope'))).toEqual([
+      { file: join(dir, 'nope'), path: '(folder)', reason: 'cannot be read (ENOENT)' },
+    ]);
   });
 });

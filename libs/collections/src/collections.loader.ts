@@ -1,14 +1,18 @@
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import type { Collection } from './collection';
-import { collectionFileSchema, type CollectionFile } from './collection-file.schema';
+import { compileCollectionFile } from './collection-file.compiler';
+import {
+  CollectionConfigException,
+  type CollectionFileProblem,
+  describeProblem,
+  FOLDER_PROBLEM_PATH,
+  ProblemSink,
+} from './collection-file.problem';
 
-export class CollectionConfigException extends Error {
-  override readonly name = 'CollectionConfigException';
-}
+export { CollectionConfigException } from './collection-file.problem';
 
 function newAjv(): Ajv2020 {
   const ajv = new Ajv2020({ allErrors: false, strict: false });
@@ -17,86 +21,98 @@ function newAjv(): Ajv2020 {
   return ajv;
 }
 
-function fail(file: string, field: string, problem: string): never {
-  throw new CollectionConfigException(`collection file ${file}: field "${field}": ${problem}`);
+/** The collections of a folder and the problems of its files (every one of them). */
+export interface CollectionsCheck {
+  /** The collections of the files without problems. */
+  readonly collections: Collection[];
+  readonly problems: CollectionFileProblem[];
 }
 
-function readCollectionFile(file: string, ajv: Ajv2020): CollectionFile {
-  let raw: unknown;
-  try {
-    raw = parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    fail(file, '(file)', `not valid YAML: ${(e as Error).message.split('\n')[0]}`);
-  }
-  const check = ajv.compile<CollectionFile>(collectionFileSchema);
-  if (!check(raw)) {
-    const error = check.errors?.[0];
-    if (!error) {
-      fail(file, '(root)', 'is invalid');
-    }
-    const field =
-      error.keyword === 'required'
-        ? String(error.params.missingProperty)
-        : error.keyword === 'additionalProperties'
-          ? String(error.params.additionalProperty)
-          : error.instancePath.replace(/^\//, '').replace(/\//g, '.') || '(root)';
-    const problem = error.keyword === 'additionalProperties' ? 'is not a known field' : (error.message ?? 'is invalid');
-    fail(file, field, problem);
-  }
-
-  return raw;
-}
-
-function toCollection(file: string, def: CollectionFile, ajv: Ajv2020): Collection {
-  const qualified = def.table ?? def.name;
-  const dot = qualified.indexOf('.');
-  const [tableSchema, table] = dot === -1 ? ['public', qualified] : [qualified.slice(0, dot), qualified.slice(dot + 1)];
-  let validateDoc;
-  if (def.schema) {
-    try {
-      validateDoc = ajv.compile(def.schema);
-    } catch (e) {
-      fail(file, 'schema', `not a valid JSON Schema: ${(e as Error).message}`);
-    }
-  }
-
-  return { name: def.name, kind: def.kind, tableSchema, table, key: def.key ?? 'id', validateDoc, file, outputs: [] };
-}
-
-/** Reads and validates every `*.yaml` / `*.yml` file in a folder; throws one line on the first bad one. */
-export function loadCollections(dir: string): Collection[] {
+/** The `*.yaml` / `*.yml` files of `dir`, sorted; a string when the folder cannot be read or holds none. */
+function listCollectionFiles(dir: string): string[] | string {
   let names: string[];
   try {
     names = readdirSync(dir)
       .filter((n) => /\.ya?ml$/.test(n))
       .sort();
   } catch (e) {
-    throw new CollectionConfigException(
-      `COLLECTIONS_DIR ${dir}: cannot be read (${(e as NodeJS.ErrnoException).code})`,
-    );
+    return `cannot be read (${(e as NodeJS.ErrnoException).code})`;
   }
-  if (names.length === 0) {
-    throw new CollectionConfigException(`COLLECTIONS_DIR ${dir}: holds no collection files (*.yaml)`);
-  }
-  const ajv = newAjv();
-  const collections: Collection[] = [];
-  const tables = new Map<string, string>();
-  for (const name of names) {
-    const file = join(dir, name);
-    const collection = toCollection(file, readCollectionFile(file, ajv), ajv);
-    if (collections.some((c) => c.name === collection.name)) {
-      fail(file, 'name', `"${collection.name}" is already declared by another file`);
+
+  return names.length > 0 ? names.map((name) => join(dir, name)) : 'holds no collection files (*.yaml)';
+}
+
+/** Every table the collections write, each once: state tables and output tables, across files. */
+function checkTablesAreDistinct(collections: readonly Collection[], problems: CollectionFileProblem[]): Collection[] {
+  const kept: Collection[] = [];
+  const names = new Set<string>();
+  const writers = new Map<string, string>();
+  for (const collection of collections) {
+    const sink = new ProblemSink(collection.file, problems);
+    const before = sink.count;
+    if (names.has(collection.name)) {
+      sink.add('name', `"${collection.name}" is already declared by another file`);
     }
     const qualified = `${collection.tableSchema}.${collection.table}`;
-    if (tables.has(qualified)) {
-      fail(file, 'table', `"${qualified}" is already used by collection "${tables.get(qualified)}"`);
+    const writer = writers.get(qualified);
+    if (writer !== undefined) {
+      sink.add('table', `"${qualified}" is already used by ${writer}`);
     }
     if (collection.tableSchema === 'public' && collection.table.startsWith('spillway_')) {
-      fail(file, 'table', 'names starting with spillway_ are reserved for Spillway');
+      sink.add('table', 'names starting with spillway_ are reserved for Spillway');
     }
-    tables.set(qualified, collection.name);
-    collections.push(collection);
+    names.add(collection.name);
+    writers.set(qualified, `collection "${collection.name}"`);
+    collection.outputs.forEach((output, i) => {
+      const table = `${output.schema}.${output.table}`;
+      const other = writers.get(table);
+      if (other !== undefined) {
+        sink.add(`output[${i}].with.table`, `"${table}" is already used by ${other}`);
+      }
+      writers.set(table, `collection "${collection.name}" output[${i}]`);
+    });
+    if (sink.count === before) kept.push(collection);
   }
+
+  return kept;
+}
+
+/**
+ * Reads and checks every collection file of `dir` (`*.yaml` / `*.yml`), reporting every problem of every file; never
+ * throws for a problem of the files. The basis of `spillway validate` and of {@link loadCollections}.
+ */
+export function checkCollectionFiles(dir: string): CollectionsCheck {
+  const problems: CollectionFileProblem[] = [];
+  const files = listCollectionFiles(dir);
+  if (typeof files === 'string') {
+    return { collections: [], problems: [{ file: dir, path: FOLDER_PROBLEM_PATH, reason: files }] };
+  }
+  const ajv = newAjv();
+  const compiled = files.flatMap((file) => compileCollectionFile(new ProblemSink(file, problems), ajv) ?? []);
+  const collections = checkTablesAreDistinct(compiled, problems);
+  const order = new Map(files.map((file, i) => [file, i]));
+  // In file order, then as found within a file.
+  const sorted = problems
+    .map((problem, i) => ({ problem, i }))
+    .sort((a, b) => (order.get(a.problem.file) ?? 0) - (order.get(b.problem.file) ?? 0) || a.i - b.i)
+    .map(({ problem }) => problem);
+
+  return { collections, problems: sorted };
+}
+
+/** Every problem of the collection files of `dir` (empty when they are all good). */
+export function validateCollectionFiles(dir: string): CollectionFileProblem[] {
+  return checkCollectionFiles(dir).problems;
+}
+
+/**
+ * Reads, checks and compiles every collection file of `dir`; throws {@link CollectionConfigException} with one line
+ * (`collection file <file>: field "<path>": <problem>`) for the first problem.
+ */
+export function loadCollections(dir: string): Collection[] {
+  const { collections, problems } = checkCollectionFiles(dir);
+  const first = problems[0];
+  if (first) throw new CollectionConfigException(describeProblem(first));
 
   return collections;
 }

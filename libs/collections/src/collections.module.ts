@@ -1,6 +1,8 @@
 import { Global, Module } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
-import { appConfig } from '@app/config';
+import { ConfigService } from '@nestjs/config';
+// A type only: importing @app/config's code would run its ConfigModule.forRoot() in every importer of this lib,
+// the `spillway` command line among them.
+import type { AppConfig } from '@app/config';
 import { loadCollections } from './collections.loader';
 import { CollectionRegistry } from './collections.registry';
 
@@ -9,8 +11,9 @@ import { CollectionRegistry } from './collections.registry';
   providers: [
     {
       provide: CollectionRegistry,
-      inject: [appConfig.KEY],
-      useFactory: (cfg: ConfigType<typeof appConfig>) => new CollectionRegistry(loadCollections(cfg.collectionsDir)),
+      inject: [ConfigService],
+      useFactory: (config: ConfigService) =>
+        new CollectionRegistry(loadCollections(config.getOrThrow<AppConfig>('app').collectionsDir)),
     },
   ],
   exports: [CollectionRegistry],

@@ -1,5 +1,11 @@
 export * from './collection';
 export * from './collections.loader';
+export { type CollectionFileProblem, describeProblem, FOLDER_PROBLEM_PATH } from './collection-file.problem';
 export * from './collections.registry';
 export * from './collections.module';
 export * from './outputs';
+export {
+  DEFAULT_OUTPUT_SCHEMA,
+  DEFAULT_VERSION_COLUMN,
+  RELATIONAL_WRITE,
+} from './projection/relational-write.compiler';

@@ -10,8 +10,14 @@ export function startApp(name: string, create: () => Promise<INestApplication>, 
     const app = await create();
     await app.listen(loadEnv().PORT ?? defaultPort, '0.0.0.0');
   };
-  start().catch((error: Error) => {
-    process.stderr.write(`${JSON.stringify({ level: 'fatal', context: name, message: error.message })}\n`);
-    process.exit(1);
-  });
+  start().catch((error: Error) => exitOnStartupFailure(name, error));
+}
+
+/**
+ * Ends the process on a failure no retry can mend (a bad setting, a refused schema change): one JSON line on stderr,
+ * exit code 1, so that the operator reads the reason in the pod's last log line.
+ */
+export function exitOnStartupFailure(name: string, error: Error): never {
+  process.stderr.write(`${JSON.stringify({ level: 'fatal', context: name, message: error.message })}\n`);
+  process.exit(1);
 }

@@ -4,7 +4,11 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 const LAG_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 const BATCH_BUCKETS = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
 
-export type SinkOutcome = 'inserted' | 'updated' | 'deleted' | 'stale' | 'rejected';
+/**
+ * What the sink made of an entry: a state-table row inserted, updated or deleted; stale (an equal or newer version
+ * was stored); rejected (dead-lettered); filtered (applied, but kept out of the output tables by the filter).
+ */
+export type SinkOutcome = 'inserted' | 'updated' | 'deleted' | 'stale' | 'rejected' | 'filtered';
 
 /** Every Spillway metric of CONTRACT.md section 6, on one registry. */
 export class SpillwayMetrics {

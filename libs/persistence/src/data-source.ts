@@ -1,20 +1,25 @@
 import { DataSource, type DataSourceOptions } from 'typeorm';
+import type { Collection } from '@app/collections';
 import { CreateTombstones1763800000000 } from './migrations/1763800000000-create-tombstones';
 import { CreateWriteDocumentsFunction1763900000000 } from './migrations/1763900000000-create-write-documents-function';
 import { IndexTombstonesByStreamMsAlone1764000000000 } from './migrations/1764000000000-index-tombstones-by-stream-ms-alone';
+import { spillwayEntities } from './schema/described-tables';
 
 export interface DataSourceSettings {
   url: string;
   /** Connections in the pool. */
   poolSize: number;
+  /** Collections whose tables become the data source's entities (`getMetadata('<schema>.<table>')`); default none. */
+  collections?: readonly Collection[];
 }
 
 export function spillwayDataSourceOptions(settings: DataSourceSettings): DataSourceOptions {
   return {
     type: 'postgres',
     url: settings.url,
-    // Spillway's own table (spillway_tombstones) is made by the migrations and written by plain SQL in batches.
-    entities: [],
+    // Entities describe the tables; they never change them here (synchronize is off): spillway_tombstones is made by
+    // the migrations, the collections' tables by the schema provisioner.
+    entities: spillwayEntities(settings.collections ?? []),
     migrations: [
       CreateTombstones1763800000000,
       CreateWriteDocumentsFunction1763900000000,

@@ -2,5 +2,8 @@ export * from './data-source';
 export * from './collection-tables';
 export * from './database.service';
 export * from './backoff';
+export * from './entities';
+export * from './outputs';
 export * from './persistence.module';
+export * from './schema';
 export * from './schema.provisioner';

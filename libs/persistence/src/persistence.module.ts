@@ -1,5 +1,6 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
+import { CollectionRegistry } from '@app/collections';
 import { postgresConfig } from '@app/config';
 import { createSpillwayDataSource } from './data-source';
 import { DatabaseService } from './database.service';
@@ -17,9 +18,9 @@ export class PersistenceModule {
       providers: [
         {
           provide: DatabaseService,
-          inject: [postgresConfig.KEY],
-          useFactory: (cfg: ConfigType<typeof postgresConfig>) =>
-            new DatabaseService(createSpillwayDataSource({ url: cfg.url, ...options })),
+          inject: [postgresConfig.KEY, CollectionRegistry],
+          useFactory: (cfg: ConfigType<typeof postgresConfig>, collections: CollectionRegistry) =>
+            new DatabaseService(createSpillwayDataSource({ url: cfg.url, collections: collections.all(), ...options })),
         },
       ],
       exports: [DatabaseService],

@@ -1,12 +1,17 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Collection } from '@app/collections';
-import { collectionTable } from './collection-tables';
 import { DatabaseService } from './database.service';
+import { applySchema } from './schema/schema-apply';
+import { planSchema } from './schema/schema-plan';
 
 /** One key for every replica, so only one at a time runs DDL. */
 const DDL_LOCK_KEY = 7_263_001;
 
-/** Runs Spillway's migrations and creates missing collection tables; never drops or alters anything. */
+/**
+ * Runs Spillway's migrations, then creates what the collections' tables need and only adds to them: missing
+ * schemas, tables, keys, indexes and columns. A change that would drop, rename or retype anything stops it with a
+ * {@link SchemaChangeRefusedError} before any statement runs.
+ */
 @Injectable()
 export class SchemaProvisioner {
   private readonly logger = new Logger(SchemaProvisioner.name);
@@ -20,12 +25,13 @@ export class SchemaProvisioner {
       await runner.connect();
       await runner.query('SELECT pg_advisory_lock($1)', [DDL_LOCK_KEY]);
       await dataSource.runMigrations({ transaction: 'all' });
-      for (const collection of collections) {
-        await runner.createSchema(collection.tableSchema, true);
-        if (!(await runner.hasTable(collectionTable(collection)))) {
-          await runner.createTable(collectionTable(collection), true);
-          this.logger.log(`created table ${collection.tableSchema}.${collection.table}`);
-        }
+      const plan = await planSchema(dataSource, collections);
+      for (const statement of plan.leftAlone) {
+        this.logger.log(`left alone, as no collection file describes it: ${statement.sql}`);
+      }
+      await applySchema(runner, plan);
+      for (const statement of plan.allowed) {
+        this.logger.log(`ran ${statement.sql}`);
       }
     } finally {
       await runner.query('SELECT pg_advisory_unlock($1)', [DDL_LOCK_KEY]).catch(() => undefined);

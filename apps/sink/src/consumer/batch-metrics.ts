@@ -17,7 +17,7 @@ export interface HandledBatch {
 export function recordBatch(metrics: SpillwayMetrics, collection: string, batch: HandledBatch): void {
   const { changes, written, superseded, deadLettered } = batch;
   const counts = written.kind === 'written' ? written.counts : undefined;
-  for (const outcome of ['inserted', 'updated', 'deleted'] as const) {
+  for (const outcome of ['inserted', 'updated', 'deleted', 'filtered'] as const) {
     metrics.sinkEntries.inc({ collection, outcome }, counts?.[outcome] ?? 0);
   }
   metrics.sinkEntries.inc({ collection, outcome: 'stale' }, (counts?.stale ?? 0) + superseded);

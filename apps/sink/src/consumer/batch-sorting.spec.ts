@@ -30,10 +30,10 @@ describe(sortEntries.name, () => {
 });
 
 describe(rejectedLetters.name, () => {
-  it('dead-letters the raw entry of each change PostgreSQL refused, with its reason', () => {
+  it('dead-letters the raw entry of each refused change, with its reason', () => {
     const entries = [put('1-0'), put('2-0', 2)];
 
-    const sut = rejectedLetters(entries, [{ entry: change('2-0'), reason: '22P02: bad json' }]);
+    const sut = rejectedLetters(entries, [{ entry: change('2-0'), reason: 'rejected by PostgreSQL: 22P02: bad json' }]);
 
     expect(sut).toEqual([{ entry: entries[1], reason: 'rejected by PostgreSQL: 22P02: bad json' }]);
   });

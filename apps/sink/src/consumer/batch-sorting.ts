@@ -1,5 +1,5 @@
 import { type ChangeEntry, decodeEntry } from '@app/contracts';
-import type { RejectedEntry } from '../upsert/batch-writer.service';
+import type { RejectedEntry } from '../upsert/batch-result';
 import type { DeadLetter } from './partition-stream';
 import type { RawEntry } from './stream-replies';
 
@@ -40,7 +40,7 @@ export function sortEntries(raw: RawEntry[], maxDeliveries: number): Omit<Sorted
   return { raw, changes, letters, settledIds };
 }
 
-/** Dead letters for the entries PostgreSQL refused for their content. */
+/** Dead letters for the entries refused for their content (by PostgreSQL, or by the output mapping). */
 export function rejectedLetters(raw: readonly RawEntry[], rejected: readonly RejectedEntry[]): DeadLetter[] {
   if (rejected.length === 0) {
     return [];
@@ -53,6 +53,6 @@ export function rejectedLetters(raw: readonly RawEntry[], rejected: readonly Rej
       throw new Error(`rejected entry ${entry.entryId} is not one of the batch's`);
     }
 
-    return { entry: rawEntry, reason: `rejected by PostgreSQL: ${reason}` };
+    return { entry: rawEntry, reason };
   });
 }

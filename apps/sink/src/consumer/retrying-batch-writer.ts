@@ -5,15 +5,16 @@ import type { SinkConfig } from '@app/config';
 import type { ChangeEntry } from '@app/contracts';
 import type { SpillwayMetrics } from '@app/metrics';
 import { retryDelayMs } from '@app/persistence';
-import type { BatchWriterService, IsolatedBatchResult } from '../upsert/batch-writer.service';
+import type { BatchResult } from '../upsert/batch-result';
+import type { BatchWriterService } from '../upsert/batch-writer.service';
 import { describeError } from '../upsert/postgres-errors';
 import type { PartitionStream } from './partition-stream';
 import type { RawEntry } from './stream-replies';
 
 /** What became of a batch's changes in PostgreSQL. */
 export type WriteOutcome =
-  /** Committed; the entries PostgreSQL refused for their content (if any) are left out of it, to be dead-lettered. */
-  | ({ kind: 'written' } & IsolatedBatchResult)
+  /** Committed; the entries refused for their content (if any) are left out of it, to be dead-lettered. */
+  | ({ kind: 'written' } & BatchResult)
   /** Every change was superseded, or there was none: nothing was sent to PostgreSQL. */
   | { kind: 'nothing-to-write' }
   /** Stopping, and the database was still failing at the deadline: the batch stays pending for another replica. */

@@ -8,10 +8,10 @@ import {
 import type { ConfigType } from '@nestjs/config';
 import type { Redis } from 'ioredis';
 import { CollectionRegistry } from '@app/collections';
-import { sinkConfig } from '@app/config';
+import { exitOnStartupFailure, sinkConfig } from '@app/config';
 import { allPartitions } from '@app/contracts';
 import { SpillwayMetrics } from '@app/metrics';
-import { SchemaProvisioner } from '@app/persistence';
+import { SchemaChangeRefusedError, SchemaProvisioner } from '@app/persistence';
 import { REDIS_CONNECTION_FACTORY, type RedisConnectionFactory } from '@app/redis';
 import { BatchWriterService } from '../upsert/batch-writer.service';
 import { PartitionConsumer } from './partition-consumer';
@@ -23,6 +23,7 @@ export class StreamConsumerService implements OnApplicationBootstrap, BeforeAppl
   private readonly consumers: PartitionConsumer[] = [];
   private readonly connections: Redis[] = [];
   private closing?: Promise<void>;
+  private started = false;
 
   constructor(
     @Inject(sinkConfig.KEY) private readonly cfg: ConfigType<typeof sinkConfig>,
@@ -33,6 +34,11 @@ export class StreamConsumerService implements OnApplicationBootstrap, BeforeAppl
     private readonly metrics: SpillwayMetrics,
   ) {}
 
+  /** True once the tables are provisioned and the loops started. */
+  get isStarted(): boolean {
+    return this.started;
+  }
+
   /** False while any loop's last write failed for a database reason. */
   get isWriting(): boolean {
     return this.consumers.every((c) => !c.databaseFailing);
@@ -40,7 +46,12 @@ export class StreamConsumerService implements OnApplicationBootstrap, BeforeAppl
 
   onApplicationBootstrap(): void {
     // In the background: health and metrics answer while PostgreSQL is still being waited for.
-    this.run().catch((error: Error) => this.logger.error(`consumers stopped: ${error.message}`));
+    this.run().catch((error: Error) => {
+      if (error instanceof SchemaChangeRefusedError) {
+        exitOnStartupFailure('sink', error);
+      }
+      this.logger.error(`consumers stopped: ${error.message}`);
+    });
   }
 
   private async run(): Promise<void> {
@@ -58,6 +69,7 @@ export class StreamConsumerService implements OnApplicationBootstrap, BeforeAppl
         );
       }
     }
+    this.started = true;
     this.logger.log(
       `consumer ${this.cfg.consumer} reading ${this.consumers.length} streams in group ${this.cfg.group}`,
     );

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { StreamConsumerService } from '../consumer/stream-consumer.service';
 
-/** Down while the last write of some loop failed for a database reason (it is backing off). */
+/** Down until the schema is provisioned and the loops run, and while some loop's last write failed (backing off). */
 @Injectable()
 export class SinkHealthIndicator {
   constructor(
@@ -12,6 +12,10 @@ export class SinkHealthIndicator {
 
   writing() {
     const session = this.health.check('writer');
+
+    if (!this.consumers.isStarted) {
+      return session.down({ message: 'tables not provisioned yet' });
+    }
 
     return this.consumers.isWriting
       ? session.up()

@@ -64,17 +64,17 @@ describe('BatchWriterService', () => {
   });
 
   it('keeps a deleted document deleted when an older put arrives late; a newer put brings it back', async () => {
-    expect(await writer.write(sessions, [entry(ChangeOp.PUT, 'd-1', 1)])).toMatchObject({ inserted: 1 });
-    expect(await writer.write(sessions, [entry(ChangeOp.DELETE, 'd-1', 3)])).toMatchObject({ deleted: 1 });
+    expect((await writer.write(sessions, [entry(ChangeOp.PUT, 'd-1', 1)])).counts).toMatchObject({ inserted: 1 });
+    expect((await writer.write(sessions, [entry(ChangeOp.DELETE, 'd-1', 3)])).counts).toMatchObject({ deleted: 1 });
 
-    expect(await writer.write(sessions, [entry(ChangeOp.PUT, 'd-1', 2)])).toMatchObject({
+    expect((await writer.write(sessions, [entry(ChangeOp.PUT, 'd-1', 2)])).counts).toMatchObject({
       inserted: 0,
       updated: 0,
       stale: 1,
     });
     expect(await row('d-1')).toBeUndefined();
 
-    expect(await writer.write(sessions, [entry(ChangeOp.PUT, 'd-1', 4)])).toMatchObject({ inserted: 1 });
+    expect((await writer.write(sessions, [entry(ChangeOp.PUT, 'd-1', 4)])).counts).toMatchObject({ inserted: 1 });
     expect(await row('d-1')).toEqual({ version: '4' });
   });
 
@@ -89,7 +89,7 @@ describe('BatchWriterService', () => {
       entry(ChangeOp.DELETE, 'b-never', 1), // no row: only its tombstone is recorded
     ]);
 
-    expect(outcome).toEqual({ inserted: 1, updated: 1, deleted: 1, stale: 2 });
+    expect(outcome).toEqual({ counts: { inserted: 1, updated: 1, deleted: 1, stale: 2, filtered: 0 }, rejected: [] });
     expect(await row('b-new')).toEqual({ version: '2' });
     expect(await row('b-old')).toEqual({ version: '6' });
     expect(await row('b-gone')).toBeUndefined();

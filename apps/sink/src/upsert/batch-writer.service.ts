@@ -2,70 +2,46 @@ import { Injectable } from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import type { Collection } from '@app/collections';
 import { type ChangeEntry, entryIdMs } from '@app/contracts';
-import { DatabaseService, qualifiedTable } from '@app/persistence';
+import { DatabaseService, postgresOutputSql, preparedRows, qualifiedTable } from '@app/persistence';
+import { projectBatch, type ProjectionCache } from './batch-projection';
+import { addResult, type BatchCounts, type BatchResult, noCounts, type RejectedEntry } from './batch-result';
 import { insertEvents, WRITE_DOCUMENTS } from './batch-sql';
 import { coalesce } from './coalesce';
+import { OutputTablesWriter } from './output-tables-writer';
 import { describeError, isContentError } from './postgres-errors';
 
-/** What a batch's rows came to: inserted, updated, deleted, or stale (an equal or newer version was stored). */
-export interface BatchCounts {
-  inserted: number;
-  updated: number;
-  deleted: number;
-  stale: number;
-}
-
-export interface RejectedEntry {
-  entry: ChangeEntry;
-  reason: string;
-}
-
-export interface IsolatedBatchResult {
-  counts: BatchCounts;
-  /** Entries PostgreSQL refused for their content; the rest of the batch was committed. */
-  rejected: RejectedEntry[];
-}
-
-const noCounts = (): BatchCounts => ({ inserted: 0, updated: 0, deleted: 0, stale: 0 });
-
-function addCounts(into: BatchCounts, more: BatchCounts): void {
-  into.inserted += more.inserted;
-  into.updated += more.updated;
-  into.deleted += more.deleted;
-  into.stale += more.stale;
-}
-
-/** Runs a statement prepared once per connection under `name` (one name per text), and returns its rows. */
-async function preparedRows<T>(client: PoolClient, name: string, text: string, values: unknown[]): Promise<T[]> {
-  return (await client.query<T & object>({ name, text, values })).rows;
-}
-
-/** Writes batches of change entries into a collection's table, one transaction per batch. */
+/** Writes batches of change entries into a collection's table, and its output tables, one transaction per batch. */
 @Injectable()
 export class BatchWriterService {
+  private readonly outputs = new OutputTablesWriter(postgresOutputSql);
+
   constructor(private readonly database: DatabaseService) {}
 
   /**
    * Writes the batch; when PostgreSQL refuses it for its content, splits it in halves until the
    * refused entries stand alone, so that their batch-mates still land. Other errors are thrown.
    */
-  async writeIsolating(collection: Collection, entries: ChangeEntry[]): Promise<IsolatedBatchResult> {
+  async writeIsolating(
+    collection: Collection,
+    entries: ChangeEntry[],
+    projections: ProjectionCache = new Map(),
+  ): Promise<BatchResult> {
     try {
-      return { counts: await this.write(collection, entries), rejected: [] };
+      return await this.write(collection, entries, projections);
     } catch (error) {
       if (!isContentError(error)) {
         throw error;
       }
       const [only, ...others] = entries;
       if (only !== undefined && others.length === 0) {
-        return { counts: noCounts(), rejected: [{ entry: only, reason: describeError(error) }] };
+        const reason = `rejected by PostgreSQL: ${describeError(error)}`;
+
+        return { counts: noCounts(), rejected: [{ entry: only, reason }] };
       }
       const middle = Math.ceil(entries.length / 2);
-      const result: IsolatedBatchResult = { counts: noCounts(), rejected: [] };
+      const result: BatchResult = { counts: noCounts(), rejected: [] };
       for (const half of [entries.slice(0, middle), entries.slice(middle)]) {
-        const part = await this.writeIsolating(collection, half);
-        addCounts(result.counts, part.counts);
-        result.rejected.push(...part.rejected);
+        addResult(result, await this.writeIsolating(collection, half, projections));
       }
 
       return result;
@@ -73,23 +49,33 @@ export class BatchWriterService {
   }
 
   /**
-   * Writes one batch in one transaction. A collection's batch holds documents or events, each written by one
-   * statement, which is a transaction of its own; a batch that holds both gets BEGIN and COMMIT around the two.
+   * Writes one batch in one transaction. A collection's batch holds documents or events, each written to the state
+   * table by one statement, which is a transaction of its own; a batch that holds both, or a collection with output
+   * tables, gets BEGIN and COMMIT around its statements. A collection's puts and events that its output mapping
+   * cannot project are left out, and returned as rejected.
    */
-  async write(collection: Collection, entries: ChangeEntry[]): Promise<BatchCounts> {
-    const batch = coalesce(entries);
+  async write(
+    collection: Collection,
+    entries: ChangeEntry[],
+    projections: ProjectionCache = new Map(),
+  ): Promise<BatchResult> {
+    const hasOutputs = collection.outputs.length > 0;
+    const coalesced = coalesce(entries);
+    const { batch, rejected } = hasOutputs
+      ? projectBatch(collection, coalesced, projections)
+      : { batch: coalesced, rejected: [] as RejectedEntry[] };
     const counts = noCounts();
     counts.stale = batch.superseded.length;
     const hasDocuments = batch.puts.length + batch.deletes.length > 0;
     const hasEvents = batch.events.length > 0;
     if (!hasDocuments && !hasEvents) {
-      return counts;
+      return { counts, rejected };
     }
     const table = qualifiedTable(collection);
     const runner = (await this.database.connect()).createQueryRunner();
     try {
       const client = (await runner.connect()) as PoolClient;
-      if (hasDocuments && hasEvents) {
+      if (hasOutputs || (hasDocuments && hasEvents)) {
         await runner.startTransaction();
       }
       if (hasDocuments) {
@@ -98,17 +84,29 @@ export class BatchWriterService {
         counts.updated += written.updated;
         counts.deleted += written.deleted;
         counts.stale += batch.puts.length - written.inserted - written.updated + batch.deletes.length - written.deleted;
+        if (hasOutputs) {
+          await this.outputs.writeDocuments(client, collection, { ...batch, projections }, counts);
+        }
       }
       if (hasEvents) {
         const rows = await this.insertEvents(client, table, collection.name, batch.events);
         counts.inserted += rows.length;
         counts.stale += batch.events.length - rows.length;
+        if (hasOutputs) {
+          const insertedIds = new Set(rows.map((r) => r.id));
+          await this.outputs.writeEvents(
+            client,
+            collection,
+            { events: batch.events, insertedIds, projections },
+            counts,
+          );
+        }
       }
       if (runner.isTransactionActive) {
         await runner.commitTransaction();
       }
 
-      return counts;
+      return { counts, rejected };
     } catch (error) {
       if (runner.isTransactionActive) {
         await runner.rollbackTransaction().catch(() => undefined);
@@ -126,8 +124,8 @@ export class BatchWriterService {
     collection: string,
     puts: ChangeEntry[],
     deletes: ChangeEntry[],
-  ): Promise<Omit<BatchCounts, 'stale'>> {
-    const [written] = await preparedRows<Omit<BatchCounts, 'stale'>>(
+  ): Promise<Pick<BatchCounts, 'inserted' | 'updated' | 'deleted'>> {
+    const [written] = await preparedRows<Pick<BatchCounts, 'inserted' | 'updated' | 'deleted'>>(
       client,
       'spillway:write-documents',
       WRITE_DOCUMENTS,

@@ -11,6 +11,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * In order, each statement reading with a snapshot taken after the one before:
  * 1. transaction-scoped advisory locks on the batch's ids, in key order so they cannot deadlock: replicas writing
  *    the same documents take turns;
+ *    `spillway reproject` takes the same locks with outputs/document-locks.ts (LOCK_DOCUMENTS): change both together;
  * 2. inserts or updates rows, only where the entry is newer than the row and than any tombstone (looked up by key
  *    for each row: as a join, the planner hashed every tombstone of the collection);
  * 3. records tombstones (newest wins) and removes rows older than the delete.

@@ -1,0 +1,110 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { validate } from './validate.command';
+
+const root = join(__dirname, '..', '..', '..', '..');
+
+/** `spillway validate` end to end: the command line under tsx, as `npm run cli -- validate` runs it. Real: all. */
+describe(validate.name, () => {
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'spillway-validate-'));
+  });
+
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const write = (name: string, text: string) => writeFileSync(join(dir, name), text);
+
+  const cli = (args: string[], env: Record<string, string> = {}) => {
+    const result = spawnSync(process.execPath, [require.resolve('tsx/cli'), 'apps/cli/src/main.ts', ...args], {
+      cwd: root,
+      env: { ...process.env, COLLECTIONS_DIR: '', ...env },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+
+    return { status: result.status, stdout: result.stdout.split('\n').filter(Boolean), stderr: result.stderr.trim() };
+  };
+
+  const good = [
+    'name: sessions',
+    'kind: document',
+    'transform:',
+    '  - uses: rename_field',
+    '    with: { from_field: device.type, to_field: device_type }',
+    'output:',
+    '  - uses: relational.write',
+    '    with:',
+    '      table: session_facts',
+    '      keys: [id]',
+    '      mapping: [device_type]',
+    '      columns: { id: text, device_type: text }',
+    '',
+  ].join('\n');
+
+  it('prints one line of summary and exits 0 when every file is good', () => {
+    write('sessions.yaml', good);
+    write('clicks.yaml', 'name: clicks\nkind: event\n');
+
+    const sut = cli(['validate', '--dir', dir]);
+
+    expect(sut).toEqual({
+      status: 0,
+      stdout: [`OK: ${dir}: 2 collections (clicks, sessions), 1 output table`],
+      stderr: '',
+    });
+  });
+
+  it('prints every problem of every file as "file: path: reason" and exits 1', () => {
+    write(
+      'a.yaml',
+      [
+        'name: a',
+        'kind: document',
+        'transform:',
+        '  - uses: filter',
+        '    with: { language: sql, expression: "age > 20" }',
+        'output:',
+        '  - uses: relational.write',
+        '    with: { table: t, keys: [user_id], columns: { user_id: text, extra: int } }',
+        '',
+      ].join('\n'),
+    );
+    write('b.yaml', 'name: b\nkind: ledger\n');
+
+    const sut = cli(['validate', '--dir', dir]);
+
+    expect(sut).toEqual({
+      status: 1,
+      stdout: [
+        `${join(dir, 'a.yaml')}: transform[0]: language sql is not supported; use jmespath`,
+        `${join(dir, 'a.yaml')}: output[0].with.columns.extra: unknown type "int"; one of text, integer, bigint, numeric, double, boolean, timestamptz, date, uuid, jsonb`,
+        `${join(dir, 'a.yaml')}: output[0].with.keys: must include the collection's key field "id" (as id or {some_column: id}): Spillway finds a document's rows by its id, to replace them on a newer version and remove them on a delete`,
+        `${join(dir, 'b.yaml')}: kind: must be equal to one of the allowed values`,
+      ],
+      stderr: `4 problems in ${dir}`,
+    });
+  });
+
+  it('reads COLLECTIONS_DIR when --dir is not given, and says when the folder cannot be read', () => {
+    const missing = join(dir, 'missing');
+
+    const sut = cli(['validate'], { COLLECTIONS_DIR: missing });
+
+    expect(sut).toEqual({
+      status: 1,
+      stdout: [`${missing}: (folder): cannot be read (ENOENT)`],
+      stderr: `1 problem in ${missing}`,
+    });
+  });
+
+  it('checks the shipped collection files by default', () => {
+    const sut = cli(['validate']);
+
+    expect(sut.status).toBe(0);
+    expect(sut.stdout).toEqual([expect.stringMatching(/^OK: config\/collections: 2 collections \(clicks, sessions\)/)]);
+  });
+});

@@ -1,0 +1,142 @@
+import type { PoolClient } from 'pg';
+import type { Collection, OutputTable } from '@app/collections';
+import type { ChangeEntry } from '@app/contracts';
+import {
+  type AppliedChange,
+  documentOutputWrites,
+  eventOutputWrites,
+  type OutputDialect,
+  type OutputStatements,
+  type OutputWrite,
+  preparedRows,
+  qualifiedTable,
+  type Statement,
+  type WritableProjection,
+} from '@app/persistence';
+import type { BatchCounts } from './batch-result';
+import type { ProjectionCache } from './batch-projection';
+
+/** Takes a filtered entry out of the inserted or updated count it was given by the state table's write. */
+function countFiltered(counts: BatchCounts, inserted: boolean): void {
+  counts.filtered += 1;
+  if (inserted ? counts.inserted > 0 : counts.updated === 0) {
+    counts.inserted -= 1;
+  } else {
+    counts.updated -= 1;
+  }
+}
+
+function projectionOf(projections: ProjectionCache, entry: ChangeEntry): WritableProjection {
+  const projection = projections.get(entry);
+  if (projection === undefined) {
+    throw new Error(`entry ${entry.entryId} was not projected`);
+  }
+
+  return projection;
+}
+
+/**
+ * Writes a batch's changes into a collection's output tables, inside the transaction that wrote them to its state
+ * table and after that write: only what the state table took is projected, so the version guard and the tombstones
+ * of the state table decide for every output, and the advisory locks its write took keep concurrent writers of the
+ * same documents apart until the commit.
+ */
+export class OutputTablesWriter {
+  private readonly statements = new WeakMap<OutputTable, OutputStatements>();
+  private readonly stateReads = new WeakMap<Collection, Statement>();
+
+  constructor(private readonly dialect: OutputDialect) {}
+
+  /** After the state table's document write: the puts it applied, and every delete. Counts the filtered puts. */
+  async writeDocuments(
+    client: PoolClient,
+    collection: Collection,
+    changes: { puts: ChangeEntry[]; deletes: ChangeEntry[]; projections: ProjectionCache },
+    counts: BatchCounts,
+  ): Promise<void> {
+    const written =
+      changes.puts.length > 0
+        ? await this.writtenStateRows(client, collection, changes.puts)
+        : new Map<string, boolean>();
+    const applied: AppliedChange[] = [];
+    for (const entry of changes.puts) {
+      const inserted = written.get(entry.id);
+      if (inserted !== undefined) {
+        const projection = projectionOf(changes.projections, entry);
+        if (projection.kind === 'filtered') {
+          countFiltered(counts, inserted);
+        }
+        applied.push({ entry, projection });
+      }
+    }
+    await this.run(client, documentOutputWrites(collection.outputs, applied, changes.deletes));
+  }
+
+  /** After the state table's event insert: the events it inserted (`insertedIds`). Counts the filtered ones. */
+  async writeEvents(
+    client: PoolClient,
+    collection: Collection,
+    changes: { events: ChangeEntry[]; insertedIds: ReadonlySet<string>; projections: ProjectionCache },
+    counts: BatchCounts,
+  ): Promise<void> {
+    const inserted: AppliedChange[] = [];
+    for (const entry of changes.events) {
+      if (changes.insertedIds.has(entry.id)) {
+        const projection = projectionOf(changes.projections, entry);
+        if (projection.kind === 'filtered') {
+          counts.inserted -= 1;
+          counts.filtered += 1;
+        }
+        inserted.push({ entry, projection });
+      }
+    }
+    await this.run(client, eventOutputWrites(collection.outputs, inserted));
+  }
+
+  /** The ids of `puts` whose state row this transaction wrote, each with true when it inserted the row. */
+  private async writtenStateRows(
+    client: PoolClient,
+    collection: Collection,
+    puts: ChangeEntry[],
+  ): Promise<Map<string, boolean>> {
+    let read = this.stateReads.get(collection);
+    if (read === undefined) {
+      read = this.dialect.writtenStateRows(qualifiedTable(collection));
+      this.stateReads.set(collection, read);
+    }
+    const rows = await preparedRows<{ id: string; inserted: boolean }>(client, read.name, read.text, [
+      puts.map((e) => e.id),
+    ]);
+
+    return new Map(rows.map((r) => [r.id, r.inserted]));
+  }
+
+  /** One output table after the other, its rows before its removals (see {@link OutputWrite}). */
+  private async run(client: PoolClient, writes: readonly OutputWrite[]): Promise<void> {
+    for (const write of writes) {
+      const statements = this.statementsOf(write.output);
+      if (write.rows.length > 0) {
+        const statement = write.mode === 'upsert' ? statements.upsert : statements.insertOnce;
+        await this.execute(client, statement, this.dialect.rowParameters(write.output, write.rows, write.rowVersions));
+      }
+      if (write.removals.ownerKeys.length > 0) {
+        const { ownerKeys, versions } = write.removals;
+        await this.execute(client, statements.remove, this.dialect.removalParameters(ownerKeys, versions));
+      }
+    }
+  }
+
+  private async execute(client: PoolClient, statement: Statement, values: unknown[]): Promise<void> {
+    await preparedRows(client, statement.name, statement.text, values);
+  }
+
+  private statementsOf(output: OutputTable): OutputStatements {
+    let statements = this.statements.get(output);
+    if (statements === undefined) {
+      statements = this.dialect.statements(output);
+      this.statements.set(output, statements);
+    }
+
+    return statements;
+  }
+}

@@ -1,0 +1,119 @@
+import { type FieldPath, getPath, getPathFrom, type JsonObject } from '../documents/field-path';
+import { type Expression, firstLine } from '../expressions/expression';
+import type { OutputRow, OutputTable } from '../outputs';
+import { COLUMN_CONVERTERS, type ColumnConverter, ConversionRefusal } from './column-conversions';
+
+/** Where a column's value comes from. */
+export type ColumnSource =
+  /** The document's id (an owner column). */
+  | { readonly kind: 'id' }
+  /** A field of the (transformed) document. */
+  | { readonly kind: 'field'; readonly path: FieldPath }
+  /** A field of the foreach element: `path[0]` is the alias. */
+  | { readonly kind: 'element'; readonly path: FieldPath };
+
+/** A column of an output with its source, as compiled from `keys`, `mapping` and `columns`. */
+export interface ColumnPlan {
+  readonly source: ColumnSource;
+  /** The field path as written, for messages. */
+  readonly field: string;
+}
+
+/** A document that cannot be projected: the reason names collection, table, column and type, never a value. */
+export class ProjectionFailure extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = this.constructor.name;
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}
+
+interface PreparedColumn {
+  readonly name: string;
+  readonly type: string;
+  readonly isKey: boolean;
+  readonly source: ColumnSource;
+  readonly field: string;
+  readonly convert: ColumnConverter;
+}
+
+/** Makes the rows of one output table from documents. */
+export class OutputRows {
+  private readonly columns: readonly PreparedColumn[];
+  private readonly prefix: string;
+  private readonly keyIndexes: readonly number[];
+
+  constructor(
+    readonly table: OutputTable,
+    plans: readonly ColumnPlan[],
+    collection: string,
+    /** The foreach expression, for a foreach output. */
+    private readonly foreach?: Expression,
+  ) {
+    this.columns = table.columns.map((column, i) => {
+      const plan = plans[i] as ColumnPlan;
+
+      return { ...column, source: plan.source, field: plan.field, convert: COLUMN_CONVERTERS[column.type] };
+    });
+    const name = table.schema === 'public' ? table.table : `${table.schema}.${table.table}`;
+    this.prefix = `collection ${collection}: table ${name}`;
+    this.keyIndexes = table.columns.flatMap((column, i) => (column.isKey ? [i] : []));
+  }
+
+  /** The rows of `doc` (transformed, holding `id` in its key field); throws {@link ProjectionFailure}. */
+  rows(doc: JsonObject, id: string): OutputRow[] {
+    if (!this.foreach) return [this.row(doc, id, undefined)];
+    let elements: unknown;
+    try {
+      elements = this.foreach.evaluate(doc);
+    } catch (e) {
+      throw new ProjectionFailure(`${this.prefix}: foreach: ${firstLine(e)}`);
+    }
+    // RDI: an expression that gives no array gives no rows.
+    if (!Array.isArray(elements)) return [];
+    const rows = elements.map((element) => this.row(doc, id, element));
+    this.assertKeysDiffer(rows);
+
+    return rows;
+  }
+
+  private row(doc: JsonObject, id: string, element: unknown): OutputRow {
+    return this.columns.map((column) => {
+      const { source } = column;
+      const value =
+        source.kind === 'id'
+          ? id
+          : source.kind === 'field'
+            ? getPath(doc, source.path)
+            : getPathFrom(element, source.path, 1);
+      if (value === undefined || value === null) {
+        if (column.isKey) {
+          throw new ProjectionFailure(
+            `${this.prefix}: key column ${column.name} (${column.type}) has no value: field ${column.field} is missing or null`,
+          );
+        }
+
+        return null;
+      }
+      const converted = column.convert(value);
+      if (converted instanceof ConversionRefusal) {
+        throw new ProjectionFailure(`${this.prefix}: column ${column.name} (${column.type}): ${converted.reason}`);
+      }
+
+      return converted;
+    });
+  }
+
+  private assertKeysDiffer(rows: readonly OutputRow[]): void {
+    if (rows.length < 2) return;
+    const seen = new Set<string>();
+    for (const row of rows) {
+      const key = JSON.stringify(this.keyIndexes.map((i) => row[i]));
+      if (seen.has(key)) {
+        const names = this.keyIndexes.map((i) => this.columns[i]?.name).join(', ');
+        throw new ProjectionFailure(`${this.prefix}: two elements of foreach give the same key (${names})`);
+      }
+      seen.add(key);
+    }
+  }
+}

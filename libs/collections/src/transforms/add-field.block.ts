@@ -1,0 +1,32 @@
+import { type FieldPath, setPath } from '../documents/field-path';
+import type { Expression } from '../expressions/expression';
+import { expressionAt, fieldItems, fieldPathAt } from './block-parts';
+import type { TransformBlockKind } from './transform-step';
+
+/**
+ * `add_field`: sets each field to its expression's value on the document (RDI's one-field form, or a `fields` list
+ * applied in order, each seeing the fields set before it). A field that exists is replaced.
+ */
+export const addFieldBlock: TransformBlockKind = {
+  uses: 'add_field',
+  compile(def, context) {
+    const fields: { path: FieldPath; expression: Expression }[] = [];
+    let complete = true;
+    for (const { item, sink, languageSink } of fieldItems(def, context)) {
+      const path = fieldPathAt(sink, 'field', String(item.field), context.keyField);
+      const expression = expressionAt(sink, languageSink, item);
+      if (path && expression) {
+        fields.push({ path, expression });
+      } else {
+        complete = false;
+      }
+    }
+    if (!complete) return undefined;
+
+    return {
+      where: context.where,
+      apply: (doc) =>
+        fields.reduce((current, { path, expression }) => setPath(current, path, expression.evaluate(current)), doc),
+    };
+  },
+};

@@ -1,0 +1,144 @@
+import type { ColumnType, OutputRow, OutputTable, Projection } from '@app/collections';
+import type { ChangeEntry } from '@app/contracts';
+import { ownerColumn, ownerKey } from './owner-keys';
+
+/** A projection that lands: rows for the outputs, or filtered out of them. */
+export type WritableProjection = Exclude<Projection, { kind: 'invalid' }>;
+
+/** A put or event this transaction wrote to the state table, with its projection. */
+export interface AppliedChange {
+  entry: ChangeEntry;
+  projection: WritableProjection;
+}
+
+/** How the rows of an {@link OutputWrite} land. */
+export type OutputWriteMode =
+  /** A row is inserted, or updated when the stored one is older (documents). */
+  | 'upsert'
+  /** A row is inserted once; a stored key is left alone (events). */
+  | 'insert-once';
+
+/**
+ * What one batch does to one output table: its rows first, then its removals. A newer version's rows are upserted
+ * (the rows it still has are updated in place), so the document's rows still older than that version afterwards are
+ * the ones it no longer has.
+ */
+export interface OutputWrite {
+  readonly output: OutputTable;
+  readonly mode: OutputWriteMode;
+  /** Documents whose rows older than the version go: by the owner column's value (as text) and the version. */
+  readonly removals: { readonly ownerKeys: string[]; readonly versions: number[] };
+  /** Rows to write, each with its document's version; in 'upsert' mode, one row a key (the last one wins). */
+  readonly rows: OutputRow[];
+  readonly rowVersions: number[];
+}
+
+/** True when a document's rows can change keys between versions, so they are replaced as a whole. */
+const replacesRows = (output: OutputTable): boolean =>
+  output.isForeach || output.columns.some((c) => c.isKey && !output.ownerColumns.includes(c.name));
+
+/**
+ * Gathers one output table's rows and removals for an {@link OutputWrite}: `add` keeps one row a key in 'upsert' mode
+ * (the last one wins), `remove` records a document's owner key with a version.
+ */
+export class OutputWriteBuilder {
+  readonly removals = { ownerKeys: [] as string[], versions: [] as number[] };
+  readonly rows: OutputRow[] = [];
+  readonly rowVersions: number[] = [];
+  private readonly ownerType: ColumnType;
+  private readonly keyIndexes: number[];
+  private readonly rowByKey = new Map<string, number>();
+
+  constructor(
+    readonly output: OutputTable,
+    readonly mode: OutputWriteMode,
+  ) {
+    this.ownerType = ownerColumn(output).type;
+    this.keyIndexes = output.columns.flatMap((c, i) => (c.isKey ? [i] : []));
+  }
+
+  remove(entry: Pick<ChangeEntry, 'id' | 'version'>): void {
+    const key = ownerKey(this.ownerType, entry.id);
+    if (key !== undefined) {
+      this.removals.ownerKeys.push(key);
+      this.removals.versions.push(entry.version);
+    }
+  }
+
+  add(rows: readonly OutputRow[] | undefined, version: number): void {
+    for (const row of rows ?? []) {
+      if (this.mode === 'insert-once') {
+        this.rows.push(row);
+        this.rowVersions.push(version);
+        continue;
+      }
+      // One statement cannot update a row twice (PostgreSQL: "cannot affect row a second time"): a key given twice,
+      // by two elements of one array for instance, keeps its last row. Values joined by NUL, which no database text
+      // holds; 1 and "1" are one key, as the database reads them.
+      const key = this.keyIndexes.map((i) => String(row[i])).join('\u0000');
+      const at = this.rowByKey.get(key);
+      if (at === undefined) {
+        this.rowByKey.set(key, this.rows.length);
+        this.rows.push(row);
+        this.rowVersions.push(version);
+      } else {
+        this.rows[at] = row;
+        this.rowVersions[at] = version;
+      }
+    }
+  }
+
+  build(): OutputWrite | undefined {
+    return this.rows.length + this.removals.ownerKeys.length > 0 ? this : undefined;
+  }
+}
+
+/**
+ * What the applied puts and the deletes of a batch do to each output table, in the order of `outputs`:
+ * - a put's rows are upserted; where rows are replaced as a whole (foreach, or keys beyond the document id), the
+ *   document's rows older than the put are removed after that, so an element gone from the array takes its row with
+ *   it;
+ * - a put the filter keeps out removes the document's rows from every output, those that keep rows on delete
+ *   (`exclude_ops: [delete]`) included: they keep what was deleted, never an outdated copy of a live document;
+ * - a delete removes the document's older rows, except from outputs that keep rows on delete. Every delete of the
+ *   batch is sent, applied or not: the version guard keeps the rows of a newer version.
+ */
+export function documentOutputWrites(
+  outputs: readonly OutputTable[],
+  applied: readonly AppliedChange[],
+  deletes: readonly ChangeEntry[],
+): OutputWrite[] {
+  return outputs.flatMap((output, index) => {
+    const write = new OutputWriteBuilder(output, 'upsert');
+    const replaces = replacesRows(output);
+    for (const { entry, projection } of applied) {
+      if (projection.kind === 'filtered') {
+        write.remove(entry);
+      } else {
+        if (replaces) {
+          write.remove(entry);
+        }
+        write.add(projection.rows[index], entry.version);
+      }
+    }
+    if (!output.excludeOps.includes('delete')) {
+      deletes.forEach((entry) => write.remove(entry));
+    }
+
+    return write.build() ?? [];
+  });
+}
+
+/** The rows of events inserted into the state table by this transaction, inserted once into each output table. */
+export function eventOutputWrites(outputs: readonly OutputTable[], inserted: readonly AppliedChange[]): OutputWrite[] {
+  return outputs.flatMap((output, index) => {
+    const write = new OutputWriteBuilder(output, 'insert-once');
+    for (const { entry, projection } of inserted) {
+      if (projection.kind === 'rows') {
+        write.add(projection.rows[index], entry.version);
+      }
+    }
+
+    return write.build() ?? [];
+  });
+}

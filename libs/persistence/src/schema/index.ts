@@ -1,0 +1,5 @@
+export * from './described-tables';
+export * from './schema-apply';
+export * from './schema-change-refused.error';
+export * from './schema-plan';
+export * from './schema-plan.types';
