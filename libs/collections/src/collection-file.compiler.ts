@@ -4,12 +4,14 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { Collection } from './collection';
 import type { ProblemSink } from './collection-file.problem';
-import type { CollectionFile } from './collection-file.schema';
+import type { BlockDef, CollectionFile } from './collection-file.schema';
 import { fileFormatValidators } from './collection-file.validators';
+import type { EntityCatalog } from './entities/entity-catalog';
 import { firstLine } from './expressions/expression';
 import { CollectionProjector } from './projection/collection-projector';
 import type { OutputRows } from './projection/output-rows';
-import { compileRelationalWrite } from './projection/relational-write.compiler';
+import { compileEntityWrite, isEntityWrite } from './projection/entity-write.compiler';
+import { compileRelationalWrite, type OutputContext } from './projection/relational-write.compiler';
 import { reportSchemaErrors } from './schema-problems';
 import { compileTransforms } from './transforms/transform-pipeline';
 
@@ -33,12 +35,29 @@ function readCollectionFile(sink: ProblemSink): CollectionFile | undefined {
   return raw as CollectionFile;
 }
 
+/** Compiles one output: a user's entity (`entity:`), or a table declared in the file. */
+function compileOutput(
+  block: BlockDef,
+  index: number,
+  context: OutputContext,
+  entities: EntityCatalog | undefined,
+  sink: ProblemSink,
+): OutputRows | undefined {
+  return isEntityWrite(block)
+    ? compileEntityWrite(block, index, context, entities, sink)
+    : compileRelationalWrite(block, index, context, sink);
+}
+
 /**
  * Reads, checks and compiles one collection file: its JSON Schema, transform blocks and outputs. Returns the
  * collection, or undefined after reporting every problem of the file to `sink`. `ajv` compiles the files' own
- * JSON Schemas (`schema:`).
+ * JSON Schemas (`schema:`); `entities` holds the entities an output may name (SINK_ENTITIES).
  */
-export function compileCollectionFile(sink: ProblemSink, ajv: Ajv2020): Collection | undefined {
+export function compileCollectionFile(
+  sink: ProblemSink,
+  ajv: Ajv2020,
+  entities?: EntityCatalog,
+): Collection | undefined {
   const def = readCollectionFile(sink);
   if (!def) return undefined;
   const before = sink.count;
@@ -59,7 +78,7 @@ export function compileCollectionFile(sink: ProblemSink, ajv: Ajv2020): Collecti
   const steps = compileTransforms(blocks, sink, key);
   const context = { collection: def.name, kind: def.kind, keyField: key, file: sink.file };
   const outputs = (def.output ?? []).map((block, i) =>
-    compileRelationalWrite(block, i, context, sink.at(`output[${i}]`)),
+    compileOutput(block, i, context, entities, sink.at(`output[${i}]`)),
   );
   if (blocks.length > 0 && outputs.length === 0) {
     sink.add('transform', 'transform blocks shape the outputs: add an output, or remove them');

@@ -10,6 +10,9 @@ export interface CollectionFileProblem {
 /** The path of a problem of COLLECTIONS_DIR itself (missing, unreadable, empty). */
 export const FOLDER_PROBLEM_PATH = '(folder)';
 
+/** The path of a problem of an entity module of SINK_ENTITIES itself (cannot be loaded, exports no entity). */
+export const MODULE_PROBLEM_PATH = '(module)';
+
 /** Thrown by loadCollections for the first problem, as one line (the apps stop on it). */
 export class CollectionConfigException extends Error {
   override readonly name = 'CollectionConfigException';
@@ -17,9 +20,14 @@ export class CollectionConfigException extends Error {
 
 /** The one line the apps stop with: `collection file <file>: field "<path>": <reason>`. */
 export function describeProblem(problem: CollectionFileProblem): string {
-  return problem.path === FOLDER_PROBLEM_PATH
-    ? `COLLECTIONS_DIR ${problem.file}: ${problem.reason}`
-    : `collection file ${problem.file}: field "${problem.path}": ${problem.reason}`;
+  switch (problem.path) {
+    case FOLDER_PROBLEM_PATH:
+      return `COLLECTIONS_DIR ${problem.file}: ${problem.reason}`;
+    case MODULE_PROBLEM_PATH:
+      return `SINK_ENTITIES module ${problem.file}: ${problem.reason}`;
+    default:
+      return `collection file ${problem.file}: field "${problem.path}": ${problem.reason}`;
+  }
 }
 
 /** Collects the problems of one file; `at(path)` narrows to a part of it. */

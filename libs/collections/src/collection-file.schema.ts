@@ -109,6 +109,23 @@ export const relationalWriteSchema = {
   },
 } as const;
 
+/**
+ * The `with` of a `relational.write` output that names a user's TypeORM entity (SINK_ENTITIES) instead of
+ * `table`, `keys` and `columns`: the entity's metadata gives those.
+ */
+export const entityWriteSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['entity'],
+  properties: {
+    entity: { type: 'string', minLength: 1 },
+    mapping: relationalWriteSchema.properties.mapping,
+    foreach: relationalWriteSchema.properties.foreach,
+    exclude_ops: relationalWriteSchema.properties.exclude_ops,
+    version_column: relationalWriteSchema.properties.version_column,
+  },
+} as const;
+
 /** One `transform` or `output` block as written. */
 export interface BlockDef {
   uses: string;
@@ -135,6 +152,15 @@ export interface RelationalWriteDef {
   keys: ColumnEntryDef[];
   mapping?: ColumnEntryDef[];
   columns: Record<string, string>;
+  foreach?: string;
+  exclude_ops?: string[];
+  version_column?: string;
+}
+
+/** An entity output's `with`, once {@link entityWriteSchema} holds. */
+export interface EntityWriteDef {
+  entity: string;
+  mapping?: ColumnEntryDef[];
   foreach?: string;
   exclude_ops?: string[];
   version_column?: string;

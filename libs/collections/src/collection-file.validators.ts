@@ -1,6 +1,7 @@
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import {
   collectionFileSchema,
+  entityWriteSchema,
   relationalWriteSchema,
   type TransformBlockUses,
   transformBlockSchemas,
@@ -11,6 +12,7 @@ export interface FileFormatValidators {
   readonly file: ValidateFunction;
   readonly transform: Readonly<Record<TransformBlockUses, ValidateFunction>>;
   readonly relationalWrite: ValidateFunction;
+  readonly entityWrite: ValidateFunction;
 }
 
 let validators: FileFormatValidators | undefined;
@@ -25,6 +27,7 @@ export function fileFormatValidators(): FileFormatValidators {
       file: ajv.compile(collectionFileSchema),
       transform,
       relationalWrite: ajv.compile(relationalWriteSchema),
+      entityWrite: ajv.compile(entityWriteSchema),
     };
   }
 

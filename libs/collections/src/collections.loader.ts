@@ -4,6 +4,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Collection } from './collection';
 import { compileCollectionFile } from './collection-file.compiler';
+import type { EntityCatalog } from './entities/entity-catalog';
 import {
   CollectionConfigException,
   type CollectionFileProblem,
@@ -19,6 +20,12 @@ function newAjv(): Ajv2020 {
   addFormats(ajv);
 
   return ajv;
+}
+
+/** What the loader may be given besides the folder. */
+export interface LoadOptions {
+  /** The entities outputs may name (`entity:`), loaded from SINK_ENTITIES by `loadEntityModules`. */
+  readonly entities?: EntityCatalog;
 }
 
 /** The collections of a folder and the problems of its files (every one of them). */
@@ -79,16 +86,20 @@ function checkTablesAreDistinct(collections: readonly Collection[], problems: Co
 
 /**
  * Reads and checks every collection file of `dir` (`*.yaml` / `*.yml`), reporting every problem of every file; never
- * throws for a problem of the files. The basis of `spillway validate` and of {@link loadCollections}.
+ * throws for a problem of the files. The basis of `spillway validate` and of {@link loadCollections}. The problems
+ * of the entity modules come first.
  */
-export function checkCollectionFiles(dir: string): CollectionsCheck {
+export function checkCollectionFiles(dir: string, options: LoadOptions = {}): CollectionsCheck {
+  const moduleProblems = options.entities?.problems ?? [];
   const problems: CollectionFileProblem[] = [];
   const files = listCollectionFiles(dir);
   if (typeof files === 'string') {
-    return { collections: [], problems: [{ file: dir, path: FOLDER_PROBLEM_PATH, reason: files }] };
+    return { collections: [], problems: [...moduleProblems, { file: dir, path: FOLDER_PROBLEM_PATH, reason: files }] };
   }
   const ajv = newAjv();
-  const compiled = files.flatMap((file) => compileCollectionFile(new ProblemSink(file, problems), ajv) ?? []);
+  const compiled = files.flatMap(
+    (file) => compileCollectionFile(new ProblemSink(file, problems), ajv, options.entities) ?? [],
+  );
   const collections = checkTablesAreDistinct(compiled, problems);
   const order = new Map(files.map((file, i) => [file, i]));
   // In file order, then as found within a file.
@@ -97,20 +108,20 @@ export function checkCollectionFiles(dir: string): CollectionsCheck {
     .sort((a, b) => (order.get(a.problem.file) ?? 0) - (order.get(b.problem.file) ?? 0) || a.i - b.i)
     .map(({ problem }) => problem);
 
-  return { collections, problems: sorted };
+  return { collections, problems: [...moduleProblems, ...sorted] };
 }
 
 /** Every problem of the collection files of `dir` (empty when they are all good). */
-export function validateCollectionFiles(dir: string): CollectionFileProblem[] {
-  return checkCollectionFiles(dir).problems;
+export function validateCollectionFiles(dir: string, options: LoadOptions = {}): CollectionFileProblem[] {
+  return checkCollectionFiles(dir, options).problems;
 }
 
 /**
  * Reads, checks and compiles every collection file of `dir`; throws {@link CollectionConfigException} with one line
  * (`collection file <file>: field "<path>": <problem>`) for the first problem.
  */
-export function loadCollections(dir: string): Collection[] {
-  const { collections, problems } = checkCollectionFiles(dir);
+export function loadCollections(dir: string, options: LoadOptions = {}): Collection[] {
+  const { collections, problems } = checkCollectionFiles(dir, options);
   const first = problems[0];
   if (first) throw new CollectionConfigException(describeProblem(first));
 

@@ -4,6 +4,7 @@ import { ConfigService } from '@nestjs/config';
 // the `spillway` command line among them.
 import type { AppConfig } from '@app/config';
 import { loadCollections } from './collections.loader';
+import { loadEntityModules } from './entities/entity-catalog';
 import { CollectionRegistry } from './collections.registry';
 
 @Global()
@@ -12,8 +13,12 @@ import { CollectionRegistry } from './collections.registry';
     {
       provide: CollectionRegistry,
       inject: [ConfigService],
-      useFactory: (config: ConfigService) =>
-        new CollectionRegistry(loadCollections(config.getOrThrow<AppConfig>('app').collectionsDir)),
+      useFactory: (config: ConfigService) => {
+        const app = config.getOrThrow<AppConfig>('app');
+        const entities = loadEntityModules(app.entityModules);
+
+        return new CollectionRegistry(loadCollections(app.collectionsDir, { entities }));
+      },
     },
   ],
   exports: [CollectionRegistry],

@@ -1,6 +1,12 @@
 export * from './collection';
 export * from './collections.loader';
-export { type CollectionFileProblem, describeProblem, FOLDER_PROBLEM_PATH } from './collection-file.problem';
+export {
+  type CollectionFileProblem,
+  describeProblem,
+  FOLDER_PROBLEM_PATH,
+  MODULE_PROBLEM_PATH,
+} from './collection-file.problem';
+export { EntityCatalog, loadEntityModules } from './entities/entity-catalog';
 export * from './collections.registry';
 export * from './collections.module';
 export * from './outputs';

@@ -1,11 +1,16 @@
 import { registerAs } from '@nestjs/config';
 import { hostname } from 'node:os';
-import { loadEnv } from './env.schema';
+import { loadEnv, splitPathList } from './env.schema';
 
 export const appConfig = registerAs('app', () => {
   const env = loadEnv();
 
-  return { port: env.PORT, collectionsDir: env.COLLECTIONS_DIR, logLevel: env.LOG_LEVEL };
+  return {
+    port: env.PORT,
+    collectionsDir: env.COLLECTIONS_DIR,
+    entityModules: splitPathList(env.SINK_ENTITIES),
+    logLevel: env.LOG_LEVEL,
+  };
 });
 
 export const redisConfig = registerAs('redis', () => ({ url: loadEnv().REDIS_URL }));

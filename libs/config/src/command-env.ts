@@ -1,13 +1,15 @@
-import { Env } from './env.schema';
+import { Env, splitPathList } from './env.schema';
 
 /** The settings a command-line tool reads, as the apps read them. */
 export interface CommandEnv {
   databaseUrl: string;
   collectionsDir: string;
+  /** SINK_ENTITIES as a list (empty when unset); a command reports a path that does not exist when it loads it. */
+  entityModules: string[];
 }
 
 /**
- * DATABASE_URL and COLLECTIONS_DIR with the apps' defaults (an empty variable counts as unset), for commands that
+ * DATABASE_URL, COLLECTIONS_DIR and SINK_ENTITIES with the apps' defaults (an empty variable counts as unset), for commands that
  * start no Nest app and so do not validate the whole environment.
  */
 export function readCommandEnv(raw: Record<string, string | undefined> = process.env): CommandEnv {
@@ -16,5 +18,6 @@ export function readCommandEnv(raw: Record<string, string | undefined> = process
   return {
     databaseUrl: raw.DATABASE_URL || defaults.DATABASE_URL,
     collectionsDir: raw.COLLECTIONS_DIR || defaults.COLLECTIONS_DIR,
+    entityModules: splitPathList(raw.SINK_ENTITIES),
   };
 }

@@ -1,4 +1,4 @@
-import { validate } from './env.schema';
+import { splitPathList, validate } from './env.schema';
 
 describe(validate.name, () => {
   it('applies the contract defaults to an empty environment', () => {
@@ -16,6 +16,16 @@ describe(validate.name, () => {
       SINK_MAX_DELIVERIES: 5,
       SINK_SHUTDOWN_MS: 10_000,
     });
+  });
+
+  it('takes SINK_ENTITIES when every path exists, resolved from the working directory', () => {
+    expect(validate({ SINK_ENTITIES: 'package.json, tsconfig.json' })).toMatchObject({
+      SINK_ENTITIES: 'package.json, tsconfig.json',
+    });
+    expect(() => validate({ SINK_ENTITIES: 'package.json,missing/entities.js' })).toThrow(
+      /SINK_ENTITIES must be comma-separated paths of compiled JavaScript modules that exist/,
+    );
+    expect(splitPathList(' a.js, ,b.js ')).toEqual(['a.js', 'b.js']);
   });
 
   it('converts numbers given as strings', () => {

@@ -1,12 +1,37 @@
 import 'reflect-metadata';
 import { plainToInstance, Transform, Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateBy, validateSync } from 'class-validator';
 import { DEFAULT_SINK_GROUP } from '@app/contracts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const toInt = () => Type(() => Number);
+
+/** The paths of a comma-separated list (SINK_ENTITIES), trimmed, empty ones left out. */
+export function splitPathList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((path) => path.trim())
+    .filter((path) => path !== '');
+}
+
+/** Every path of a comma-separated list exists, resolved from the working directory. */
+const ExistingPaths = () =>
+  ValidateBy({
+    name: 'existingPaths',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'string' &&
+        splitPathList(value).length > 0 &&
+        splitPathList(value).every((path) => existsSync(resolve(path))),
+      defaultMessage: () =>
+        'SINK_ENTITIES must be comma-separated paths of compiled JavaScript modules that exist ' +
+        `(resolved from ${process.cwd()})`,
+    },
+  });
 
 /** Every setting of both apps, validated once at boot (CONTRACT.md section 8). */
 export class Env {
@@ -57,6 +82,11 @@ export class Env {
   @IsOptional()
   @Matches(/^[A-Za-z0-9._:-]{1,128}$/, { message: 'SINK_CONSUMER must be 1 to 128 of A-Z a-z 0-9 . _ : -' })
   SINK_CONSUMER?: string;
+
+  /** Compiled modules exporting TypeORM entities that outputs name with `entity:` (docs/collections.md). */
+  @IsOptional()
+  @ExistingPaths()
+  SINK_ENTITIES?: string;
 
   @toInt()
   @IsInt()

@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { loadCollections } from '@app/collections';
+import { loadCollections, loadEntityModules } from '@app/collections';
 import { readCommandEnv } from '@app/config';
 import { createSpillwayDataSource, planSchema, type SchemaPlan } from '@app/persistence';
 
@@ -33,11 +33,11 @@ export function planExit(plan: SchemaPlan): PlanExit {
 
 /** Plans the schema of the collections of `dir` against `databaseUrl`, prints it, returns the exit code. */
 export async function plan(
-  settings: { dir: string; databaseUrl: string },
+  settings: { dir: string; databaseUrl: string; entityModules?: readonly string[] },
   print: (line: string) => void,
   note: (line: string) => void,
 ): Promise<PlanExit> {
-  const collections = loadCollections(settings.dir);
+  const collections = loadCollections(settings.dir, { entities: loadEntityModules(settings.entityModules ?? []) });
   const dataSource = createSpillwayDataSource({ url: settings.databaseUrl, poolSize: 1 });
   await dataSource.initialize();
   try {
@@ -84,7 +84,11 @@ export function registerPlanCommand(program: Command): void {
     .action(async (options: { dir?: string; databaseUrl?: string }) => {
       const env = readCommandEnv();
       process.exitCode = await plan(
-        { dir: options.dir ?? env.collectionsDir, databaseUrl: options.databaseUrl ?? env.databaseUrl },
+        {
+          dir: options.dir ?? env.collectionsDir,
+          databaseUrl: options.databaseUrl ?? env.databaseUrl,
+          entityModules: env.entityModules,
+        },
         (line) => process.stdout.write(`${line}\n`),
         (line) => process.stderr.write(`${line}\n`),
       );

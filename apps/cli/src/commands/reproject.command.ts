@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { type Collection, loadCollections } from '@app/collections';
+import { type Collection, loadCollections, loadEntityModules } from '@app/collections';
 import { readCommandEnv } from '@app/config';
 import { createSpillwayDataSource, planSchema } from '@app/persistence';
 import type { DataSource } from 'typeorm';
@@ -78,11 +78,18 @@ async function requireSchemaUpToDate(
  * the reasons of the first invalid documents. Throws a {@link ReprojectError} (or the database's error) on failure.
  */
 export async function reproject(
-  settings: { name: string; dir: string; databaseUrl: string; batchSize: number; progress?: boolean },
+  settings: {
+    name: string;
+    dir: string;
+    databaseUrl: string;
+    batchSize: number;
+    progress?: boolean;
+    entityModules?: readonly string[];
+  },
   print: (line: string) => void,
   note: (line: string) => void,
 ): Promise<ReprojectionCounts> {
-  const collections = loadCollections(settings.dir);
+  const collections = loadCollections(settings.dir, { entities: loadEntityModules(settings.entityModules ?? []) });
   const collection = findCollection(collections, settings.name, settings.dir);
   const dataSource = createSpillwayDataSource({ url: settings.databaseUrl, poolSize: 1 });
   await dataSource.initialize();
@@ -162,6 +169,7 @@ export function registerReprojectCommand(program: Command): void {
           dir: options.dir ?? env.collectionsDir,
           databaseUrl: options.databaseUrl ?? env.databaseUrl,
           batchSize: options.batchSize,
+          entityModules: env.entityModules,
         },
         (line) => process.stdout.write(`${line}\n`),
         (line) => process.stderr.write(`${line}\n`),

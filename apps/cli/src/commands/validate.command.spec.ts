@@ -89,6 +89,33 @@ describe(validate.name, () => {
     });
   });
 
+  it('loads the entity modules of SINK_ENTITIES, for outputs that name an entity, and reports their problems', () => {
+    const typeorm = JSON.stringify(require.resolve('typeorm'));
+    write(
+      'facts.js',
+      `const { EntitySchema } = require(${typeorm});\n` +
+        "exports.Fact = new EntitySchema({ name: 'Fact', tableName: 'facts', columns: { id: { type: 'varchar', primary: true }, at: { type: 'timestamp' } } });\n",
+    );
+    write('nothing.js', 'exports.x = 1;\n');
+    write('a.yaml', 'name: a\nkind: document\noutput:\n  - uses: relational.write\n    with: { entity: Fact }\n');
+    write('b.yaml', 'name: b\nkind: document\noutput:\n  - uses: relational.write\n    with: { entity: Other }\n');
+    const modules = `${join(dir, 'facts.js')},${join(dir, 'nothing.js')}`;
+
+    const sut = cli(['validate', '--dir', dir], { SINK_ENTITIES: modules });
+
+    expect(sut).toEqual({
+      status: 1,
+      stdout: [
+        `${join(dir, 'nothing.js')}: (module): exports no TypeORM entity (a class decorated with @Entity(), or an EntitySchema)`,
+        expect.stringMatching(
+          /a\.yaml: output\[0\]\.with\.entity: entity Fact: property at type "timestamp" is not supported/,
+        ),
+        `${join(dir, 'b.yaml')}: output[0].with.entity: entity "Other" is not exported by any module of SINK_ENTITIES (${modules.replace(',', ', ')}; entities found: Fact)`,
+      ],
+      stderr: `3 problems in ${dir}`,
+    });
+  });
+
   it('reads COLLECTIONS_DIR when --dir is not given, and says when the folder cannot be read', () => {
     const missing = join(dir, 'missing');
 

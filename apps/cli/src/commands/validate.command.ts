@@ -1,4 +1,5 @@
-import { checkCollectionFiles, type CollectionFileProblem } from '@app/collections';
+import { checkCollectionFiles, type CollectionFileProblem, loadEntityModules } from '@app/collections';
+import { splitPathList } from '@app/config';
 import { type Command, Option } from 'commander';
 
 /** COLLECTIONS_DIR's default, as libs/config/src/env.schema.ts has it (the CLI does not load the apps' config). */
@@ -12,10 +13,17 @@ export function problemLine(problem: CollectionFileProblem): string {
 /**
  * Checks every collection file of `dir`: `print` gets each problem's line, or one line of summary when there is
  * none; `note` gets the count of problems (the command sends it to stderr, so stdout holds only problem lines).
- * Returns the exit code: 1 when any file has a problem, else 0.
+ * Returns the exit code: 1 when any file has a problem, else 0. `entityModules` (SINK_ENTITIES) are loaded and checked
+ * too: an output may name their entities.
  */
-export function validate(dir: string, print: (line: string) => void, note: (line: string) => void = print): number {
-  const { collections, problems } = checkCollectionFiles(dir);
+export function validate(
+  dir: string,
+  print: (line: string) => void,
+  note: (line: string) => void = print,
+  entityModules: readonly string[] = [],
+): number {
+  const entities = loadEntityModules(entityModules);
+  const { collections, problems } = checkCollectionFiles(dir, { entities });
   if (problems.length > 0) {
     problems.forEach((problem) => print(problemLine(problem)));
     note(`${problems.length} problem${problems.length === 1 ? '' : 's'} in ${dir}`);
@@ -40,13 +48,19 @@ export function registerValidateCommand(program: Command): void {
         .env('COLLECTIONS_DIR')
         .default(DEFAULT_COLLECTIONS_DIR),
     )
-    .action((options: { dir: string }) => {
+    .addOption(
+      new Option('--entities <modules>', 'comma-separated compiled modules exporting TypeORM entities').env(
+        'SINK_ENTITIES',
+      ),
+    )
+    .action((options: { dir: string; entities?: string }) => {
       // An empty COLLECTIONS_DIR counts as unset, as the apps read it.
       const dir = options.dir === '' ? DEFAULT_COLLECTIONS_DIR : options.dir;
       process.exitCode = validate(
         dir,
         (line) => process.stdout.write(`${line}\n`),
         (line) => process.stderr.write(`${line}\n`),
+        splitPathList(options.entities),
       );
     });
 }

@@ -89,7 +89,7 @@ function parseEntry(def: ColumnEntryDef, at: string, sink: ProblemSink, named: S
 }
 
 /** The foreach alias and expression, or undefined after reporting why not. */
-function parseForeach(
+export function parseForeach(
   text: string,
   sink: ProblemSink,
   keyField: string,
@@ -210,7 +210,11 @@ function versionColumnOf(spec: RelationalWriteDef, parsed: ParsedColumns, sink: 
 }
 
 /** `exclude_ops`, checked: only delete, and only for documents. */
-function excludeOpsOf(spec: RelationalWriteDef, kind: CollectionKind, sink: ProblemSink): ExcludableOp[] {
+export function excludeOpsOf(
+  spec: Pick<RelationalWriteDef, 'exclude_ops'>,
+  kind: CollectionKind,
+  sink: ProblemSink,
+): ExcludableOp[] {
   const ops = [...new Set(spec.exclude_ops ?? [])];
   ops.forEach((op, i) => {
     if (!(EXCLUDABLE_OPS as readonly string[]).includes(op)) {
