@@ -3,6 +3,7 @@ import type { Collection } from '@app/collections';
 import { CreateTombstones1763800000000 } from './migrations/1763800000000-create-tombstones';
 import { CreateWriteDocumentsFunction1763900000000 } from './migrations/1763900000000-create-write-documents-function';
 import { IndexTombstonesByStreamMsAlone1764000000000 } from './migrations/1764000000000-index-tombstones-by-stream-ms-alone';
+import { CreateWriteDocumentsV2Function1764100000000 } from './migrations/1764100000000-create-write-documents-v2-function';
 import { spillwayEntities } from './schema/described-tables';
 
 export interface DataSourceSettings {
@@ -24,6 +25,7 @@ export function spillwayDataSourceOptions(settings: DataSourceSettings): DataSou
       CreateTombstones1763800000000,
       CreateWriteDocumentsFunction1763900000000,
       IndexTombstonesByStreamMsAlone1764000000000,
+      CreateWriteDocumentsV2Function1764100000000,
     ],
     migrationsRun: false,
     migrationsTableName: 'spillway_migrations',

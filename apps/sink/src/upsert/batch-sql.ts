@@ -13,6 +13,15 @@ export const WRITE_DOCUMENTS = `
   SELECT inserted, updated, deleted
     FROM spillway_write_documents_v1($1, $2::regclass, $3::text[], $4::bigint[], $5::json, $6::bigint[], $7::text[], $8::bigint[], $9::bigint[])`;
 
+/**
+ * WRITE_DOCUMENTS for a collection with output tables (spillway_write_documents_v2, in
+ * libs/persistence/src/migrations/*-create-write-documents-v2-function.ts): returns the ids of the rows it inserted
+ * and of those it updated, whose puts the output tables then take, and how many rows were deleted.
+ */
+export const WRITE_DOCUMENTS_RETURNING_IDS = `
+  SELECT inserted_ids, updated_ids, deleted
+    FROM spillway_write_documents_v2($1, $2::regclass, $3::text[], $4::bigint[], $5::json, $6::bigint[], $7::text[], $8::bigint[], $9::bigint[])`;
+
 /** Inserts events once; an id already stored is left alone. */
 export const insertEvents = (table: string) => `
   INSERT INTO ${table} (id, doc, ingested_at)

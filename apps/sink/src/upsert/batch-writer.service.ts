@@ -5,7 +5,7 @@ import { type ChangeEntry, entryIdMs } from '@app/contracts';
 import { DatabaseService, postgresOutputSql, preparedRows, qualifiedTable } from '@app/persistence';
 import { projectBatch, type ProjectionCache } from './batch-projection';
 import { addResult, type BatchCounts, type BatchResult, noCounts, type RejectedEntry } from './batch-result';
-import { insertEvents, WRITE_DOCUMENTS } from './batch-sql';
+import { insertEvents, WRITE_DOCUMENTS, WRITE_DOCUMENTS_RETURNING_IDS } from './batch-sql';
 import { coalesce } from './coalesce';
 import { OutputTablesWriter } from './output-tables-writer';
 import { describeError, isContentError } from './postgres-errors';
@@ -79,13 +79,17 @@ export class BatchWriterService {
         await runner.startTransaction();
       }
       if (hasDocuments) {
-        const written = await this.writeDocuments(client, table, collection.name, batch.puts, batch.deletes);
+        const { puts, deletes } = batch;
+        const written = hasOutputs
+          ? await this.writeDocumentsReturningIds(client, table, collection.name, puts, deletes)
+          : { ...(await this.writeDocuments(client, table, collection.name, puts, deletes)), rows: undefined };
         counts.inserted += written.inserted;
         counts.updated += written.updated;
         counts.deleted += written.deleted;
-        counts.stale += batch.puts.length - written.inserted - written.updated + batch.deletes.length - written.deleted;
-        if (hasOutputs) {
-          await this.outputs.writeDocuments(client, collection, { ...batch, projections }, counts);
+        counts.stale += puts.length - written.inserted - written.updated + deletes.length - written.deleted;
+        if (written.rows !== undefined) {
+          const { rows } = written;
+          await this.outputs.writeDocuments(client, collection, { puts, deletes, projections, rows }, counts);
         }
       }
       if (hasEvents) {
@@ -129,23 +133,45 @@ export class BatchWriterService {
       client,
       'spillway:write-documents',
       WRITE_DOCUMENTS,
-      [
-        collection,
-        table,
-        puts.map((e) => e.id),
-        puts.map((e) => e.version),
-        JSON.stringify(puts.map((e) => e.doc)),
-        puts.map((e) => e.ingestedAt),
-        deletes.map((e) => e.id),
-        deletes.map((e) => e.version),
-        deletes.map((e) => entryIdMs(e.entryId)),
-      ],
+      documentParameters(table, collection, puts, deletes),
     );
     if (written === undefined) {
       throw new Error('spillway_write_documents_v1 returned no row');
     }
 
     return written;
+  }
+
+  /**
+   * The one row spillway_write_documents_v2 returns, as counts, and the state rows it wrote (`rows`: each id with true
+   * when it inserted the row, false when it updated it), whose puts go to the output tables.
+   */
+  private async writeDocumentsReturningIds(
+    client: PoolClient,
+    table: string,
+    collection: string,
+    puts: ChangeEntry[],
+    deletes: ChangeEntry[],
+  ): Promise<Pick<BatchCounts, 'inserted' | 'updated' | 'deleted'> & { rows: Map<string, boolean> }> {
+    const [written] = await preparedRows<{ inserted_ids: string[]; updated_ids: string[]; deleted: number }>(
+      client,
+      'spillway:write-documents-returning-ids',
+      WRITE_DOCUMENTS_RETURNING_IDS,
+      documentParameters(table, collection, puts, deletes),
+    );
+    if (written === undefined) {
+      throw new Error('spillway_write_documents_v2 returned no row');
+    }
+    const rows = new Map<string, boolean>();
+    written.inserted_ids.forEach((id) => rows.set(id, true));
+    written.updated_ids.forEach((id) => rows.set(id, false));
+
+    return {
+      inserted: written.inserted_ids.length,
+      updated: written.updated_ids.length,
+      deleted: written.deleted,
+      rows,
+    };
   }
 
   private insertEvents(client: PoolClient, table: string, collection: string, events: ChangeEntry[]) {
@@ -156,3 +182,16 @@ export class BatchWriterService {
     ]);
   }
 }
+
+/** The parameters of spillway_write_documents_v1 and _v2. */
+const documentParameters = (table: string, collection: string, puts: ChangeEntry[], deletes: ChangeEntry[]) => [
+  collection,
+  table,
+  puts.map((e) => e.id),
+  puts.map((e) => e.version),
+  JSON.stringify(puts.map((e) => e.doc)),
+  puts.map((e) => e.ingestedAt),
+  deletes.map((e) => e.id),
+  deletes.map((e) => e.version),
+  deletes.map((e) => entryIdMs(e.entryId)),
+];

@@ -9,7 +9,6 @@ import {
   type OutputStatements,
   type OutputWrite,
   preparedRows,
-  qualifiedTable,
   type Statement,
   type WritableProjection,
 } from '@app/persistence';
@@ -43,24 +42,27 @@ function projectionOf(projections: ProjectionCache, entry: ChangeEntry): Writabl
  */
 export class OutputTablesWriter {
   private readonly statements = new WeakMap<OutputTable, OutputStatements>();
-  private readonly stateReads = new WeakMap<Collection, Statement>();
 
   constructor(private readonly dialect: OutputDialect) {}
 
-  /** After the state table's document write: the puts it applied, and every delete. Counts the filtered puts. */
+  /**
+   * After the state table's document write: the puts it applied (`rows`: the ids of the state rows it wrote, each
+   * with true when it inserted the row), and every delete. Counts the filtered puts.
+   */
   async writeDocuments(
     client: PoolClient,
     collection: Collection,
-    changes: { puts: ChangeEntry[]; deletes: ChangeEntry[]; projections: ProjectionCache },
+    changes: {
+      puts: ChangeEntry[];
+      deletes: ChangeEntry[];
+      projections: ProjectionCache;
+      rows: ReadonlyMap<string, boolean>;
+    },
     counts: BatchCounts,
   ): Promise<void> {
-    const written =
-      changes.puts.length > 0
-        ? await this.writtenStateRows(client, collection, changes.puts)
-        : new Map<string, boolean>();
     const applied: AppliedChange[] = [];
     for (const entry of changes.puts) {
-      const inserted = written.get(entry.id);
+      const inserted = changes.rows.get(entry.id);
       if (inserted !== undefined) {
         const projection = projectionOf(changes.projections, entry);
         if (projection.kind === 'filtered') {
@@ -93,26 +95,11 @@ export class OutputTablesWriter {
     await this.run(client, eventOutputWrites(collection.outputs, inserted));
   }
 
-  /** The ids of `puts` whose state row this transaction wrote, each with true when it inserted the row. */
-  private async writtenStateRows(
-    client: PoolClient,
-    collection: Collection,
-    puts: ChangeEntry[],
-  ): Promise<Map<string, boolean>> {
-    let read = this.stateReads.get(collection);
-    if (read === undefined) {
-      read = this.dialect.writtenStateRows(qualifiedTable(collection));
-      this.stateReads.set(collection, read);
-    }
-    const rows = await preparedRows<{ id: string; inserted: boolean }>(client, read.name, read.text, [
-      puts.map((e) => e.id),
-    ]);
-
-    return new Map(rows.map((r) => [r.id, r.inserted]));
-  }
-
   /** One output table after the other, its rows before its removals (see {@link OutputWrite}). */
   private async run(client: PoolClient, writes: readonly OutputWrite[]): Promise<void> {
+    if (writes.some((w) => w.removals.ownerKeys.length > 0)) {
+      await client.query(this.dialect.beforeRemovals);
+    }
     for (const write of writes) {
       const statements = this.statementsOf(write.output);
       if (write.rows.length > 0) {

@@ -6,7 +6,7 @@ import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { type Collection, loadCollections, type OutputTable } from '@app/collections';
 import { type ChangeEntry, ChangeOp } from '@app/contracts';
-import { createSpillwayDataSource, DatabaseService, SchemaProvisioner } from '@app/persistence';
+import { createSpillwayDataSource, DatabaseService, postgresOutputSql, SchemaProvisioner } from '@app/persistence';
 import { testServers } from '../../../../test/utils/servers';
 import { BatchWriterService } from './batch-writer.service';
 
@@ -457,6 +457,46 @@ describe('BatchWriterService with output tables', () => {
     expect(new Set(await rowsOf('facts'))).toEqual(new Set(ids.map((id) => `${id} v24 active @24`)));
     expect(await rowsOf('screens')).toEqual([]);
     expect(await rowsOf('by_tenant')).toHaveLength(40);
+  });
+
+  it("removes a document's rows through the key's index before its table is first analyzed", async () => {
+    // Without statistics the planner takes 200 distinct owners, so thousands of rows for each, and hash-joined a seq
+    // scan of the whole table; a plan prepared while the table was empty kept doing so as it grew.
+    const screens = sessions.outputs.find((o) => o.table === 'screens') as OutputTable;
+    await query(
+      `INSERT INTO "${schema}".screens (session_id, position, name, spillway_version)
+       SELECT 'bulk-' || n / 5, n % 5, 'x', 1 FROM generate_series(0, 49999) AS n`,
+    );
+    await query(`DELETE FROM pg_statistic WHERE starelid = '"${schema}".screens'::regclass`);
+    const client = new Client({ connectionString: url.toString() });
+    const plans: string[] = [];
+    client.on('notice', (notice) => plans.push(notice.message ?? ''));
+    await client.connect();
+    try {
+      await client.query(`LOAD 'auto_explain'`);
+      await client.query(`SET auto_explain.log_min_duration = 0`);
+      await client.query(`SET auto_explain.log_level = notice`);
+      await client.query('BEGIN');
+      await client.query(postgresOutputSql.beforeRemovals);
+      const owners = Array.from({ length: 200 }, (_, i) => `bulk-${i * 7}`);
+      const { name, text } = postgresOutputSql.statements(screens).remove;
+      const values = postgresOutputSql.removalParameters(
+        owners,
+        owners.map(() => 2),
+      );
+      for (let run = 0; run < 6; run++) await client.query({ name, text, values });
+      await client.query('ROLLBACK');
+    } finally {
+      await client.end();
+    }
+
+    const removals = plans.filter((plan) => plan.includes('DELETE FROM'));
+    expect(removals).toHaveLength(6);
+    for (const removal of removals) {
+      expect(removal).toMatch(/Nested Loop/);
+      expect(removal).toMatch(/Index Scan using "PK_\w+" on screens t/);
+      expect(removal).not.toMatch(/Seq Scan/);
+    }
   });
 
   describe('an event collection', () => {

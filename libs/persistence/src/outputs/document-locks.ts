@@ -3,9 +3,10 @@ import { preparedRows } from './prepared-query';
 
 /**
  * Takes the transaction-scoped advisory locks of some documents of a collection (parameters: the collection's name,
- * the ids as a text array): the keys, and the order they are taken in, of step 1 of spillway_write_documents_v1
- * (migrations/1763900000000-create-write-documents-function.ts), so that whoever takes them waits for a sink writing
- * those documents, and the other way round, without deadlocks. A change to one must be made to the other.
+ * the ids as a text array): the keys, and the order they are taken in, of step 1 of spillway_write_documents_v1 and
+ * _v2 (migrations/1763900000000-create-write-documents-function.ts, 1764100000000-create-write-documents-v2-function.ts),
+ * so that whoever takes them waits for a sink writing those documents, and the other way round, without deadlocks.
+ * A change to one must be made to the others.
  */
 export const LOCK_DOCUMENTS = `
   SELECT count(pg_advisory_xact_lock(k))::int AS locked

@@ -45,6 +45,9 @@ export class OutputRowsReplacer {
   constructor(private readonly dialect: OutputDialect) {}
 
   async run(client: PoolClient, writes: readonly OutputWrite[]): Promise<void> {
+    if (writes.some((w) => w.removals.ownerKeys.length > 0)) {
+      await client.query(this.dialect.beforeRemovals);
+    }
     for (const write of writes) {
       const statements = this.statementsOf(write.output);
       if (write.removals.ownerKeys.length > 0) {
