@@ -1,12 +1,11 @@
 import type { PoolClient } from 'pg';
-import type { Collection, OutputTable } from '@app/collections';
+import type { Collection } from '@app/collections';
 import type { ChangeEntry } from '@app/contracts';
 import {
   type AppliedChange,
   documentOutputWrites,
   eventOutputWrites,
   type OutputDialect,
-  type OutputStatements,
   type OutputWrite,
   preparedRows,
   type Statement,
@@ -41,8 +40,6 @@ function projectionOf(projections: ProjectionCache, entry: ChangeEntry): Writabl
  * same documents apart until the commit.
  */
 export class OutputTablesWriter {
-  private readonly statements = new WeakMap<OutputTable, OutputStatements>();
-
   constructor(private readonly dialect: OutputDialect) {}
 
   /**
@@ -101,7 +98,7 @@ export class OutputTablesWriter {
       await client.query(this.dialect.beforeRemovals);
     }
     for (const write of writes) {
-      const statements = this.statementsOf(write.output);
+      const statements = this.dialect.statements(write.output);
       if (write.rows.length > 0) {
         const statement = write.mode === 'upsert' ? statements.upsert : statements.insertOnce;
         await this.execute(client, statement, this.dialect.rowParameters(write.output, write.rows, write.rowVersions));
@@ -115,15 +112,5 @@ export class OutputTablesWriter {
 
   private async execute(client: PoolClient, statement: Statement, values: unknown[]): Promise<void> {
     await preparedRows(client, statement.name, statement.text, values);
-  }
-
-  private statementsOf(output: OutputTable): OutputStatements {
-    let statements = this.statements.get(output);
-    if (statements === undefined) {
-      statements = this.dialect.statements(output);
-      this.statements.set(output, statements);
-    }
-
-    return statements;
   }
 }

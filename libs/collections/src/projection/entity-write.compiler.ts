@@ -8,7 +8,7 @@ import type { EntityCatalog } from '../entities/entity-catalog';
 import type { UserEntity, UserEntityColumn } from '../entities/user-entity';
 import type { ColumnType, OutputColumn } from '../outputs';
 import { onlyUnknownFields, reportSchemaErrors } from '../schema-problems';
-import { type ColumnPlan, OutputRows } from './output-rows';
+import { type ColumnPlan, columnPlan, OutputRows } from './output-rows';
 import {
   DEFAULT_OUTPUT_SCHEMA,
   DEFAULT_VERSION_COLUMN,
@@ -199,17 +199,9 @@ export function compileEntityWrite(
     type: p.type,
     isKey: p.column.primary,
   }));
-  const plans: ColumnPlan[] = ordered.map((p) => {
-    const path = p.field.split('.');
-    const source =
-      p.column.primary && owners.includes(p.column.column)
-        ? ({ kind: 'id' } as const)
-        : foreach && path[0] === foreach.alias
-          ? ({ kind: 'element', path } as const)
-          : ({ kind: 'field', path } as const);
-
-    return { source, field: p.field };
-  });
+  const plans: ColumnPlan[] = ordered.map((p) =>
+    columnPlan(p.field, p.column.primary && owners.includes(p.column.column), foreach?.alias),
+  );
 
   return new OutputRows(
     {

@@ -19,6 +19,21 @@ export interface ColumnPlan {
   readonly field: string;
 }
 
+/**
+ * Where a column's value comes from: an owner key column holds the document's id; a path under the foreach alias
+ * reads the array element; anything else reads the (transformed) document.
+ */
+export function columnPlan(field: string, isOwner: boolean, foreachAlias: string | undefined): ColumnPlan {
+  const path = field.split('.');
+  const source: ColumnSource = isOwner
+    ? { kind: 'id' }
+    : foreachAlias !== undefined && path[0] === foreachAlias
+      ? { kind: 'element', path }
+      : { kind: 'field', path };
+
+  return { source, field };
+}
+
 /** A document that cannot be projected: the reason names collection, table, column and type, never a value. */
 export class ProjectionFailure extends Error {
   constructor(readonly reason: string) {

@@ -12,7 +12,7 @@ import { article } from '../documents/json-type';
 import { compileExpression, type Expression, ExpressionError } from '../expressions/expression';
 import { COLUMN_TYPES, type ColumnType, type ExcludableOp, type OutputColumn } from '../outputs';
 import { onlyUnknownFields, reportSchemaErrors } from '../schema-problems';
-import { type ColumnPlan, OutputRows } from './output-rows';
+import { type ColumnPlan, columnPlan, OutputRows } from './output-rows';
 
 /** The one output block Spillway writes. */
 export const RELATIONAL_WRITE = 'relational.write';
@@ -269,17 +269,9 @@ export function compileRelationalWrite(
     type: parsed.types.get(entry.column) as ColumnType,
     isKey: i < parsed.keys.length,
   }));
-  const plans: ColumnPlan[] = entries.map((entry, i) => {
-    const path = entry.field.split('.');
-    const source =
-      i < parsed.keys.length && owners.includes(entry.column)
-        ? ({ kind: 'id' } as const)
-        : foreach && path[0] === foreach.alias
-          ? ({ kind: 'element', path } as const)
-          : ({ kind: 'field', path } as const);
-
-    return { source, field: entry.field };
-  });
+  const plans: ColumnPlan[] = entries.map((entry, i) =>
+    columnPlan(entry.field, i < parsed.keys.length && owners.includes(entry.column), foreach?.alias),
+  );
 
   return new OutputRows(
     {

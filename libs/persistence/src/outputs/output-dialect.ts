@@ -29,7 +29,7 @@ export interface OutputStatements {
  * (postgres-output-sql.ts), the batch writer uses none of their specifics.
  */
 export interface OutputDialect {
-  /** The statements of one output table; built once per table. */
+  /** The statements of one output table; built once per table and kept (call it for every batch). */
   statements(output: OutputTable): OutputStatements;
   /** The parameters of the row statements: the rows column by column, then each row's version. */
   rowParameters(output: OutputTable, rows: readonly OutputRow[], versions: readonly number[]): unknown[];

@@ -113,9 +113,22 @@ const writtenStateRows = (stateTable: string): Statement =>
  */
 const BEFORE_REMOVALS = 'SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off';
 
+/** Built once per output table: its texts, and their prepared-statement names, never change. */
+const statementsOfTables = new WeakMap<OutputTable, OutputStatements>();
+
+function statementsOf(output: OutputTable): OutputStatements {
+  let statements = statementsOfTables.get(output);
+  if (statements === undefined) {
+    statements = outputStatements(output);
+    statementsOfTables.set(output, statements);
+  }
+
+  return statements;
+}
+
 /** PostgreSQL's {@link OutputDialect}. */
 export const postgresOutputSql: OutputDialect = {
-  statements: outputStatements,
+  statements: statementsOf,
   rowParameters,
   removalParameters: (ownerKeys, versions) => [ownerKeys, versions],
   writtenStateRows,

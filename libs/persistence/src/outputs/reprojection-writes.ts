@@ -1,6 +1,6 @@
 import type { OutputTable } from '@app/collections';
 import type { PoolClient } from 'pg';
-import type { OutputDialect, OutputStatements } from './output-dialect';
+import type { OutputDialect } from './output-dialect';
 import { type OutputWrite, OutputWriteBuilder, type OutputWriteMode, type WritableProjection } from './output-writes';
 import { preparedRows } from './prepared-query';
 
@@ -40,8 +40,6 @@ export function reprojectionWrites(
 
 /** Runs {@link reprojectionWrites}: for each output table, its removals, then its rows. */
 export class OutputRowsReplacer {
-  private readonly statements = new WeakMap<OutputTable, OutputStatements>();
-
   constructor(private readonly dialect: OutputDialect) {}
 
   async run(client: PoolClient, writes: readonly OutputWrite[]): Promise<void> {
@@ -49,7 +47,7 @@ export class OutputRowsReplacer {
       await client.query(this.dialect.beforeRemovals);
     }
     for (const write of writes) {
-      const statements = this.statementsOf(write.output);
+      const statements = this.dialect.statements(write.output);
       if (write.removals.ownerKeys.length > 0) {
         const { ownerKeys, versions } = write.removals;
         const { name, text } = statements.remove;
@@ -60,15 +58,5 @@ export class OutputRowsReplacer {
         await preparedRows(client, name, text, this.dialect.rowParameters(write.output, write.rows, write.rowVersions));
       }
     }
-  }
-
-  private statementsOf(output: OutputTable): OutputStatements {
-    let statements = this.statements.get(output);
-    if (statements === undefined) {
-      statements = this.dialect.statements(output);
-      this.statements.set(output, statements);
-    }
-
-    return statements;
   }
 }
