@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   ensureServerBinaries,
+  type MariadbServer,
   type PostgresServer,
   type RedisServer,
+  startMariadb,
   startPostgres,
   startRedis,
   stopAll,
@@ -18,6 +20,7 @@ export interface SpillwayTestServers {
   root: string;
   redis: RedisServer;
   postgres: PostgresServer;
+  mariadb: MariadbServer;
 }
 
 declare global {
@@ -25,18 +28,20 @@ declare global {
 }
 
 /**
- * Starts one redis-server and one PostgreSQL for the whole run, in a temporary folder, and hands their addresses
- * to the specs through the environment, which the test workers inherit (read it with test/utils/servers.ts).
+ * Starts one redis-server, one PostgreSQL and one MariaDB for the whole run, in a temporary folder, and hands their
+ * addresses to the specs through the environment, which the test workers inherit (read it with
+ * test/utils/servers.ts). DATABASE_URL stays PostgreSQL's; SPILLWAY_TEST_MARIADB_URL is MariaDB's.
  */
 export async function setup(): Promise<void> {
   ensureServerBinaries();
   const root = mkdtempSync(join(tmpdir(), 'spillway-test-'));
-  chmodSync(root, 0o755); // PostgreSQL runs as user postgres and must enter it
+  chmodSync(root, 0o755); // PostgreSQL and MariaDB run as users postgres and mysql and must enter it
   stopAllOnSignals(() => rmSync(root, { recursive: true, force: true }));
   try {
-    const [redis, postgres] = await Promise.all([
+    const [redis, postgres, mariadb] = await Promise.all([
       startRedis({ dir: join(root, 'redis'), appendOnly: true, appendFsync: 'everysec' }),
       startPostgres({ dir: join(root, 'postgres'), durable: false }),
+      startMariadb({ dir: join(root, 'mariadb'), durable: false }),
     ]);
     process.env.LOG_LEVEL ??= 'warn'; // in-process apps: keep the test output readable
     Object.assign(process.env, {
@@ -46,8 +51,11 @@ export async function setup(): Promise<void> {
       SPILLWAY_TEST_REDIS_PORT: String(redis.port),
       SPILLWAY_TEST_PG_DIR: postgres.dir,
       SPILLWAY_TEST_PG_PORT: String(postgres.port),
+      SPILLWAY_TEST_MARIADB_URL: mariadb.url,
+      SPILLWAY_TEST_MARIADB_DIR: mariadb.dir,
+      SPILLWAY_TEST_MARIADB_PORT: String(mariadb.port),
     });
-    globalThis.__SPILLWAY_SERVERS__ = { root, redis, postgres };
+    globalThis.__SPILLWAY_SERVERS__ = { root, redis, postgres, mariadb };
   } catch (error) {
     await stopAll().catch(() => undefined);
     rmSync(root, { recursive: true, force: true });

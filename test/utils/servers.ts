@@ -1,4 +1,4 @@
-import { postgresControl, type PostgresServer } from '../../tools/local-stack';
+import { mariadbControl, type MariadbServer, postgresControl, type PostgresServer } from '../../tools/local-stack';
 
 /** The servers test/global-setup.ts started for this run. */
 export interface TestServers {
@@ -8,6 +8,10 @@ export interface TestServers {
   redisDir: string;
   /** stop('fast' | 'immediate' | 'smart') and start() PostgreSQL mid-run; start() waits until it accepts connections */
   pg: PostgresServer;
+  /** `mysql://spillway:spillway@127.0.0.1:<port>/spillway` (user and password: MARIADB_USER, MARIADB_PASSWORD) */
+  mariadbUrl: string;
+  /** stop('graceful' | 'admin' | 'kill') and start() MariaDB mid-run; start() waits until it accepts connections */
+  mariadb: MariadbServer;
 }
 
 function requiredEnv(name: string): string {
@@ -17,7 +21,7 @@ function requiredEnv(name: string): string {
   return value;
 }
 
-/** Addresses and a PostgreSQL stop/start handle, from the environment global-setup set. */
+/** Addresses and PostgreSQL and MariaDB stop/start handles, from the environment global-setup set. */
 export function testServers(): TestServers {
   return {
     redisUrl: requiredEnv('REDIS_URL'),
@@ -26,6 +30,11 @@ export function testServers(): TestServers {
     pg: postgresControl({
       dir: requiredEnv('SPILLWAY_TEST_PG_DIR'),
       port: Number(requiredEnv('SPILLWAY_TEST_PG_PORT')),
+    }),
+    mariadbUrl: requiredEnv('SPILLWAY_TEST_MARIADB_URL'),
+    mariadb: mariadbControl({
+      dir: requiredEnv('SPILLWAY_TEST_MARIADB_DIR'),
+      port: Number(requiredEnv('SPILLWAY_TEST_MARIADB_PORT')),
     }),
   };
 }

@@ -4,12 +4,25 @@ import { runSyncOrThrow } from './commands';
 
 const PG_TOOLS = ['pg_ctl', 'initdb', 'postgres'];
 const DEBIAN_PG_ROOT = '/usr/lib/postgresql';
+/** Debian puts mariadbd in /usr/sbin, which a non-root PATH often lacks. */
+const SBIN_DIRS = ['/usr/sbin', '/usr/local/sbin'];
+
+/** MariaDB's programs (Debian's `mariadb-server` and `mariadb-client`); MySQL's older names are accepted too. */
+export interface MariadbBinaries {
+  /** the server: mariadbd or mysqld */
+  mariadbd: string;
+  /** initialises a data folder: mariadb-install-db or mysql_install_db */
+  installDb: string;
+  /** the admin client (`shutdown`): mariadb-admin or mysqladmin */
+  admin: string;
+}
 
 /** Where the server binaries are. */
 export interface ServerBinaries {
   redisServer: string;
   /** the folder holding pg_ctl, initdb and postgres */
   pgBinDir: string;
+  mariadb: MariadbBinaries;
 }
 
 export function isExecutable(file: string): boolean {
@@ -68,6 +81,25 @@ export function findRedisServer(): string | undefined {
   return which('redis-server');
 }
 
+/** The first of `names` on the PATH or in the sbin folders. */
+function findProgram(names: string[]): string | undefined {
+  for (const name of names) {
+    const found = which(name) ?? SBIN_DIRS.map((dir) => join(dir, name)).find(isExecutable);
+    if (found) return found;
+  }
+
+  return undefined;
+}
+
+/** mariadbd, mariadb-install-db and mariadb-admin (or their mysql names), when all three are there. */
+export function findMariadbBinaries(): MariadbBinaries | undefined {
+  const mariadbd = findProgram(['mariadbd', 'mysqld']);
+  const installDb = findProgram(['mariadb-install-db', 'mysql_install_db']);
+  const admin = findProgram(['mariadb-admin', 'mysqladmin']);
+
+  return mariadbd && installDb && admin ? { mariadbd, installDb, admin } : undefined;
+}
+
 let aptUpdated = false;
 
 /**
@@ -96,7 +128,9 @@ function aptInstall(packages: string[]): void {
 
 /** Installs Debian packages with apt-get as root; otherwise throws an error saying what to install. */
 function installPackages(packages: string[]): void {
-  const what = `redis-server and the PostgreSQL server binaries (pg_ctl, initdb, postgres)`;
+  const what =
+    'redis-server, the PostgreSQL server binaries (pg_ctl, initdb, postgres) and MariaDB ' +
+    '(mariadbd, mariadb-install-db, mariadb-admin)';
   if (!isRoot()) {
     throw new Error(
       `Spillway needs ${what}; missing Debian package(s): ${packages.join(', ')}. ` +
@@ -114,22 +148,25 @@ function installPackages(packages: string[]): void {
 let cachedBinaries: ServerBinaries | undefined;
 
 /**
- * Finds `redis-server` and the PostgreSQL server binaries; installs the missing Debian packages (`redis-server`,
- * `postgresql`) with apt-get when running as root, else throws an error saying what to install.
+ * Finds `redis-server`, the PostgreSQL server binaries and MariaDB's; installs the missing Debian packages
+ * (`redis-server`, `postgresql`, `mariadb-server`, which brings `mariadb-client`) with apt-get when running as root,
+ * else throws an error saying what to install.
  */
 export function ensureServerBinaries(): ServerBinaries {
   if (cachedBinaries) return cachedBinaries;
   const missing: string[] = [];
   if (!findRedisServer()) missing.push('redis-server');
   if (!findPgBinDir()) missing.push('postgresql');
+  if (!findMariadbBinaries()) missing.push('mariadb-server', 'mariadb-client');
   if (missing.length > 0) installPackages(missing);
 
   const redisServer = findRedisServer();
   const pgBinDir = findPgBinDir();
-  if (!redisServer || !pgBinDir) {
-    throw new Error(`Spillway: ${missing.join(' and ')} still not found after installing; check the apt-get output`);
+  const mariadb = findMariadbBinaries();
+  if (!redisServer || !pgBinDir || !mariadb) {
+    throw new Error(`Spillway: ${missing.join(', ')} still not found after installing; check the apt-get output`);
   }
-  cachedBinaries = { redisServer, pgBinDir };
+  cachedBinaries = { redisServer, pgBinDir, mariadb };
 
   return cachedBinaries;
 }

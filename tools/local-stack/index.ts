@@ -1,10 +1,27 @@
 /**
- * The local stack: Redis and PostgreSQL servers on loopback, the built apps as child processes, and the project
- * chores around them. One launcher for `npm start`, the tests, chaos, fuzz, soak and bench.
+ * The local stack: Redis, PostgreSQL and MariaDB servers on loopback, the built apps as child processes, and the
+ * project chores around them. One launcher for `npm start`, the tests, chaos, fuzz, soak and bench.
  */
 export { type AppExit, type AppName, AppProcess, type AppProcessOptions, type UnexpectedExit } from './app-process';
-export { ensureServerBinaries, findPgBinDir, findRedisServer, type ServerBinaries } from './binaries';
+export {
+  ensureServerBinaries,
+  findMariadbBinaries,
+  findPgBinDir,
+  findRedisServer,
+  type MariadbBinaries,
+  type ServerBinaries,
+} from './binaries';
 export { forEachKeyWithPrefix } from './key-scan';
+export {
+  MARIADB_PASSWORD,
+  MARIADB_USER,
+  mariadbControl,
+  type MariadbControlOptions,
+  type MariadbOptions,
+  MariadbServer,
+  type MariadbStopMode,
+  startMariadb,
+} from './mariadb';
 export { findFreePort, isPortFree, LOOPBACK_HOST } from './ports';
 export {
   type PgStopMode,

@@ -1,21 +1,11 @@
-import { type SpawnOptions, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import {
-  appendFileSync,
-  existsSync,
-  lchownSync,
-  lstatSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { type SpawnOptions } from 'node:child_process';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ensureServerBinaries, findPgBinDir, isExecutable, isRoot, which } from './binaries';
 import { run, type RunResult, runOrThrow, tail } from './commands';
 import { choosePort, LOOPBACK_HOST, type PortChoice } from './ports';
 import { isAlive, type LocalServer, track, untrack } from './processes';
+import { chownRecursive, prepareServerDir, systemUser, type UnixUser } from './system-user';
 
 // PostgreSQL refuses to run as root, so as root every server tool runs as the `postgres` user.
 
@@ -47,29 +37,10 @@ export interface PostgresControlOptions {
   pgBinDir?: string;
 }
 
-interface UnixUser {
-  uid: number;
-  gid: number;
-}
+const POSTGRES_USER = { userName: 'postgres', server: 'PostgreSQL', kind: 'postgres' };
 
-/** uid and gid of the `postgres` user, from /etc/passwd or `id`. */
 function postgresUser(): UnixUser {
-  const line = readFileSync('/etc/passwd', 'utf8')
-    .split('\n')
-    .find((entry) => entry.startsWith('postgres:'));
-  if (line) {
-    const [, , uid, gid] = line.split(':');
-
-    return { uid: Number(uid), gid: Number(gid) };
-  }
-  const id = (flag: string) => spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' });
-  const uid = id('-u');
-  const gid = id('-g');
-  if (uid.status !== 0 || gid.status !== 0) {
-    throw new Error('PostgreSQL cannot run as root and there is no `postgres` user (create one: useradd -r postgres)');
-  }
-
-  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  return systemUser(POSTGRES_USER.userName, POSTGRES_USER.server);
 }
 
 /** Spawn options that run a PostgreSQL tool as `postgres` when we are root, from a folder it can enter. */
@@ -79,44 +50,6 @@ function pgSpawnOptions(home: string): SpawnOptions {
   const { uid, gid } = postgresUser();
 
   return { cwd: '/', env: { ...env, HOME: home, USER: 'postgres', LOGNAME: 'postgres' }, uid, gid };
-}
-
-/** chown -R, skipping entries that already belong to the user. */
-function chownRecursive(target: string, user: UnixUser): void {
-  const stat = lstatSync(target);
-  if (stat.uid !== user.uid || stat.gid !== user.gid) lchownSync(target, user.uid, user.gid);
-  if (!stat.isDirectory()) return;
-  for (const entry of readdirSync(target)) chownRecursive(join(target, entry), user);
-}
-
-/** Whether `user` can write into and enter `dir` (tested by running `test` as that user: exact, ACLs included). */
-function canUse(dir: string, user: UnixUser): boolean {
-  const result = spawnSync('test', ['-w', dir, '-a', '-x', dir], { ...user, cwd: '/' });
-
-  return result.status === 0;
-}
-
-/**
- * Creates the data folder and makes it the `postgres` user's. A folder that user cannot reach (under /root, say)
- * is replaced by one under os.tmpdir(), named after the requested path so that a later run finds it again.
- * Returns the folder to use.
- */
-function preparePgDir(requested: string): string {
-  mkdirSync(requested, { recursive: true });
-  if (!isRoot()) return requested;
-  const user = postgresUser();
-  chownRecursive(requested, user);
-  if (canUse(requested, user)) return requested;
-
-  const hash = createHash('sha256').update(requested).digest('hex').slice(0, 10);
-  const fallback = join(tmpdir(), `spillway-postgres-${hash}`);
-  process.stderr.write(
-    `spillway: user postgres cannot reach ${requested}; PostgreSQL data goes to ${fallback} instead\n`,
-  );
-  mkdirSync(fallback, { recursive: true, mode: 0o700 });
-  chownRecursive(fallback, user);
-
-  return fallback;
 }
 
 /** A postgresql.conf string literal. */
@@ -269,7 +202,7 @@ export class PostgresServer implements LocalServer {
  */
 export async function startPostgres(options: PostgresOptions): Promise<PostgresServer> {
   const binDir = options.pgBinDir ?? findPgBinDir() ?? ensureServerBinaries().pgBinDir;
-  const dir = preparePgDir(resolve(options.dir));
+  const dir = prepareServerDir(resolve(options.dir), POSTGRES_USER);
   if (existsSync(join(dir, 'PG_VERSION'))) await stopLeftoverPostgres(binDir, dir);
   else await initdb(binDir, dir);
   const port = await choosePort(options);

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 
-/** What every local server kind (redis.ts, postgres.ts) offers the tracking below. */
+/** What every local server kind (redis.ts, postgres.ts, mariadb.ts) offers the tracking below. */
 export interface LocalServer {
-  /** e.g. `redis://127.0.0.1:6379`, `postgres://postgres@127.0.0.1:5432/spillway` */
+  /** e.g. `redis://127.0.0.1:6379`, `postgres://postgres@127.0.0.1:5432/spillway`, `mysql://spillway:…` */
   readonly url: string;
   readonly port: number;
   /** the data folder */

@@ -19,7 +19,7 @@ export enum IngestExceptionCode {
   INVALID_ID = 'INVALID_ID',
   /** An If-Match header or `ifMatch` field that is not a version. */
   INVALID_IF_MATCH = 'INVALID_IF_MATCH',
-  /** A document PostgreSQL could not store as sent, or that breaks its collection's schema or names another id. */
+  /** A document the database could not store as sent, or that breaks its collection's schema or names another id. */
   INVALID_DOCUMENT = 'INVALID_DOCUMENT',
   /** A batch read without ids, or with too many. */
   INVALID_QUERY = 'INVALID_QUERY',
@@ -35,9 +35,9 @@ export enum IngestExceptionCode {
   REDIS_UNAVAILABLE = 'REDIS_UNAVAILABLE',
   /** Redis went away after a write was sent and before it answered: the write may have been applied. */
   OUTCOME_UNKNOWN = 'OUTCOME_UNKNOWN',
-  /** PostgreSQL could not be reached, or answered too slowly, for a request that needs it. */
-  POSTGRES_UNAVAILABLE = 'POSTGRES_UNAVAILABLE',
-  /** Every item of a `_bulk` failed for want of Redis or PostgreSQL: nothing was written. */
+  /** The database could not be reached, or answered too slowly, for a request that needs it. */
+  DATABASE_UNAVAILABLE = 'DATABASE_UNAVAILABLE',
+  /** Every item of a `_bulk` failed for want of Redis or the database: nothing was written. */
   BULK_UNAVAILABLE = 'BULK_UNAVAILABLE',
 }
 

@@ -1,10 +1,11 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { retryDelayMs } from './backoff';
+import { type SqlDialect, sqlDialectOf } from './dialect';
 
 /**
  * Owns the process's TypeORM DataSource and connects it in the background with backoff,
- * so an app starts (and reports not-ready) while PostgreSQL is still down.
+ * so an app starts (and reports not-ready) while the database is still down.
  */
 @Injectable()
 export class DatabaseService implements OnApplicationShutdown {
@@ -12,7 +13,12 @@ export class DatabaseService implements OnApplicationShutdown {
   private connecting?: Promise<DataSource>;
   private closed = false;
 
-  constructor(readonly dataSource: DataSource) {}
+  /** What differs between the databases: every statement the apps run goes through it. */
+  readonly dialect: SqlDialect;
+
+  constructor(readonly dataSource: DataSource) {
+    this.dialect = sqlDialectOf(dataSource);
+  }
 
   get isConnected(): boolean {
     return this.dataSource.isInitialized;
@@ -34,7 +40,7 @@ export class DatabaseService implements OnApplicationShutdown {
           throw error;
         }
         const delay = retryDelayMs(attempt);
-        this.logger.warn(`postgres not reachable (${(error as Error).message}); retrying in ${delay} ms`);
+        this.logger.warn(`${this.dialect.label} not reachable (${(error as Error).message}); retrying in ${delay} ms`);
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }

@@ -4,9 +4,6 @@ import { DatabaseService } from './database.service';
 import { applySchema } from './schema/schema-apply';
 import { planSchema } from './schema/schema-plan';
 
-/** One key for every replica, so only one at a time runs DDL. */
-const DDL_LOCK_KEY = 7_263_001;
-
 /**
  * Runs Spillway's migrations, then creates what the collections' tables need and only adds to them: missing
  * schemas, tables, keys, indexes and columns. A change that would drop, rename or retype anything stops it with a
@@ -23,18 +20,18 @@ export class SchemaProvisioner {
     const runner = dataSource.createQueryRunner();
     try {
       await runner.connect();
-      await runner.query('SELECT pg_advisory_lock($1)', [DDL_LOCK_KEY]);
-      await dataSource.runMigrations({ transaction: 'all' });
-      const plan = await planSchema(dataSource, collections);
-      for (const statement of plan.leftAlone) {
-        this.logger.log(`left alone, as no collection file describes it: ${statement.sql}`);
-      }
-      await applySchema(runner, plan);
-      for (const statement of plan.allowed) {
-        this.logger.log(`ran ${statement.sql}`);
-      }
+      await this.database.dialect.withDdlLock(runner, async () => {
+        await dataSource.runMigrations({ transaction: 'all' });
+        const plan = await planSchema(dataSource, collections);
+        for (const statement of plan.leftAlone) {
+          this.logger.log(`left alone, as no collection file describes it: ${statement.sql}`);
+        }
+        await applySchema(runner, plan);
+        for (const statement of plan.allowed) {
+          this.logger.log(`ran ${statement.sql}`);
+        }
+      });
     } finally {
-      await runner.query('SELECT pg_advisory_unlock($1)', [DDL_LOCK_KEY]).catch(() => undefined);
       await runner.release();
     }
   }

@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
 import { type Collection, loadCollections } from '@app/collections';
 import { type ChangeEntry, ChangeOp } from '@app/contracts';
@@ -11,9 +10,7 @@ import {
   createSpillwayDataSource,
   DatabaseService,
   documentOutputWrites,
-  postgresOutputSql,
-  preparedRows,
-  qualifiedTable,
+  postgresDialect,
   SchemaProvisioner,
   type WritableProjection,
 } from '@app/persistence';
@@ -109,55 +106,37 @@ describe(reproject.name, () => {
   });
 
   /**
-   * The sink's write of a batch (BatchWriterService.write without its metrics and splitting): the write function,
+   * The sink's write of a batch (BatchWriterService.write without its metrics and splitting): the state table's write,
    * which locks the ids, then each output's rows and removals, in one transaction. Ids are distinct in a batch.
    */
   const sinkWrite = async (collection: Collection, entries: ChangeEntry[]): Promise<void> => {
     const puts = entries.filter((e) => e.op === ChangeOp.PUT);
     const deletes = entries.filter((e) => e.op === ChangeOp.DELETE);
     const runner = db.createQueryRunner();
-    const client = (await runner.connect()) as PoolClient;
     try {
-      await client.query('BEGIN');
-      await client.query(
-        `SELECT * FROM spillway_write_documents_v1($1, $2::regclass, $3::text[], $4::bigint[], $5::json,
-           $6::bigint[], $7::text[], $8::bigint[], $9::bigint[])`,
-        [
-          collection.name,
-          qualifiedTable(collection),
-          puts.map((e) => e.id),
-          puts.map((e) => e.version),
-          JSON.stringify(puts.map((e) => e.doc)),
-          puts.map((e) => e.ingestedAt),
-          deletes.map((e) => e.id),
-          deletes.map((e) => e.version),
-          deletes.map((e) => e.ingestedAt),
-        ],
-      );
-      const read = postgresOutputSql.writtenStateRows(qualifiedTable(collection));
-      const written = new Set(
-        (await preparedRows<{ id: string }>(client, read.name, read.text, [puts.map((e) => e.id)])).map((r) => r.id),
+      const session = await postgresDialect.session(runner);
+      await runner.startTransaction();
+      const { rows } = await postgresDialect.state.writeDocuments(
+        session,
+        collection,
+        { puts, deletes },
+        { withIds: true },
       );
       const applied = puts
-        .filter((e) => written.has(e.id))
+        .filter((e) => rows?.has(e.id))
         .map((entry) => ({
           entry,
           projection: collection.projector?.project(JSON.parse(entry.doc)) as WritableProjection,
+          createdState: rows?.get(entry.id),
         }));
-      for (const write of documentOutputWrites(collection.outputs, applied, deletes)) {
-        const statements = postgresOutputSql.statements(write.output);
-        if (write.rows.length > 0) {
-          const values = postgresOutputSql.rowParameters(write.output, write.rows, write.rowVersions);
-          await preparedRows(client, statements.upsert.name, statements.upsert.text, values);
-        }
-        if (write.removals.ownerKeys.length > 0) {
-          const values = postgresOutputSql.removalParameters(write.removals.ownerKeys, write.removals.versions);
-          await preparedRows(client, statements.remove.name, statements.remove.text, values);
-        }
-      }
-      await client.query('COMMIT');
+      await postgresDialect.outputs.write(
+        session,
+        documentOutputWrites(collection.outputs, applied, deletes),
+        'rows-first',
+      );
+      await runner.commitTransaction();
     } catch (error) {
-      await client.query('ROLLBACK');
+      await runner.rollbackTransaction();
       throw error;
     } finally {
       await runner.release();

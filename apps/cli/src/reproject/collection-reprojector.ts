@@ -1,15 +1,11 @@
-import type { PoolClient } from 'pg';
-import type { DataSource } from 'typeorm';
+import type { DataSource, QueryRunner } from 'typeorm';
 import type { Collection, Projection, Projector } from '@app/collections';
 import {
-  lockDocuments,
-  OutputRowsReplacer,
-  postgresOutputSql,
-  postgresReprojectionSql as sql,
-  preparedRows,
   type ReprojectedDocument,
   reprojectionWrites,
-  type Statement,
+  type SqlDialect,
+  sqlDialectOf,
+  type SqlSession,
 } from '@app/persistence';
 
 /** What a reprojection did. */
@@ -45,8 +41,8 @@ function project(projector: Projector, doc: unknown): Projection {
 
 /**
  * Rewrites a collection's output tables from its state table, safe while sinks write the same documents:
- * 1. walks the state table by id, a batch a transaction; each transaction takes the advisory locks a sink's write of
- *    those documents takes (lockDocuments), then reads their state rows again, so a sink's newer write committed
+ * 1. walks the state table by id, a batch a transaction; each transaction takes the locks a sink's write of those
+ *    documents takes (the dialect's `state.lockDocuments`), then reads their state rows again, so a sink's newer write committed
  *    before is read, and one that comes later waits for the commit and then wins by the version guard;
  * 2. replaces every row of each document in every output (reprojectionWrites), a filtered document losing its rows;
  * 3. removes the rows whose document has no state row (deleted before the outputs had them), except from outputs that
@@ -54,7 +50,7 @@ function project(projector: Projector, doc: unknown): Projection {
  * Events take no lock (a sink takes none for them either): an event's state row and rows are written once, together.
  */
 export class CollectionReprojector {
-  private readonly replacer = new OutputRowsReplacer(postgresOutputSql);
+  private readonly dialect: SqlDialect;
   private readonly projector: Projector;
 
   constructor(
@@ -65,14 +61,12 @@ export class CollectionReprojector {
       throw new Error(`collection ${collection.name} has no outputs (${collection.file} has no "output")`);
     }
     this.projector = collection.projector;
+    this.dialect = sqlDialectOf(dataSource);
   }
 
   /** The state rows there are now, for a progress bar. */
-  async countDocuments(): Promise<number> {
-    const { text } = sql.countState(this.collection);
-    const [row] = await this.dataSource.query<{ n: number }[]>(text);
-
-    return row?.n ?? 0;
+  countDocuments(): Promise<number> {
+    return this.dialect.reprojection.countState(this.dataSource, this.collection);
   }
 
   async run(options: ReprojectionOptions): Promise<ReprojectionCounts> {
@@ -85,9 +79,9 @@ export class CollectionReprojector {
     };
     const runner = this.dataSource.createQueryRunner();
     try {
-      const client = (await runner.connect()) as PoolClient;
-      await this.walk(client, counts, options);
-      await this.removeOrphans(client, counts, options.batchSize);
+      const session = await this.dialect.session(runner);
+      await this.walk(runner, session, counts, options);
+      await this.removeOrphans(runner, session, counts, options.batchSize);
     } finally {
       await runner.release();
     }
@@ -95,25 +89,29 @@ export class CollectionReprojector {
     return counts;
   }
 
-  private async walk(client: PoolClient, counts: ReprojectionCounts, options: ReprojectionOptions): Promise<void> {
-    const nextIds = sql.stateIdsAfter(this.collection);
-    const readRows = sql.stateRows(this.collection);
+  private async walk(
+    runner: QueryRunner,
+    session: SqlSession,
+    counts: ReprojectionCounts,
+    options: ReprojectionOptions,
+  ): Promise<void> {
+    const { reprojection, state, outputs } = this.dialect;
     const mode = this.collection.kind === 'document' ? 'upsert' : 'insert-once';
     let walked = 0;
     let after = '';
     for (;;) {
-      const ids = (await run<{ id: string }>(client, nextIds, [after, options.batchSize])).map((r) => r.id);
+      const ids = await reprojection.stateIdsAfter(session, this.collection, after, options.batchSize);
       const last = ids.at(-1);
       if (last === undefined) {
         return;
       }
       after = last;
-      const writes = await transaction(client, async () => {
+      const writes = await transaction(runner, async () => {
         if (this.collection.kind === 'document') {
-          await lockDocuments(client, this.collection.name, ids);
+          await state.lockDocuments(session, this.collection.name, ids);
         }
         const documents: ReprojectedDocument[] = [];
-        for (const row of await run<{ id: string; version: number; doc: unknown }>(client, readRows, [ids])) {
+        for (const row of await reprojection.stateRows(session, this.collection, ids)) {
           const projection = project(this.projector, row.doc);
           if (projection.kind === 'invalid') {
             counts.invalid += 1;
@@ -125,7 +123,7 @@ export class CollectionReprojector {
           documents.push({ id: row.id, version: row.version, projection });
         }
         const batchWrites = reprojectionWrites(this.collection.outputs, documents, mode);
-        await this.replacer.run(client, batchWrites);
+        await outputs.write(session, batchWrites, 'removals-first');
 
         return batchWrites;
       });
@@ -138,48 +136,46 @@ export class CollectionReprojector {
     }
   }
 
-  private async removeOrphans(client: PoolClient, counts: ReprojectionCounts, batchSize: number): Promise<void> {
+  private async removeOrphans(
+    runner: QueryRunner,
+    session: SqlSession,
+    counts: ReprojectionCounts,
+    batchSize: number,
+  ): Promise<void> {
+    const { reprojection, state } = this.dialect;
     for (const output of this.collection.outputs) {
       if (output.excludeOps.includes('delete')) {
         continue;
       }
-      const findOwners = sql.orphanOwners(output, this.collection);
-      const remove = sql.removeOrphans(output, this.collection);
       let after: string | null = null;
       for (;;) {
-        const owners: string[] = (await run<{ owner: string }>(client, findOwners, [after, batchSize])).map(
-          (r) => r.owner,
-        );
+        const owners = await reprojection.orphanOwners(session, output, this.collection, after, batchSize);
         const last = owners.at(-1);
         if (last === undefined) {
           break;
         }
         after = last;
-        counts.orphanRows += await transaction(client, async () => {
+        counts.orphanRows += await transaction(runner, async () => {
           if (this.collection.kind === 'document') {
-            await lockDocuments(client, this.collection.name, owners);
+            await state.lockDocuments(session, this.collection.name, owners);
           }
 
-          return (await client.query({ name: remove.name, text: remove.text, values: [owners] })).rowCount ?? 0;
+          return reprojection.removeOrphans(session, output, this.collection, owners);
         });
       }
     }
   }
 }
 
-function run<T>(client: PoolClient, statement: Statement, values: unknown[]): Promise<T[]> {
-  return preparedRows<T>(client, statement.name, statement.text, values);
-}
-
-async function transaction<T>(client: PoolClient, work: () => Promise<T>): Promise<T> {
-  await client.query('BEGIN');
+async function transaction<T>(runner: QueryRunner, work: () => Promise<T>): Promise<T> {
+  await runner.startTransaction();
   try {
     const result = await work();
-    await client.query('COMMIT');
+    await runner.commitTransaction();
 
     return result;
   } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await runner.rollbackTransaction().catch(() => undefined);
     throw error;
   }
 }

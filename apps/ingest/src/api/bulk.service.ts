@@ -19,8 +19,8 @@ type BulkOp = PutOrDelete | { op: 'patch'; id: string; doc?: unknown; ifMatch?: 
 /** The ops that are applied together, as opposed to those of an id with a patch, applied one by one. */
 const TOGETHER = Symbol('together');
 
-/** Item errors that mean nothing was written for want of Redis or PostgreSQL (an unknown outcome is not one). */
-const NOT_WRITTEN = new Set([IngestExceptionCode.REDIS_UNAVAILABLE, IngestExceptionCode.POSTGRES_UNAVAILABLE]);
+/** Item errors that mean nothing was written for want of Redis or the database (an unknown outcome is not one). */
+const NOT_WRITTEN = new Set([IngestExceptionCode.REDIS_UNAVAILABLE, IngestExceptionCode.DATABASE_UNAVAILABLE]);
 
 /** The items of a `_bulk` body; the only checks that fail the whole request, with the backlog's. */
 function itemsOf(body: unknown, field: 'ops' | 'events'): unknown[] {

@@ -4,7 +4,7 @@ import { EventsService } from '../events/events.service';
 import { ApiKeyGuard } from '../http/api-key.guard';
 import { BacklogGuard } from '../store/backlog.guard';
 import { DocumentStore } from '../store/document-store';
-import { PostgresStateReader } from '../store/postgres-state.reader';
+import { DatabaseStateReader } from '../store/database-state.reader';
 import { BulkService } from './bulk.service';
 import { CollectionPipe } from './collection.pipe';
 import { CollectionsController } from './collections.controller';
@@ -20,7 +20,7 @@ import { ReadsService } from './reads.service';
     DocumentsService,
     DocumentStore,
     EventsService,
-    PostgresStateReader,
+    DatabaseStateReader,
     ReadsService,
   ],
 })

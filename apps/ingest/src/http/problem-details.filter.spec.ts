@@ -14,7 +14,7 @@ describe(problemOf.name, () => {
     [IngestExceptionCode.NOT_FOUND, 404, 'Not Found'],
     [IngestExceptionCode.ALREADY_EXISTS, 409, 'Conflict'],
     [IngestExceptionCode.VERSION_MISMATCH, 412, 'Precondition Failed'],
-    [IngestExceptionCode.POSTGRES_UNAVAILABLE, 503, 'Service Unavailable'],
+    [IngestExceptionCode.DATABASE_UNAVAILABLE, 503, 'Service Unavailable'],
     [IngestExceptionCode.BULK_UNAVAILABLE, 503, 'Service Unavailable'],
   ])('answers %s with %i %s, the message as detail, and no headers', (code, status, title) => {
     expect(sut(code)).toEqual({ status, title, detail: 'why', headers: undefined, extensions: undefined });

@@ -47,7 +47,7 @@ const STATUS_OF_CODE: Record<IngestExceptionCode, HttpStatus> = {
   [IngestExceptionCode.BACKLOG_FULL]: HttpStatus.TOO_MANY_REQUESTS,
   [IngestExceptionCode.REDIS_UNAVAILABLE]: HttpStatus.SERVICE_UNAVAILABLE,
   [IngestExceptionCode.OUTCOME_UNKNOWN]: HttpStatus.SERVICE_UNAVAILABLE,
-  [IngestExceptionCode.POSTGRES_UNAVAILABLE]: HttpStatus.SERVICE_UNAVAILABLE,
+  [IngestExceptionCode.DATABASE_UNAVAILABLE]: HttpStatus.SERVICE_UNAVAILABLE,
   [IngestExceptionCode.BULK_UNAVAILABLE]: HttpStatus.SERVICE_UNAVAILABLE,
 };
 

@@ -15,7 +15,7 @@ import {
 } from '@app/redis';
 import { IngestException, IngestExceptionCode } from '../ingest.exception';
 import { inGroups, type ItemResult, onlyResult, withResults } from './item-results';
-import { PostgresStateReader } from './postgres-state.reader';
+import { DatabaseStateReader } from './database-state.reader';
 import { redisFailure } from './redis-errors';
 import { inScriptCalls } from './script-calls';
 
@@ -27,7 +27,7 @@ export interface StoredDocument {
   readAtMs: number;
 }
 
-/** A floor older than writeDocuments accepts is read again; more reads than this means PostgreSQL is too slow. */
+/** A floor older than writeDocuments accepts is read again; more reads than this means the database is too slow. */
 const FLOOR_READS = 3;
 
 export interface DocumentWrite {
@@ -37,7 +37,7 @@ export interface DocumentWrite {
   json: string;
   expectedVersion?: number;
   createOnly?: boolean;
-  /** PostgreSQL's state, when the caller already read it (a PATCH of a document only PostgreSQL holds). */
+  /** The database's state, when the caller already read it (a PATCH of a document only the database holds). */
   floor?: VersionFloor;
 }
 
@@ -55,13 +55,13 @@ export function versionMismatch(): IngestException {
   );
 }
 
-/** Reads and writes documents and events in Redis, falling through to PostgreSQL for what Redis does not hold. */
+/** Reads and writes documents and events in Redis, falling through to the database for what Redis does not hold. */
 @Injectable()
 export class DocumentStore {
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     @Inject(ingestConfig.KEY) private readonly cfg: ConfigType<typeof ingestConfig>,
-    private readonly postgres: PostgresStateReader,
+    private readonly stored: DatabaseStateReader,
   ) {}
 
   /** Current documents by id; null for ids that do not exist or were deleted. */
@@ -87,9 +87,9 @@ export class DocumentStore {
       }
     }
     if (misses.length > 0) {
-      const fromPostgres = await this.postgres.documents(collection, misses);
+      const fromDatabase = await this.stored.documents(collection, misses);
       for (const id of misses) {
-        const row = fromPostgres.get(id);
+        const row = fromDatabase.get(id);
         found.set(id, row ? { ...row, readAtMs } : null);
       }
     }
@@ -105,7 +105,7 @@ export class DocumentStore {
   /**
    * Writes changes in the order given, one script call per partition and chunk: a change sees the changes before
    * it, so several changes of one id apply in turn. Changes to ids Redis holds no hash for are sent again with the
-   * version floor PostgreSQL reports. Per change, in order: its new version, or the error it failed with.
+   * version floor the database reports. Per change, in order: its new version, or the error it failed with.
    */
   writeAll(collection: Collection, changes: DocumentWrite[]): Promise<ItemResult<number>[]> {
     const writes = changes.map((change) => ({ change, floor: change.floor ? versionFloorArg(change.floor) : '' }));
@@ -135,7 +135,7 @@ export class DocumentStore {
 
   /**
    * Sends the writes; those whose ids Redis holds no hash for are sent again once their floors are read from
-   * PostgreSQL. A floor older than writeDocuments accepts is read again, up to {@link FLOOR_READS} times.
+   * the database. A floor older than writeDocuments accepts is read again, up to {@link FLOOR_READS} times.
    */
   private async writeWithFloors(
     collection: Collection,
@@ -158,8 +158,8 @@ export class DocumentStore {
           return again.map(
             ({ change }) =>
               new IngestException(
-                IngestExceptionCode.POSTGRES_UNAVAILABLE,
-                `PostgreSQL answered too slowly for ${collection.name}/${change.id}; retry`,
+                IngestExceptionCode.DATABASE_UNAVAILABLE,
+                `The database answered too slowly for ${collection.name}/${change.id}; retry`,
               ),
           );
         }
@@ -170,10 +170,10 @@ export class DocumentStore {
     );
   }
 
-  /** Sets the floors of the writes to what PostgreSQL holds for their ids. */
+  /** Sets the floors of the writes to what the database holds for their ids. */
   private async readFloors(collection: Collection, writes: PendingWrite[]): Promise<void> {
     const readAtMs = Date.now();
-    const states = await this.postgres.versions(collection, [...new Set(writes.map(({ change }) => change.id))]);
+    const states = await this.stored.versions(collection, [...new Set(writes.map(({ change }) => change.id))]);
     for (const write of writes) {
       const state = states.get(write.change.id);
       write.floor = versionFloorArg({ version: state?.version ?? 0, live: state?.live ?? false, readAtMs });

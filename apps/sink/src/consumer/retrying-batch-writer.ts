@@ -7,15 +7,14 @@ import type { SpillwayMetrics } from '@app/metrics';
 import { retryDelayMs } from '@app/persistence';
 import type { BatchResult } from '../upsert/batch-result';
 import type { BatchWriterService } from '../upsert/batch-writer.service';
-import { describeError } from '../upsert/postgres-errors';
 import type { PartitionStream } from './partition-stream';
 import type { RawEntry } from './stream-replies';
 
-/** What became of a batch's changes in PostgreSQL. */
+/** What became of a batch's changes in the database. */
 export type WriteOutcome =
   /** Committed; the entries refused for their content (if any) are left out of it, to be dead-lettered. */
   | ({ kind: 'written' } & BatchResult)
-  /** Every change was superseded, or there was none: nothing was sent to PostgreSQL. */
+  /** Every change was superseded, or there was none: nothing was sent to the database. */
   | { kind: 'nothing-to-write' }
   /** Stopping, and the database was still failing at the deadline: the batch stays pending for another replica. */
   | { kind: 'outage'; error: unknown };
@@ -62,7 +61,7 @@ export class RetryingBatchWriter {
         this.databaseFailing = true;
         metrics.sinkRetries.inc({ reason: 'database' });
         if (attempt === 0 || attempt % 10 === 0) {
-          logger.warn(`write failed, retrying with backoff: ${describeError(error)}`);
+          logger.warn(`write failed, retrying with backoff: ${writer.describeError(error)}`);
         }
         if (Date.now() >= this.stopDeadline()) {
           return { kind: 'outage', error };

@@ -7,7 +7,6 @@ import { allPartitions, entryIdMs, type PartitionKeys } from '@app/contracts';
 import { DatabaseService } from '@app/persistence';
 import { REDIS_CLIENT } from '@app/redis';
 import { minEntryId, nextEntryId } from '../consumer/stream-replies';
-import { PRUNE_TOMBSTONES } from '../upsert/batch-sql';
 
 const INTERVAL_MS = 5000;
 /**
@@ -56,10 +55,8 @@ export class StreamMaintenanceService implements OnModuleInit, OnApplicationShut
           const safeId = await this.trim(keys);
           await this.removeIdleConsumers(keys);
           if (safeId && collection.kind === 'document' && this.database.isConnected) {
-            await this.database.dataSource.query(PRUNE_TOMBSTONES, [
-              collection.name,
-              entryIdMs(safeId) - TOMBSTONE_MARGIN_MS,
-            ]);
+            const { dataSource, dialect } = this.database;
+            await dialect.state.pruneTombstones(dataSource, collection.name, entryIdMs(safeId) - TOMBSTONE_MARGIN_MS);
           }
         }
       }

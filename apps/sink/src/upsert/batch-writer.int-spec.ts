@@ -4,9 +4,14 @@ import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { type Collection, loadCollections } from '@app/collections';
 import { type ChangeEntry, ChangeOp } from '@app/contracts';
-import { createSpillwayDataSource, DatabaseService, qualifiedTable, SchemaProvisioner } from '@app/persistence';
+import {
+  createSpillwayDataSource,
+  DatabaseService,
+  postgresDialect,
+  PostgresSession,
+  SchemaProvisioner,
+} from '@app/persistence';
 import { testServers } from '../../../../test/utils/servers';
-import { WRITE_DOCUMENTS } from './batch-sql';
 import { BatchWriterService } from './batch-writer.service';
 
 /**
@@ -44,9 +49,10 @@ describe('BatchWriterService', () => {
   };
   const row = async (id: string) =>
     (
-      await dataSource.query<{ version: string }[]>(`SELECT version FROM ${qualifiedTable(sessions)} WHERE id = $1`, [
-        id,
-      ])
+      await dataSource.query<{ version: string }[]>(
+        `SELECT version FROM ${postgresDialect.qualifiedTable(sessions.tableSchema, sessions.table)} WHERE id = $1`,
+        [id],
+      )
     )[0];
 
   beforeAll(async () => {
@@ -125,7 +131,7 @@ describe('BatchWriterService', () => {
     }
 
     const versions = await dataSource.query<{ version: string }[]>(
-      `SELECT DISTINCT version FROM ${qualifiedTable(sessions)} WHERE id LIKE 'c-%'`,
+      `SELECT DISTINCT version FROM ${postgresDialect.qualifiedTable(sessions.tableSchema, sessions.table)} WHERE id LIKE 'c-%'`,
     );
     expect(versions).toEqual([{ version: '40' }]);
   });
@@ -150,17 +156,12 @@ describe('BatchWriterService', () => {
       await client.query(`SET auto_explain.log_nested_statements = on`);
       await client.query(`SET auto_explain.log_level = notice`);
       const puts = Array.from({ length: 300 }, (_, i) => entry(ChangeOp.PUT, `k-${i}`, 1));
-      await client.query(WRITE_DOCUMENTS, [
-        'sessions',
-        qualifiedTable(sessions),
-        puts.map((e) => e.id),
-        puts.map((e) => e.version),
-        JSON.stringify(puts.map((e) => e.doc)),
-        puts.map((e) => e.ingestedAt),
-        [],
-        [],
-        [],
-      ]);
+      await postgresDialect.state.writeDocuments(
+        new PostgresSession(client),
+        sessions,
+        { puts, deletes: [] },
+        { withIds: false },
+      );
     } finally {
       await client.end();
     }

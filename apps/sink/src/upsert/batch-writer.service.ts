@@ -1,25 +1,29 @@
 import { Injectable } from '@nestjs/common';
-import type { PoolClient } from 'pg';
 import type { Collection } from '@app/collections';
-import { type ChangeEntry, entryIdMs } from '@app/contracts';
-import { DatabaseService, postgresOutputSql, preparedRows, qualifiedTable } from '@app/persistence';
+import type { ChangeEntry } from '@app/contracts';
+import { DatabaseService } from '@app/persistence';
 import { projectBatch, type ProjectionCache } from './batch-projection';
-import { addResult, type BatchCounts, type BatchResult, noCounts, type RejectedEntry } from './batch-result';
-import { insertEvents, WRITE_DOCUMENTS, WRITE_DOCUMENTS_RETURNING_IDS } from './batch-sql';
+import { addResult, type BatchResult, noCounts, type RejectedEntry } from './batch-result';
 import { coalesce } from './coalesce';
 import { OutputTablesWriter } from './output-tables-writer';
-import { describeError, isContentError } from './postgres-errors';
 
 /** Writes batches of change entries into a collection's table, and its output tables, one transaction per batch. */
 @Injectable()
 export class BatchWriterService {
-  private readonly outputs = new OutputTablesWriter(postgresOutputSql);
+  private readonly outputs: OutputTablesWriter;
 
-  constructor(private readonly database: DatabaseService) {}
+  constructor(private readonly database: DatabaseService) {
+    this.outputs = new OutputTablesWriter(database.dialect);
+  }
+
+  /** A failed write's error as one line for a log. */
+  describeError(error: unknown): string {
+    return `${this.database.dialect.label}: ${this.database.dialect.errors.describe(error)}`;
+  }
 
   /**
-   * Writes the batch; when PostgreSQL refuses it for its content, splits it in halves until the
-   * refused entries stand alone, so that their batch-mates still land. Other errors are thrown.
+   * Writes the batch; when the database refuses it for its content, splits it in halves until the refused entries
+   * stand alone, so that their batch-mates still land. Other errors are thrown.
    */
   async writeIsolating(
     collection: Collection,
@@ -29,12 +33,13 @@ export class BatchWriterService {
     try {
       return await this.write(collection, entries, projections);
     } catch (error) {
-      if (!isContentError(error)) {
+      const { errors, label } = this.database.dialect;
+      if (errors.classify(error) !== 'content') {
         throw error;
       }
       const [only, ...others] = entries;
       if (only !== undefined && others.length === 0) {
-        const reason = `rejected by PostgreSQL: ${describeError(error)}`;
+        const reason = `rejected by ${label}: ${errors.describe(error)}`;
 
         return { counts: noCounts(), rejected: [{ entry: only, reason }] };
       }
@@ -71,37 +76,34 @@ export class BatchWriterService {
     if (!hasDocuments && !hasEvents) {
       return { counts, rejected };
     }
-    const table = qualifiedTable(collection);
+    const { dialect } = this.database;
     const runner = (await this.database.connect()).createQueryRunner();
     try {
-      const client = (await runner.connect()) as PoolClient;
+      const session = await dialect.session(runner);
       if (hasOutputs || (hasDocuments && hasEvents)) {
         await runner.startTransaction();
       }
       if (hasDocuments) {
         const { puts, deletes } = batch;
-        const written = hasOutputs
-          ? await this.writeDocumentsReturningIds(client, table, collection.name, puts, deletes)
-          : { ...(await this.writeDocuments(client, table, collection.name, puts, deletes)), rows: undefined };
+        const written = await dialect.state.writeDocuments(session, collection, batch, { withIds: hasOutputs });
         counts.inserted += written.inserted;
         counts.updated += written.updated;
         counts.deleted += written.deleted;
         counts.stale += puts.length - written.inserted - written.updated + deletes.length - written.deleted;
         if (written.rows !== undefined) {
           const { rows } = written;
-          await this.outputs.writeDocuments(client, collection, { puts, deletes, projections, rows }, counts);
+          await this.outputs.writeDocuments(session, collection, { puts, deletes, projections, rows }, counts);
         }
       }
       if (hasEvents) {
-        const rows = await this.insertEvents(client, table, collection.name, batch.events);
-        counts.inserted += rows.length;
-        counts.stale += batch.events.length - rows.length;
+        const insertedIds = await dialect.state.insertEvents(session, collection, batch.events);
+        counts.inserted += insertedIds.length;
+        counts.stale += batch.events.length - insertedIds.length;
         if (hasOutputs) {
-          const insertedIds = new Set(rows.map((r) => r.id));
           await this.outputs.writeEvents(
-            client,
+            session,
             collection,
-            { events: batch.events, insertedIds, projections },
+            { events: batch.events, insertedIds: new Set(insertedIds), projections },
             counts,
           );
         }
@@ -120,78 +122,4 @@ export class BatchWriterService {
       await runner.release();
     }
   }
-
-  /** The one row spillway_write_documents_v1 returns: how many rows were inserted, updated, deleted. */
-  private async writeDocuments(
-    client: PoolClient,
-    table: string,
-    collection: string,
-    puts: ChangeEntry[],
-    deletes: ChangeEntry[],
-  ): Promise<Pick<BatchCounts, 'inserted' | 'updated' | 'deleted'>> {
-    const [written] = await preparedRows<Pick<BatchCounts, 'inserted' | 'updated' | 'deleted'>>(
-      client,
-      'spillway:write-documents',
-      WRITE_DOCUMENTS,
-      documentParameters(table, collection, puts, deletes),
-    );
-    if (written === undefined) {
-      throw new Error('spillway_write_documents_v1 returned no row');
-    }
-
-    return written;
-  }
-
-  /**
-   * The one row spillway_write_documents_v2 returns, as counts, and the state rows it wrote (`rows`: each id with true
-   * when it inserted the row, false when it updated it), whose puts go to the output tables.
-   */
-  private async writeDocumentsReturningIds(
-    client: PoolClient,
-    table: string,
-    collection: string,
-    puts: ChangeEntry[],
-    deletes: ChangeEntry[],
-  ): Promise<Pick<BatchCounts, 'inserted' | 'updated' | 'deleted'> & { rows: Map<string, boolean> }> {
-    const [written] = await preparedRows<{ inserted_ids: string[]; updated_ids: string[]; deleted: number }>(
-      client,
-      'spillway:write-documents-returning-ids',
-      WRITE_DOCUMENTS_RETURNING_IDS,
-      documentParameters(table, collection, puts, deletes),
-    );
-    if (written === undefined) {
-      throw new Error('spillway_write_documents_v2 returned no row');
-    }
-    const rows = new Map<string, boolean>();
-    written.inserted_ids.forEach((id) => rows.set(id, true));
-    written.updated_ids.forEach((id) => rows.set(id, false));
-
-    return {
-      inserted: written.inserted_ids.length,
-      updated: written.updated_ids.length,
-      deleted: written.deleted,
-      rows,
-    };
-  }
-
-  private insertEvents(client: PoolClient, table: string, collection: string, events: ChangeEntry[]) {
-    return preparedRows<{ id: string }>(client, `spillway:events:${collection}`, insertEvents(table), [
-      events.map((e) => e.id),
-      JSON.stringify(events.map((e) => e.doc)),
-      events.map((e) => e.ingestedAt),
-    ]);
-  }
 }
-
-/** The parameters of spillway_write_documents_v1 and _v2. */
-const documentParameters = (table: string, collection: string, puts: ChangeEntry[], deletes: ChangeEntry[]) => [
-  collection,
-  table,
-  puts.map((e) => e.id),
-  puts.map((e) => e.version),
-  JSON.stringify(puts.map((e) => e.doc)),
-  puts.map((e) => e.ingestedAt),
-  deletes.map((e) => e.id),
-  deletes.map((e) => e.version),
-  deletes.map((e) => entryIdMs(e.entryId)),
-];

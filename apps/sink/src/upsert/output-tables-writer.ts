@@ -1,14 +1,11 @@
-import type { PoolClient } from 'pg';
 import type { Collection } from '@app/collections';
 import type { ChangeEntry } from '@app/contracts';
 import {
   type AppliedChange,
   documentOutputWrites,
   eventOutputWrites,
-  type OutputDialect,
-  type OutputWrite,
-  preparedRows,
-  type Statement,
+  type SqlDialect,
+  type SqlSession,
   type WritableProjection,
 } from '@app/persistence';
 import type { BatchCounts } from './batch-result';
@@ -36,18 +33,18 @@ function projectionOf(projections: ProjectionCache, entry: ChangeEntry): Writabl
 /**
  * Writes a batch's changes into a collection's output tables, inside the transaction that wrote them to its state
  * table and after that write: only what the state table took is projected, so the version guard and the tombstones
- * of the state table decide for every output, and the advisory locks its write took keep concurrent writers of the
+ * of the state table decide for every output, and the locks its write took keep concurrent writers of the
  * same documents apart until the commit.
  */
 export class OutputTablesWriter {
-  constructor(private readonly dialect: OutputDialect) {}
+  constructor(private readonly dialect: SqlDialect) {}
 
   /**
    * After the state table's document write: the puts it applied (`rows`: the ids of the state rows it wrote, each
    * with true when it inserted the row), and every delete. Counts the filtered puts.
    */
   async writeDocuments(
-    client: PoolClient,
+    session: SqlSession,
     collection: Collection,
     changes: {
       puts: ChangeEntry[];
@@ -65,15 +62,19 @@ export class OutputTablesWriter {
         if (projection.kind === 'filtered') {
           countFiltered(counts, inserted);
         }
-        applied.push({ entry, projection });
+        applied.push({ entry, projection, createdState: inserted });
       }
     }
-    await this.run(client, documentOutputWrites(collection.outputs, applied, changes.deletes));
+    await this.dialect.outputs.write(
+      session,
+      documentOutputWrites(collection.outputs, applied, changes.deletes),
+      'rows-first',
+    );
   }
 
   /** After the state table's event insert: the events it inserted (`insertedIds`). Counts the filtered ones. */
   async writeEvents(
-    client: PoolClient,
+    session: SqlSession,
     collection: Collection,
     changes: { events: ChangeEntry[]; insertedIds: ReadonlySet<string>; projections: ProjectionCache },
     counts: BatchCounts,
@@ -89,28 +90,6 @@ export class OutputTablesWriter {
         inserted.push({ entry, projection });
       }
     }
-    await this.run(client, eventOutputWrites(collection.outputs, inserted));
-  }
-
-  /** One output table after the other, its rows before its removals (see {@link OutputWrite}). */
-  private async run(client: PoolClient, writes: readonly OutputWrite[]): Promise<void> {
-    if (writes.some((w) => w.removals.ownerKeys.length > 0)) {
-      await client.query(this.dialect.beforeRemovals);
-    }
-    for (const write of writes) {
-      const statements = this.dialect.statements(write.output);
-      if (write.rows.length > 0) {
-        const statement = write.mode === 'upsert' ? statements.upsert : statements.insertOnce;
-        await this.execute(client, statement, this.dialect.rowParameters(write.output, write.rows, write.rowVersions));
-      }
-      if (write.removals.ownerKeys.length > 0) {
-        const { ownerKeys, versions } = write.removals;
-        await this.execute(client, statements.remove, this.dialect.removalParameters(ownerKeys, versions));
-      }
-    }
-  }
-
-  private async execute(client: PoolClient, statement: Statement, values: unknown[]): Promise<void> {
-    await preparedRows(client, statement.name, statement.text, values);
+    await this.dialect.outputs.write(session, eventOutputWrites(collection.outputs, inserted), 'rows-first');
   }
 }

@@ -6,7 +6,14 @@ import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { type Collection, loadCollections, type OutputTable } from '@app/collections';
 import { type ChangeEntry, ChangeOp } from '@app/contracts';
-import { createSpillwayDataSource, DatabaseService, postgresOutputSql, SchemaProvisioner } from '@app/persistence';
+import {
+  createSpillwayDataSource,
+  DatabaseService,
+  OutputWriteBuilder,
+  postgresDialect,
+  PostgresSession,
+  SchemaProvisioner,
+} from '@app/persistence';
 import { testServers } from '../../../../test/utils/servers';
 import { BatchWriterService } from './batch-writer.service';
 
@@ -477,14 +484,11 @@ describe('BatchWriterService with output tables', () => {
       await client.query(`SET auto_explain.log_min_duration = 0`);
       await client.query(`SET auto_explain.log_level = notice`);
       await client.query('BEGIN');
-      await client.query(postgresOutputSql.beforeRemovals);
-      const owners = Array.from({ length: 200 }, (_, i) => `bulk-${i * 7}`);
-      const { name, text } = postgresOutputSql.statements(screens).remove;
-      const values = postgresOutputSql.removalParameters(
-        owners,
-        owners.map(() => 2),
-      );
-      for (let run = 0; run < 6; run++) await client.query({ name, text, values });
+      const write = new OutputWriteBuilder(screens, 'upsert');
+      for (let i = 0; i < 200; i++) write.remove({ id: `bulk-${i * 7}`, version: 2 });
+      for (let run = 0; run < 6; run++) {
+        await postgresDialect.outputs.write(new PostgresSession(client), [write], 'rows-first');
+      }
       await client.query('ROLLBACK');
     } finally {
       await client.end();

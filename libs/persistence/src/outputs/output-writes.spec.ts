@@ -68,6 +68,25 @@ describe(documentOutputWrites.name, () => {
     ]);
   });
 
+  it('removes nothing of a document whose state row it created, except from outputs that keep rows on delete', () => {
+    const created = { entry: change(ChangeOp.PUT, 'a', 1), createdState: true };
+
+    const sut = documentOutputWrites(
+      outputs,
+      [
+        { ...created, projection: { kind: 'rows', rows: [[['a', 'on']], [['a', 1, 'x']], [['a', 'on']]] } },
+        { entry: change(ChangeOp.PUT, 'b', 1), createdState: true, projection: { kind: 'filtered' } },
+      ],
+      [],
+    );
+
+    expect(sut.map((w) => [w.output.table, w.removals.ownerKeys])).toEqual([
+      ['facts', []],
+      ['screens', []],
+      ['archive', ['b']],
+    ]);
+  });
+
   it('keeps the last row of a key given twice, and replaces rows whose key holds more than the document id', () => {
     const byTenant = output('by_tenant', [column('tenant', true), column('id', true), column('n')]);
 

@@ -9,6 +9,11 @@ export type WritableProjection = Exclude<Projection, { kind: 'invalid' }>;
 export interface AppliedChange {
   entry: ChangeEntry;
   projection: WritableProjection;
+  /**
+   * True when this write created the document's state row: the document had none, so it has no rows in the outputs
+   * that follow deletes either, and there is nothing of it to remove there.
+   */
+  createdState?: boolean;
 }
 
 /** How the rows of an {@link OutputWrite} land. */
@@ -102,6 +107,8 @@ export class OutputWriteBuilder {
  *   (`exclude_ops: [delete]`) included: they keep what was deleted, never an outdated copy of a live document;
  * - a delete removes the document's older rows, except from outputs that keep rows on delete. Every delete of the
  *   batch is sent, applied or not: the version guard keeps the rows of a newer version.
+ * A put that created the document's state row removes nothing from the outputs that follow deletes: the document
+ * had no rows there (in a drain of new documents that is most puts, and a removal costs an index probe each).
  */
 export function documentOutputWrites(
   outputs: readonly OutputTable[],
@@ -111,17 +118,21 @@ export function documentOutputWrites(
   return outputs.flatMap((output, index) => {
     const write = new OutputWriteBuilder(output, 'upsert');
     const replaces = replacesRows(output);
-    for (const { entry, projection } of applied) {
+    const followsDeletes = !output.excludeOps.includes('delete');
+    for (const { entry, projection, createdState } of applied) {
+      const hasRows = !(createdState === true && followsDeletes);
       if (projection.kind === 'filtered') {
-        write.remove(entry);
+        if (hasRows) {
+          write.remove(entry);
+        }
       } else {
-        if (replaces) {
+        if (replaces && hasRows) {
           write.remove(entry);
         }
         write.add(projection.rows[index], entry.version);
       }
     }
-    if (!output.excludeOps.includes('delete')) {
+    if (followsDeletes) {
       deletes.forEach((entry) => write.remove(entry));
     }
 

@@ -1,8 +1,5 @@
 import type { OutputTable } from '@app/collections';
-import type { PoolClient } from 'pg';
-import type { OutputDialect } from './output-dialect';
 import { type OutputWrite, OutputWriteBuilder, type OutputWriteMode, type WritableProjection } from './output-writes';
-import { preparedRows } from './prepared-query';
 
 /** A document (or event) read back from its collection's state table, with its projection. */
 export interface ReprojectedDocument {
@@ -16,7 +13,7 @@ export interface ReprojectedDocument {
  * What rewriting documents from the state table does to each output table: every row of each document at or below
  * its version is removed (the removal carries version + 1, as the remove statement takes rows older than the version
  * it is given), then its rows are written; a filtered document keeps no row in any output. Unlike a sink's batch, the
- * removals come first (see {@link OutputRowsReplacer}): rows at the document's own version are rewritten, since the
+ * removals come first (the dialect's `outputs.write` in 'removals-first' order): rows at the document's own version are rewritten, since the
  * mapping may have changed since they were written. Rows of a newer version than the state row's are left alone.
  * `mode` is 'upsert' for documents and 'insert-once' for events, as the sink writes them.
  */
@@ -36,27 +33,4 @@ export function reprojectionWrites(
 
     return write.build() ?? [];
   });
-}
-
-/** Runs {@link reprojectionWrites}: for each output table, its removals, then its rows. */
-export class OutputRowsReplacer {
-  constructor(private readonly dialect: OutputDialect) {}
-
-  async run(client: PoolClient, writes: readonly OutputWrite[]): Promise<void> {
-    if (writes.some((w) => w.removals.ownerKeys.length > 0)) {
-      await client.query(this.dialect.beforeRemovals);
-    }
-    for (const write of writes) {
-      const statements = this.dialect.statements(write.output);
-      if (write.removals.ownerKeys.length > 0) {
-        const { ownerKeys, versions } = write.removals;
-        const { name, text } = statements.remove;
-        await preparedRows(client, name, text, this.dialect.removalParameters(ownerKeys, versions));
-      }
-      if (write.rows.length > 0) {
-        const { name, text } = write.mode === 'upsert' ? statements.upsert : statements.insertOnce;
-        await preparedRows(client, name, text, this.dialect.rowParameters(write.output, write.rows, write.rowVersions));
-      }
-    }
-  }
 }

@@ -1,9 +1,9 @@
 import { escapeIdentifier } from 'pg';
 import type { Collection, ColumnType, OutputTable } from '@app/collections';
-import { qualifiedTable } from '../collection-tables';
-import type { Statement } from './output-dialect';
-import { ownerColumn } from './owner-keys';
-import { PG_TYPES, statement, tableName } from './postgres-output-sql';
+import { ownerColumn } from '../../outputs/owner-keys';
+import type { ReprojectionQueries, Statement } from '../sql-dialect';
+import { PG_TYPES, statement } from './output-sql';
+import { outputTableName as tableName, postgresTable as qualifiedTable } from './postgres-names';
 
 const DECIMAL = `'^[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]{1,3})?$'`;
 const UUID = `'^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$'`;
@@ -38,10 +38,10 @@ function ownedBy(type: ColumnType, owner: string): string {
 }
 
 /**
- * The SQL `spillway reproject` runs on PostgreSQL besides the output statements (postgres-output-sql.ts): the walk
- * of a collection's state table by id, and the removal of output rows whose document has no state row.
+ * The SQL `spillway reproject` runs on PostgreSQL besides the output statements (output-sql.ts): the walk of a
+ * collection's state table by id, and the removal of output rows whose document has no state row.
  */
-export const postgresReprojectionSql = {
+const sql = {
   /** Parameters: the last id of the page before ('' for the first), the page's size. Returns `id`, in id order. */
   stateIdsAfter: (collection: Collection): Statement =>
     statement(`SELECT id FROM ${qualifiedTable(collection)} WHERE id > $1 ORDER BY id LIMIT $2`),
@@ -84,4 +84,25 @@ export const postgresReprojectionSql = {
    WHERE ${column} = ANY($1::text[]::${PG_TYPES[owner.type]}[])
      AND NOT EXISTS (SELECT 1 FROM ${qualifiedTable(collection)} AS s WHERE ${ownedBy(owner.type, column)})`);
   },
+};
+
+/** PostgreSQL's {@link ReprojectionQueries}. */
+export const postgresReprojectionQueries: ReprojectionQueries = {
+  async stateIdsAfter(session, collection, after, limit) {
+    return (await session.rows<{ id: string }>(sql.stateIdsAfter(collection), [after, limit])).map((r) => r.id);
+  },
+  stateRows: (session, collection, ids) =>
+    session.rows<{ id: string; version: number; doc: unknown }>(sql.stateRows(collection), [ids]),
+  async countState(dataSource, collection) {
+    const [row] = await dataSource.query<{ n: number }[]>(sql.countState(collection).text);
+
+    return row?.n ?? 0;
+  },
+  async orphanOwners(session, output, collection, after, limit) {
+    const rows = await session.rows<{ owner: string }>(sql.orphanOwners(output, collection), [after, limit]);
+
+    return rows.map((r) => r.owner);
+  },
+  removeOrphans: (session, output, collection, owners) =>
+    session.changes(sql.removeOrphans(output, collection), [owners]),
 };

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { escapeIdentifier } from 'pg';
 import type { ColumnType, OutputRow, OutputTable } from '@app/collections';
-import type { OutputDialect, OutputStatements, Statement } from './output-dialect';
-import { ownerColumn } from './owner-keys';
+import { ownerColumn } from '../../outputs/owner-keys';
+import type { Statement } from '../sql-dialect';
+import { outputTableName as tableName } from './postgres-names';
 
 /**
  * The output tables' SQL for PostgreSQL. Rows travel column by column as arrays (one parameter a column, cast to the
@@ -39,9 +40,19 @@ export const statement = (text: string): Statement => ({
  */
 const replanned = (text: string): Statement => ({ name: '', text });
 
-/** The quoted, schema-qualified name of an output's table. */
-export const tableName = (output: OutputTable): string =>
-  `${escapeIdentifier(output.schema)}.${escapeIdentifier(output.table)}`;
+/** The statements that write one output table; each takes whole arrays, so a table costs one statement a batch. */
+export interface OutputStatements {
+  /** Inserts rows, or updates a stored row from a newer version only. Parameters: {@link rowParameters}. */
+  readonly upsert: Statement;
+  /** Inserts rows whose key is not stored yet. Parameters: {@link rowParameters}. */
+  readonly insertOnce: Statement;
+  /**
+   * Removes the rows of documents that are older than a version. Parameters: the owner column's values (as text) and
+   * versions. Planned for each run: a plan cached while the table was small (an output table starts empty) seq-scans
+   * it for good, as no ANALYZE may come during a drain to invalidate it.
+   */
+  readonly remove: Statement;
+}
 
 /** `INSERT INTO … (columns, version) SELECT …` from the row parameters, without its ON CONFLICT clause. */
 function insertRows(output: OutputTable): string {
@@ -82,7 +93,8 @@ function outputStatements(output: OutputTable): OutputStatements {
   };
 }
 
-function rowParameters(output: OutputTable, rows: readonly OutputRow[], versions: readonly number[]): unknown[] {
+/** The parameters of the row statements: the rows column by column, then each row's version. */
+export function rowParameters(output: OutputTable, rows: readonly OutputRow[], versions: readonly number[]): unknown[] {
   const parameters: unknown[] = output.columns.map((column, i) => {
     const values = rows.map((row) => row[i] ?? null);
 
@@ -94,29 +106,21 @@ function rowParameters(output: OutputTable, rows: readonly OutputRow[], versions
 }
 
 /**
- * Which state rows the current transaction wrote: their `xmin` is its id (spillway_write_documents_v1 runs no
- * subtransaction). An upsert leaves created_at alone and sets updated_at to the entry's ingest time, so an updated row
- * reads as inserted only when its first version was ingested in the same millisecond; that only sways whether a
- * filtered entry is taken from the inserted or the updated count.
- */
-const writtenStateRows = (stateTable: string): Statement =>
-  statement(`
-  SELECT id, created_at = updated_at AS inserted
-    FROM ${stateTable}
-   WHERE id = ANY($1::text[]) AND xmin = pg_current_xact_id_if_assigned()::xid`);
-
-/**
  * A removal joins the documents given (tens to hundreds) to the table by owner, which its index answers in a nested
  * loop. Until a table is first analyzed (autovacuum can take minutes; a drain into a new table is over sooner) the
  * planner takes 200 distinct owners, so thousands of rows for each, and hash-joins a seq scan of the whole table:
  * 108 ms against 1.3 ms for 50 documents in a 480,000-row session_screens. Only the nested loop is left to it.
  */
-const BEFORE_REMOVALS = 'SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off';
+export const BEFORE_REMOVALS: Statement = {
+  name: 'spillway:before-removals',
+  text: `SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`,
+};
 
 /** Built once per output table: its texts, and their prepared-statement names, never change. */
 const statementsOfTables = new WeakMap<OutputTable, OutputStatements>();
 
-function statementsOf(output: OutputTable): OutputStatements {
+/** The statements of one output table; built once per table and kept (call it for every batch). */
+export function statementsOf(output: OutputTable): OutputStatements {
   let statements = statementsOfTables.get(output);
   if (statements === undefined) {
     statements = outputStatements(output);
@@ -125,12 +129,3 @@ function statementsOf(output: OutputTable): OutputStatements {
 
   return statements;
 }
-
-/** PostgreSQL's {@link OutputDialect}. */
-export const postgresOutputSql: OutputDialect = {
-  statements: statementsOf,
-  rowParameters,
-  removalParameters: (ownerKeys, versions) => [ownerKeys, versions],
-  writtenStateRows,
-  beforeRemovals: BEFORE_REMOVALS,
-};

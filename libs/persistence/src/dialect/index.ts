@@ -1,0 +1,31 @@
+import type { DataSource } from 'typeorm';
+import { postgresDialect } from './postgres';
+import { type DialectName, dialectNameOf, type SqlDialect } from './sql-dialect';
+
+export * from './sql-dialect';
+export { postgresDialect } from './postgres';
+export { PostgresSession } from './postgres/postgres-session';
+
+const DIALECTS: Readonly<Record<DialectName, SqlDialect | undefined>> = {
+  postgres: postgresDialect,
+  mariadb: undefined,
+};
+
+function dialectNamed(name: DialectName): SqlDialect {
+  const dialect = DIALECTS[name];
+  if (dialect === undefined) {
+    throw new Error(`no dialect for ${name} yet`);
+  }
+
+  return dialect;
+}
+
+/** The dialect of a database URL (see {@link dialectNameOf}). */
+export const sqlDialectFor = (url: string): SqlDialect => dialectNamed(dialectNameOf(url));
+
+/** The dialect of a data source, by its TypeORM driver. */
+export function sqlDialectOf(dataSource: DataSource): SqlDialect {
+  const { type } = dataSource.options;
+
+  return dialectNamed(type === 'mysql' || type === 'mariadb' ? 'mariadb' : 'postgres');
+}
