@@ -3,15 +3,14 @@ import { CollectionsModule } from '@app/collections';
 import { SpillwayConfigModule } from '@app/config';
 import { HealthModule } from '@app/health';
 import { MetricsModule } from '@app/metrics';
-import { PersistenceModule, SchemaProvisioner } from '@app/persistence';
+import { PersistenceModule } from '@app/persistence';
 import { RedisModule } from '@app/redis';
 import { StreamConsumerService } from './consumer/stream-consumer.service';
 import { StreamMaintenanceService } from './maintenance/stream-maintenance.service';
-import { BatchWriterService } from './upsert/batch-writer.service';
 import { HealthController } from './health/health.controller';
 import { SinkHealthIndicator } from './health/sink.health';
 
-/** One connection per partition loop, plus maintenance and health. */
+/** One connection per partition loop, plus maintenance and health (in each database's pool). */
 const SINK_POOL_SIZE = 6;
 
 @Module({
@@ -24,12 +23,6 @@ const SINK_POOL_SIZE = 6;
     HealthModule,
   ],
   controllers: [HealthController],
-  providers: [
-    SchemaProvisioner,
-    BatchWriterService,
-    StreamConsumerService,
-    StreamMaintenanceService,
-    SinkHealthIndicator,
-  ],
+  providers: [StreamConsumerService, StreamMaintenanceService, SinkHealthIndicator],
 })
 export class SinkModule {}

@@ -7,6 +7,9 @@
 /** A table, schema or column name as Spillway creates it: unquoted, lower case, at most 63 bytes. */
 export const IDENTIFIER_PATTERN = '^[a-z_][a-z0-9_]{0,62}$';
 
+/** A connection's name (`default`, or one of SPILLWAY_CONNECTIONS). */
+export const CONNECTION_PATTERN = '^[a-z][a-z0-9_]{0,31}$';
+
 /** One block of `transform` or `output`: RDI's `uses` and `with`. */
 const blockSchema = {
   type: 'object',
@@ -106,6 +109,7 @@ export const relationalWriteSchema = {
     foreach: { type: 'string' },
     exclude_ops: { type: 'array', items: { type: 'string' } },
     version_column: { type: 'string', pattern: IDENTIFIER_PATTERN },
+    connection: { type: 'string', pattern: CONNECTION_PATTERN },
   },
 } as const;
 
@@ -123,6 +127,7 @@ export const entityWriteSchema = {
     foreach: relationalWriteSchema.properties.foreach,
     exclude_ops: relationalWriteSchema.properties.exclude_ops,
     version_column: relationalWriteSchema.properties.version_column,
+    connection: relationalWriteSchema.properties.connection,
   },
 } as const;
 
@@ -155,6 +160,7 @@ export interface RelationalWriteDef {
   foreach?: string;
   exclude_ops?: string[];
   version_column?: string;
+  connection?: string;
 }
 
 /** An entity output's `with`, once {@link entityWriteSchema} holds. */
@@ -164,4 +170,5 @@ export interface EntityWriteDef {
   foreach?: string;
   exclude_ops?: string[];
   version_column?: string;
+  connection?: string;
 }

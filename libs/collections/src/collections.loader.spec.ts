@@ -161,6 +161,38 @@ describe(loadCollections.name, () => {
     ]);
   });
 
+  describe('connections', () => {
+    const factsIn = (table: string, connection: string) =>
+      `  - uses: relational.write\n    with: { table: ${table}, keys: [id], mapping: [n], columns: { id: text, n: integer }, connection: ${connection} }\n`;
+
+    it('refuses an output naming a connection that is not set up', () => {
+      write('a.yaml', 'name: a\nkind: document\noutput:\n' + factsIn('t', 'analytics'));
+
+      expect(validateCollectionFiles(dir)).toEqual([
+        {
+          file: join(dir, 'a.yaml'),
+          path: 'output[0].with.connection',
+          reason: '"analytics" is not a connection: name it in SPILLWAY_CONNECTIONS (connections: default)',
+        },
+      ]);
+    });
+
+    it('takes a table name once per database: the same table in two connections, the state table in each', () => {
+      write('a.yaml', 'name: a\nkind: document\noutput:\n' + facts('t') + factsIn('t', 'analytics'));
+      write('b.yaml', 'name: b\nkind: document\noutput:\n' + factsIn('a', 'analytics'));
+
+      expect(validateCollectionFiles(dir, { connections: ['default', 'analytics'] })).toEqual([
+        {
+          file: join(dir, 'b.yaml'),
+          path: 'output[0].with.table',
+          reason: '"public.a" in connection analytics is already used by collection "a"',
+        },
+      ]);
+      const [a] = checkCollectionFiles(dir, { connections: ['default', 'analytics'] }).collections;
+      expect(a?.outputs.map((o) => `${o.connection}:${o.table}`)).toEqual(['default:t', 'analytics:t']);
+    });
+  });
+
   it('reports a folder that cannot be read as one problem', () => {
     expect(validateCollectionFiles(join(dir, 'nope'))).toEqual([
       { file: join(dir, 'nope'), path: '(folder)', reason: 'cannot be read (ENOENT)' },

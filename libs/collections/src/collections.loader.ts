@@ -2,7 +2,9 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { DEFAULT_CONNECTION } from '@app/contracts';
 import type { Collection } from './collection';
+import { connectionsOf } from './connection-view';
 import { compileCollectionFile } from './collection-file.compiler';
 import type { EntityCatalog } from './entities/entity-catalog';
 import {
@@ -26,6 +28,8 @@ function newAjv(): Ajv2020 {
 export interface LoadOptions {
   /** The entities outputs may name (`entity:`), loaded from SINK_ENTITIES by `loadEntityModules`. */
   readonly entities?: EntityCatalog;
+  /** The connections outputs may name (`connection:`): `default` and SPILLWAY_CONNECTIONS; default `default` alone. */
+  readonly connections?: readonly string[];
 }
 
 /** The collections of a folder and the problems of its files (every one of them). */
@@ -49,34 +53,57 @@ function listCollectionFiles(dir: string): string[] | string {
   return names.length > 0 ? names.map((name) => join(dir, name)) : 'holds no collection files (*.yaml)';
 }
 
-/** Every table the collections write, each once: state tables and output tables, across files. */
-function checkTablesAreDistinct(collections: readonly Collection[], problems: CollectionFileProblem[]): Collection[] {
+/**
+ * Every table the collections write, each once in each database: state tables (in every connection their
+ * collection writes to) and output tables, across files. Every connection an output names is set up.
+ */
+function checkTables(
+  collections: readonly Collection[],
+  connections: readonly string[],
+  problems: CollectionFileProblem[],
+): Collection[] {
   const kept: Collection[] = [];
   const names = new Set<string>();
   const writers = new Map<string, string>();
+  const claim = (connection: string, table: string, writer: string): string | undefined => {
+    const key = `${connection}:${table}`;
+    const other = writers.get(key);
+    writers.set(key, writer);
+
+    return other;
+  };
+  const where = (connection: string) => (connection === DEFAULT_CONNECTION ? '' : ` in connection ${connection}`);
   for (const collection of collections) {
     const sink = new ProblemSink(collection.file, problems);
     const before = sink.count;
     if (names.has(collection.name)) {
       sink.add('name', `"${collection.name}" is already declared by another file`);
     }
-    const qualified = `${collection.tableSchema}.${collection.table}`;
-    const writer = writers.get(qualified);
-    if (writer !== undefined) {
-      sink.add('table', `"${qualified}" is already used by ${writer}`);
-    }
     if (collection.tableSchema === 'public' && collection.table.startsWith('spillway_')) {
       sink.add('table', 'names starting with spillway_ are reserved for Spillway');
     }
     names.add(collection.name);
-    writers.set(qualified, `collection "${collection.name}"`);
+    collection.outputs.forEach((output, i) => {
+      if (!connections.includes(output.connection)) {
+        sink.add(
+          `output[${i}].with.connection`,
+          `"${output.connection}" is not a connection: name it in SPILLWAY_CONNECTIONS (connections: ${connections.join(', ')})`,
+        );
+      }
+    });
+    const qualified = `${collection.tableSchema}.${collection.table}`;
+    for (const connection of connectionsOf(collection)) {
+      const writer = claim(connection, qualified, `collection "${collection.name}"`);
+      if (writer !== undefined) {
+        sink.add('table', `"${qualified}"${where(connection)} is already used by ${writer}`);
+      }
+    }
     collection.outputs.forEach((output, i) => {
       const table = `${output.schema}.${output.table}`;
-      const other = writers.get(table);
+      const other = claim(output.connection, table, `collection "${collection.name}" output[${i}]`);
       if (other !== undefined) {
-        sink.add(`output[${i}].with.table`, `"${table}" is already used by ${other}`);
+        sink.add(`output[${i}].with.table`, `"${table}"${where(output.connection)} is already used by ${other}`);
       }
-      writers.set(table, `collection "${collection.name}" output[${i}]`);
     });
     if (sink.count === before) kept.push(collection);
   }
@@ -100,7 +127,7 @@ export function checkCollectionFiles(dir: string, options: LoadOptions = {}): Co
   const compiled = files.flatMap(
     (file) => compileCollectionFile(new ProblemSink(file, problems), ajv, options.entities) ?? [],
   );
-  const collections = checkTablesAreDistinct(compiled, problems);
+  const collections = checkTables(compiled, options.connections ?? [DEFAULT_CONNECTION], problems);
   const order = new Map(files.map((file, i) => [file, i]));
   // In file order, then as found within a file.
   const sorted = problems

@@ -2,7 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 // A type only: importing @app/config's code would run its ConfigModule.forRoot() in every importer of this lib,
 // the `spillway` command line among them.
-import type { AppConfig } from '@app/config';
+import type { AppConfig, DatabaseConfig } from '@app/config';
 import { loadCollections } from './collections.loader';
 import { loadEntityModules } from './entities/entity-catalog';
 import { CollectionRegistry } from './collections.registry';
@@ -16,8 +16,9 @@ import { CollectionRegistry } from './collections.registry';
       useFactory: (config: ConfigService) => {
         const app = config.getOrThrow<AppConfig>('app');
         const entities = loadEntityModules(app.entityModules);
+        const connections = config.getOrThrow<DatabaseConfig>('database').connections.map((c) => c.name);
 
-        return new CollectionRegistry(loadCollections(app.collectionsDir, { entities }));
+        return new CollectionRegistry(loadCollections(app.collectionsDir, { entities, connections }));
       },
     },
   ],

@@ -1,4 +1,5 @@
 export * from './collection';
+export * from './connection-view';
 export * from './collections.loader';
 export {
   type CollectionFileProblem,

@@ -54,6 +54,8 @@ export interface OutputTable {
   readonly isForeach: boolean;
   /** Operations whose effect on this table is skipped (`exclude_ops`). */
   readonly excludeOps: readonly ExcludableOp[];
+  /** The database the table is in: `default` (DATABASE_URL's), or a name of SPILLWAY_CONNECTIONS (`connection`). */
+  readonly connection: string;
 }
 
 /** A row of an output table: a value for each of its {@link OutputTable.columns}, in that order. */
@@ -76,4 +78,6 @@ export type Projection =
 export interface Projector {
   /** `doc` is the parsed document or event, with its id in the collection's key field. */
   project(doc: unknown): Projection;
+  /** A projector of some of the outputs alone (by their indexes, in that order): a value only another output takes is never converted. */
+  only(outputs: readonly number[]): Projector;
 }

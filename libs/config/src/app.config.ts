@@ -1,6 +1,6 @@
 import { registerAs } from '@nestjs/config';
 import { hostname } from 'node:os';
-import { loadEnv, splitPathList } from './env.schema';
+import { databaseConnections, loadEnv, splitList } from './env.schema';
 
 export const appConfig = registerAs('app', () => {
   const env = loadEnv();
@@ -8,14 +8,15 @@ export const appConfig = registerAs('app', () => {
   return {
     port: env.PORT,
     collectionsDir: env.COLLECTIONS_DIR,
-    entityModules: splitPathList(env.SINK_ENTITIES),
+    entityModules: splitList(env.SINK_ENTITIES),
     logLevel: env.LOG_LEVEL,
   };
 });
 
 export const redisConfig = registerAs('redis', () => ({ url: loadEnv().REDIS_URL }));
 
-export const postgresConfig = registerAs('postgres', () => ({ url: loadEnv().DATABASE_URL }));
+/** The databases: DATABASE_URL's (`default`, first) and the named connections. */
+export const databaseConfig = registerAs('database', () => ({ connections: databaseConnections(loadEnv()) }));
 
 export const ingestConfig = registerAs('ingest', () => {
   const env = loadEnv();
@@ -33,6 +34,8 @@ export const sinkConfig = registerAs('sink', () => {
 
   return {
     group: env.SINK_GROUP,
+    /** The connections this sink writes to; empty for all of them. */
+    connections: splitList(env.SINK_CONNECTIONS),
     consumer: env.SINK_CONSUMER ?? `${hostname()}-${process.pid}`,
     batchSize: env.SINK_BATCH_SIZE,
     blockMs: env.SINK_BLOCK_MS,
@@ -44,6 +47,6 @@ export const sinkConfig = registerAs('sink', () => {
 
 export type AppConfig = ReturnType<typeof appConfig>;
 export type RedisConfig = ReturnType<typeof redisConfig>;
-export type PostgresConfig = ReturnType<typeof postgresConfig>;
+export type DatabaseConfig = ReturnType<typeof databaseConfig>;
 export type IngestConfig = ReturnType<typeof ingestConfig>;
 export type SinkConfig = ReturnType<typeof sinkConfig>;

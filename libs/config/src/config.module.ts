@@ -1,6 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { appConfig, ingestConfig, postgresConfig, redisConfig, sinkConfig } from './app.config';
+import { appConfig, ingestConfig, databaseConfig, redisConfig, sinkConfig } from './app.config';
 import { validate } from './env.schema';
 
 /**
@@ -18,7 +18,7 @@ export class SpillwayConfigModule {
           cache: true,
           ignoreEnvFile: true,
           validate,
-          load: [appConfig, redisConfig, postgresConfig, ingestConfig, sinkConfig],
+          load: [appConfig, redisConfig, databaseConfig, ingestConfig, sinkConfig],
         }),
       ],
     };

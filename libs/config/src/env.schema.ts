@@ -3,15 +3,15 @@ import { plainToInstance, Transform, Type } from 'class-transformer';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateBy, validateSync } from 'class-validator';
-import { DEFAULT_SINK_GROUP } from '@app/contracts';
+import { DEFAULT_CONNECTION, DEFAULT_SINK_GROUP } from '@app/contracts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const toInt = () => Type(() => Number);
 
-/** The paths of a comma-separated list (SINK_ENTITIES), trimmed, empty ones left out. */
-export function splitPathList(value: string | undefined): string[] {
+/** The items of a comma-separated list (SINK_ENTITIES, SPILLWAY_CONNECTIONS), trimmed, empty ones left out. */
+export function splitList(value: string | undefined): string[] {
   return (value ?? '')
     .split(',')
     .map((path) => path.trim())
@@ -25,21 +25,43 @@ const ExistingPaths = () =>
     validator: {
       validate: (value: unknown) =>
         typeof value === 'string' &&
-        splitPathList(value).length > 0 &&
-        splitPathList(value).every((path) => existsSync(resolve(path))),
+        splitList(value).length > 0 &&
+        splitList(value).every((path) => existsSync(resolve(path))),
       defaultMessage: () =>
         'SINK_ENTITIES must be comma-separated paths of compiled JavaScript modules that exist ' +
         `(resolved from ${process.cwd()})`,
     },
   });
 
+/** A database URL of a dialect Spillway writes to (libs/persistence/src/dialect). */
+const DATABASE_URL_PATTERN = /^(postgres|postgresql|mysql|mariadb):\/\/\S+$/;
+const DATABASE_URL_SCHEMES = 'postgres://, postgresql://, mysql:// or mariadb://';
+
+/** The variable that holds a named connection's URL. */
+export const connectionUrlVariable = (name: string): string => `SPILLWAY_CONNECTION_${name.toUpperCase()}_URL`;
+
 /** Every setting of both apps, validated once at boot (CONTRACT.md section 8). */
 export class Env {
   @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL = 'redis://127.0.0.1:6379';
 
-  @Matches(/^postgres(ql)?:\/\/\S+$/, { message: 'DATABASE_URL must be a postgres:// URL' })
+  @Matches(DATABASE_URL_PATTERN, { message: `DATABASE_URL must be a ${DATABASE_URL_SCHEMES} URL` })
   DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/spillway';
+
+  /**
+   * Databases besides DATABASE_URL that outputs name with `connection:` (docs/collections.md); lower case, as in
+   * collection files. Each one's URL is in SPILLWAY_CONNECTION_<NAME>_URL.
+   */
+  @IsOptional()
+  @Matches(/^\s*[a-z][a-z0-9_]{0,31}\s*(,\s*[a-z][a-z0-9_]{0,31}\s*)*$/, {
+    message: 'SPILLWAY_CONNECTIONS must be comma-separated names of 1 to 32 of a-z 0-9 _, starting with a letter',
+  })
+  SPILLWAY_CONNECTIONS?: string;
+
+  /** The connections this sink writes to (default: all); `default` is DATABASE_URL's. */
+  @IsOptional()
+  @IsString()
+  SINK_CONNECTIONS?: string;
 
   @IsOptional()
   @toInt()
@@ -127,14 +149,62 @@ export function validate(raw: Record<string, unknown>): Env {
   const present = Object.fromEntries(Object.entries(raw).filter(([, value]) => value !== '' && value !== undefined));
   const env = plainToInstance(Env, present, { exposeDefaultValues: true });
   const errors = validateSync(env, { skipMissingProperties: false });
-  if (errors.length > 0) {
-    const problems = errors.flatMap((e) =>
-      Object.values(e.constraints ?? {}).map((message) => `${message} (got ${JSON.stringify(raw[e.property])})`),
-    );
+  const problems = errors.flatMap((e) =>
+    Object.values(e.constraints ?? {}).map((message) => `${message} (got ${JSON.stringify(raw[e.property])})`),
+  );
+  if (problems.length === 0) {
+    problems.push(...connectionProblems(env, present));
+  }
+  if (problems.length > 0) {
     throw new ConfigValidationException(`Invalid environment: ${problems.join('; ')}`);
   }
 
   return env;
+}
+
+/**
+ * What is wrong with the named connections: each needs its URL variable, `default` is DATABASE_URL's name, and
+ * SINK_CONNECTIONS names only connections that exist. A URL's value is never printed: it may hold a password.
+ */
+function connectionProblems(env: Env, present: Record<string, unknown>): string[] {
+  const named = splitList(env.SPILLWAY_CONNECTIONS);
+  const problems: string[] = [];
+  for (const name of named) {
+    const variable = connectionUrlVariable(name);
+    const url = present[variable];
+    if (name === DEFAULT_CONNECTION) {
+      problems.push(`SPILLWAY_CONNECTIONS: "${DEFAULT_CONNECTION}" is DATABASE_URL's connection; name the others`);
+    } else if (url === undefined) {
+      problems.push(`SPILLWAY_CONNECTIONS names ${name}, so ${variable} must be set`);
+    } else if (typeof url !== 'string' || !DATABASE_URL_PATTERN.test(url)) {
+      problems.push(`${variable} must be a ${DATABASE_URL_SCHEMES} URL`);
+    }
+  }
+  const known = [DEFAULT_CONNECTION, ...named];
+  for (const name of splitList(env.SINK_CONNECTIONS)) {
+    if (!known.includes(name)) {
+      problems.push(`SINK_CONNECTIONS names ${name}, which is not a connection (${known.join(', ')})`);
+    }
+  }
+
+  return problems;
+}
+
+/** Every connection: the default one (DATABASE_URL), then those SPILLWAY_CONNECTIONS names, with their URLs. */
+export function databaseConnections(env: Env, raw: Record<string, unknown> = process.env): DatabaseConnection[] {
+  return [
+    { name: DEFAULT_CONNECTION, url: env.DATABASE_URL },
+    ...splitList(env.SPILLWAY_CONNECTIONS).map((name) => ({
+      name,
+      url: String(raw[connectionUrlVariable(name)]),
+    })),
+  ];
+}
+
+/** A database the sink writes to, by name. */
+export interface DatabaseConnection {
+  name: string;
+  url: string;
 }
 
 /** The validated process environment. */

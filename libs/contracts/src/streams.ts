@@ -14,6 +14,26 @@ export const ENTRY_SCHEMA_VERSION = '3';
 /** The sinks' consumer group on every collection stream unless SINK_GROUP names another. */
 export const DEFAULT_SINK_GROUP = 'spillway';
 
+/** The database `DATABASE_URL` names; other connections are named by `SPILLWAY_CONNECTIONS`. */
+export const DEFAULT_CONNECTION = 'default';
+
+/**
+ * The consumer group that writes a collection's stream into one connection's database: the sink group itself for the
+ * default connection, `<group>.<connection>` for a named one, so each database commits, acks and lags on its own.
+ */
+export function connectionGroup(group: string, connection: string): string {
+  return connection === DEFAULT_CONNECTION ? group : `${group}.${connection}`;
+}
+
+/** The connection a consumer group writes to: the inverse of {@link connectionGroup}; undefined for another group. */
+export function connectionOfGroup(group: string, sinkGroup: string): string | undefined {
+  if (group === sinkGroup) {
+    return DEFAULT_CONNECTION;
+  }
+
+  return group.startsWith(`${sinkGroup}.`) ? group.slice(sinkGroup.length + 1) : undefined;
+}
+
 export enum ChangeOp {
   PUT = 'put',
   DELETE = 'del',
@@ -41,6 +61,8 @@ export const DeadLetterField = {
   REASON: 'reason',
   SOURCE_ID: 'source_id',
   DELIVERIES: 'deliveries',
+  /** The consumer group that gave up on the entry: which connection's database refused it (`connectionOfGroup`). */
+  GROUP: 'group',
 } as const;
 
 /** Fields of the document hash in Redis. */

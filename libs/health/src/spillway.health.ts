@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import type { Redis } from 'ioredis';
+import { DEFAULT_CONNECTION } from '@app/contracts';
 import { DatabaseService } from '@app/persistence';
 import { REDIS_CLIENT } from '@app/redis';
 import { ShutdownState } from './shutdown.state';
@@ -25,9 +26,10 @@ export class SpillwayHealthIndicators {
       .withTimeout(CHECK_TIMEOUT_MS);
   }
 
-  databasePing(database: DatabaseService) {
+  /** The default connection's database is `database`; another connection's is `database:<name>`. */
+  databasePing(database: DatabaseService, connection = DEFAULT_CONNECTION) {
     return this.health
-      .check('database')
+      .check(connection === DEFAULT_CONNECTION ? 'database' : `database:${connection}`)
       .attempt(async () => {
         if (!database.isConnected) {
           throw new Error('not connected');

@@ -15,16 +15,16 @@ export class SpillwayMetrics {
   readonly ingestRequests: Counter<'route' | 'method' | 'status'>;
   readonly ingestRequestDuration: Histogram<'route' | 'method'>;
   readonly ingestWrites: Counter<'collection' | 'op'>;
-  readonly sinkEntries: Counter<'collection' | 'outcome'>;
-  readonly sinkBatchSize: Histogram<'collection'>;
-  readonly sinkWriteDuration: Histogram<'collection'>;
-  readonly sinkLag: Histogram<'collection'>;
+  readonly sinkEntries: Counter<'collection' | 'connection' | 'outcome'>;
+  readonly sinkBatchSize: Histogram<'collection' | 'connection'>;
+  readonly sinkWriteDuration: Histogram<'collection' | 'connection'>;
+  readonly sinkLag: Histogram<'collection' | 'connection'>;
   readonly streamLength: Gauge<'collection'>;
   readonly streamPending: Gauge<'collection'>;
   readonly streamBacklog: Gauge<'collection'>;
   readonly dlqLength: Gauge<'collection'>;
-  readonly sinkReclaimed: Counter<'collection'>;
-  readonly sinkRetries: Counter<'reason'>;
+  readonly sinkReclaimed: Counter<'collection' | 'connection'>;
+  readonly sinkRetries: Counter<'reason' | 'connection'>;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -49,28 +49,28 @@ export class SpillwayMetrics {
     });
     this.sinkEntries = new Counter({
       name: 'spillway_sink_entries_total',
-      help: 'Stream entries the sink has settled, by outcome',
-      labelNames: ['collection', 'outcome'],
+      help: 'Stream entries the sink has settled, by connection (database) and outcome',
+      labelNames: ['collection', 'connection', 'outcome'],
       registers,
     });
     this.sinkBatchSize = new Histogram({
       name: 'spillway_sink_batch_size',
       help: 'Entries per batch written by the sink',
-      labelNames: ['collection'],
+      labelNames: ['collection', 'connection'],
       buckets: BATCH_BUCKETS,
       registers,
     });
     this.sinkWriteDuration = new Histogram({
       name: 'spillway_sink_write_duration_seconds',
-      help: 'Time to write one batch to PostgreSQL, commit included',
-      labelNames: ['collection'],
+      help: 'Time to write one batch to a database, commit included',
+      labelNames: ['collection', 'connection'],
       buckets: LATENCY_BUCKETS,
       registers,
     });
     this.sinkLag = new Histogram({
       name: 'spillway_sink_lag_seconds',
-      help: 'Time from ingest accepting a write to its commit in PostgreSQL',
-      labelNames: ['collection'],
+      help: 'Time from ingest accepting a write to its commit in a database',
+      labelNames: ['collection', 'connection'],
       buckets: LAG_BUCKETS,
       registers,
     });
@@ -101,13 +101,13 @@ export class SpillwayMetrics {
     this.sinkReclaimed = new Counter({
       name: 'spillway_sink_reclaimed_total',
       help: 'Entries reclaimed with XAUTOCLAIM from idle consumers',
-      labelNames: ['collection'],
+      labelNames: ['collection', 'connection'],
       registers,
     });
     this.sinkRetries = new Counter({
       name: 'spillway_sink_retries_total',
       help: 'Retries of a batch or a connection, by reason',
-      labelNames: ['reason'],
+      labelNames: ['reason', 'connection'],
       registers,
     });
   }

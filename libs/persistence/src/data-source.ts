@@ -19,7 +19,7 @@ export function spillwayDataSourceOptions(settings: DataSourceSettings): DataSou
     ...dialect.dataSourceOptions(settings),
     // Entities describe the tables; they never change them here (synchronize is off): spillway_tombstones is made by
     // the migrations, the collections' tables by the schema provisioner.
-    entities: spillwayEntities(settings.collections ?? []),
+    entities: spillwayEntities(settings.collections ?? [], dialect.tables),
     migrationsRun: false,
     migrationsTableName: 'spillway_migrations',
     synchronize: false,

@@ -4,7 +4,7 @@ import { retryDelayMs } from './backoff';
 import { type SqlDialect, sqlDialectOf } from './dialect';
 
 /**
- * Owns the process's TypeORM DataSource and connects it in the background with backoff,
+ * Owns one database's TypeORM DataSource and connects it in the background with backoff,
  * so an app starts (and reports not-ready) while the database is still down.
  */
 @Injectable()
@@ -12,6 +12,7 @@ export class DatabaseService implements OnApplicationShutdown {
   private readonly logger = new Logger(DatabaseService.name);
   private connecting?: Promise<DataSource>;
   private closed = false;
+  private closing?: Promise<void>;
 
   /** What differs between the databases: every statement the apps run goes through it. */
   readonly dialect: SqlDialect;
@@ -46,7 +47,14 @@ export class DatabaseService implements OnApplicationShutdown {
     }
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Closes the pool; once, however many owners ask (Nest, and {@link DatabaseConnections}). */
+  onApplicationShutdown(): Promise<void> {
+    this.closing ??= this.close();
+
+    return this.closing;
+  }
+
+  private async close(): Promise<void> {
     this.closed = true;
     if (this.dataSource.isInitialized) {
       await this.dataSource.destroy();

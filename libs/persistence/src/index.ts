@@ -1,5 +1,6 @@
 export * from './data-source';
 export * from './database.service';
+export * from './database-connections';
 export * from './backoff';
 export * from './dialect';
 export * from './entities';

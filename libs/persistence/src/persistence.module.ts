@@ -1,14 +1,21 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { CollectionRegistry } from '@app/collections';
-import { postgresConfig } from '@app/config';
+import { databaseConfig } from '@app/config';
+import { DEFAULT_CONNECTION } from '@app/contracts';
+import { collectionsIn, DatabaseConnections } from './database-connections';
 import { createSpillwayDataSource } from './data-source';
 import { DatabaseService } from './database.service';
 
 export interface PersistenceModuleOptions {
+  /** Connections in each database's pool. */
   poolSize: number;
 }
 
+/**
+ * The databases: {@link DatabaseConnections} holds one {@link DatabaseService} per connection, each with the tables of
+ * that database as entities; {@link DatabaseService} alone is the default connection's (the one the ingest reads).
+ */
 @Global()
 @Module({})
 export class PersistenceModule {
@@ -17,13 +24,30 @@ export class PersistenceModule {
       module: PersistenceModule,
       providers: [
         {
+          provide: DatabaseConnections,
+          inject: [databaseConfig.KEY, CollectionRegistry],
+          useFactory: (cfg: ConfigType<typeof databaseConfig>, collections: CollectionRegistry) => {
+            const databases = cfg.connections.map(({ name, url }) => ({
+              name,
+              database: new DatabaseService(
+                createSpillwayDataSource({
+                  url,
+                  poolSize: options.poolSize,
+                  collections: collectionsIn(collections.all(), name),
+                }),
+              ),
+            }));
+
+            return new DatabaseConnections(databases);
+          },
+        },
+        {
           provide: DatabaseService,
-          inject: [postgresConfig.KEY, CollectionRegistry],
-          useFactory: (cfg: ConfigType<typeof postgresConfig>, collections: CollectionRegistry) =>
-            new DatabaseService(createSpillwayDataSource({ url: cfg.url, collections: collections.all(), ...options })),
+          inject: [DatabaseConnections],
+          useFactory: (connections: DatabaseConnections) => connections.get(DEFAULT_CONNECTION),
         },
       ],
-      exports: [DatabaseService],
+      exports: [DatabaseConnections, DatabaseService],
     };
   }
 }

@@ -106,7 +106,7 @@ describe(reproject.name, () => {
   });
 
   /**
-   * The sink's write of a batch (BatchWriterService.write without its metrics and splitting): the state table's write,
+   * The sink's write of a batch (BatchWriter.write without its metrics and splitting): the state table's write,
    * which locks the ids, then each output's rows and removals, in one transaction. Ids are distinct in a batch.
    */
   const sinkWrite = async (collection: Collection, entries: ChangeEntry[]): Promise<void> => {

@@ -1,5 +1,5 @@
 import { checkCollectionFiles, type CollectionFileProblem, loadEntityModules } from '@app/collections';
-import { splitPathList } from '@app/config';
+import { splitList } from '@app/config';
 import { type Command, Option } from 'commander';
 
 /** COLLECTIONS_DIR's default, as libs/config/src/env.schema.ts has it (the CLI does not load the apps' config). */
@@ -60,7 +60,7 @@ export function registerValidateCommand(program: Command): void {
         dir,
         (line) => process.stdout.write(`${line}\n`),
         (line) => process.stderr.write(`${line}\n`),
-        splitPathList(options.entities),
+        splitList(options.entities),
       );
     });
 }

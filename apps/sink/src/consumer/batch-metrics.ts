@@ -14,20 +14,24 @@ export interface HandledBatch {
 }
 
 /** Counts a batch's entries by outcome, observes each change's lag and the batch size. */
-export function recordBatch(metrics: SpillwayMetrics, collection: string, batch: HandledBatch): void {
+export function recordBatch(
+  metrics: SpillwayMetrics,
+  labels: { collection: string; connection: string },
+  batch: HandledBatch,
+): void {
   const { changes, written, superseded, deadLettered } = batch;
   const counts = written.kind === 'written' ? written.counts : undefined;
   for (const outcome of ['inserted', 'updated', 'deleted', 'filtered'] as const) {
-    metrics.sinkEntries.inc({ collection, outcome }, counts?.[outcome] ?? 0);
+    metrics.sinkEntries.inc({ ...labels, outcome }, counts?.[outcome] ?? 0);
   }
-  metrics.sinkEntries.inc({ collection, outcome: 'stale' }, (counts?.stale ?? 0) + superseded);
-  metrics.sinkEntries.inc({ collection, outcome: 'rejected' }, deadLettered);
+  metrics.sinkEntries.inc({ ...labels, outcome: 'stale' }, (counts?.stale ?? 0) + superseded);
+  metrics.sinkEntries.inc({ ...labels, outcome: 'rejected' }, deadLettered);
   if (changes.length > 0) {
     const now = Date.now();
-    const lag = metrics.sinkLag.labels({ collection });
+    const lag = metrics.sinkLag.labels(labels);
     for (const change of changes) {
       lag.observe(Math.max(0, now - change.ingestedAt) / 1000);
     }
-    metrics.sinkBatchSize.observe({ collection }, changes.length);
+    metrics.sinkBatchSize.observe(labels, changes.length);
   }
 }

@@ -7,7 +7,7 @@ import { ChangeOp, type PartitionKeys } from '@app/contracts';
 import type { SpillwayMetrics } from '@app/metrics';
 import { retryDelayMs } from '@app/persistence';
 import { isReplyError, RedisReplyCode } from '@app/redis';
-import type { BatchWriterService } from '../upsert/batch-writer.service';
+import type { BatchWriter } from '../upsert/batch-writer';
 import { recordBatch } from './batch-metrics';
 import { rejectedLetters, type SortedBatch, sortEntries } from './batch-sorting';
 import { PartitionStream } from './partition-stream';
@@ -17,9 +17,18 @@ import { SupersededFilter } from './superseded-filter';
 
 export interface PartitionConsumerDeps {
   redis: Redis;
-  writer: BatchWriterService;
+  /** Writes into the database of {@link connection}. */
+  writer: BatchWriter;
   metrics: SpillwayMetrics;
+  /** The sink's settings, with the consumer group of {@link connection}. */
   cfg: SinkConfig;
+  /** The connection written to, for metrics and logs. */
+  connection: string;
+  /**
+   * True for the default connection alone: once it has a delete, the document's hash in Redis (the delete marker the
+   * ingest's reads and version floors rely on until the default database holds the delete) may expire.
+   */
+  dropsDeleteMarkers: boolean;
 }
 
 const NOTHING_TO_WRITE: WriteOutcome = { kind: 'nothing-to-write' };
@@ -42,13 +51,13 @@ export class PartitionConsumer {
     private readonly keys: PartitionKeys,
     private readonly deps: PartitionConsumerDeps,
   ) {
-    this.logger = new Logger(`PartitionConsumer:${keys.stream}`);
+    this.logger = new Logger(`PartitionConsumer:${keys.stream}:${deps.connection}`);
     this.stream = new PartitionStream(deps.redis, keys, deps.cfg);
     this.superseded = new SupersededFilter((ids) => this.stream.versionsOf(ids));
     this.writer = new RetryingBatchWriter(
       collection,
       this.stream,
-      { writer: deps.writer, metrics: deps.metrics, cfg: deps.cfg, logger: this.logger },
+      { writer: deps.writer, connection: deps.connection, metrics: deps.metrics, cfg: deps.cfg, logger: this.logger },
       () => this.stopDeadline,
     );
     // A connection made again may reach a server that lacks what the old one held (a replica that lagged).
@@ -102,7 +111,7 @@ export class PartitionConsumer {
           this.logger.warn('consumer group vanished (Redis lost its data?); recreating it');
           await this.stream.ensureGroup().catch(() => undefined);
         } else {
-          this.deps.metrics.sinkRetries.inc({ reason: 'redis' });
+          this.deps.metrics.sinkRetries.inc({ reason: 'redis', connection: this.deps.connection });
           this.logger.warn(`redis: ${(error as Error).message}`);
           await sleep(retryDelayMs(3));
         }
@@ -146,7 +155,10 @@ export class PartitionConsumer {
     }
     const claimed = await this.stream.claimIdle();
     if (claimed) {
-      this.deps.metrics.sinkReclaimed.inc({ collection: this.collection.name }, claimed.length);
+      this.deps.metrics.sinkReclaimed.inc(
+        { collection: this.collection.name, connection: this.deps.connection },
+        claimed.length,
+      );
       this.logger.log(`reclaimed ${claimed.length} idle entries`);
     }
 
@@ -174,13 +186,19 @@ export class PartitionConsumer {
     await this.stream.acknowledge(
       [...settledIds, ...changes.filter((c) => !deadLettered.has(c.entryId)).map((c) => c.entryId)],
       // A superseded delete's hash already holds a newer version: no tombstone of it is left to drop.
-      toWrite.filter((c) => c.op === ChangeOp.DELETE && !deadLettered.has(c.entryId)),
+      this.deps.dropsDeleteMarkers
+        ? toWrite.filter((c) => c.op === ChangeOp.DELETE && !deadLettered.has(c.entryId))
+        : [],
     );
-    recordBatch(this.deps.metrics, this.collection.name, {
-      changes,
-      written,
-      superseded: superseded.size,
-      deadLettered: letters.length,
-    });
+    recordBatch(
+      this.deps.metrics,
+      { collection: this.collection.name, connection: this.deps.connection },
+      {
+        changes,
+        written,
+        superseded: superseded.size,
+        deadLettered: letters.length,
+      },
+    );
   }
 }

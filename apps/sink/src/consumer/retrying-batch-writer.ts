@@ -6,7 +6,7 @@ import type { ChangeEntry } from '@app/contracts';
 import type { SpillwayMetrics } from '@app/metrics';
 import { retryDelayMs } from '@app/persistence';
 import type { BatchResult } from '../upsert/batch-result';
-import type { BatchWriterService } from '../upsert/batch-writer.service';
+import type { BatchWriter } from '../upsert/batch-writer';
 import type { PartitionStream } from './partition-stream';
 import type { RawEntry } from './stream-replies';
 
@@ -20,7 +20,9 @@ export type WriteOutcome =
   | { kind: 'outage'; error: unknown };
 
 export interface RetryingBatchWriterDeps {
-  writer: BatchWriterService;
+  writer: BatchWriter;
+  /** The connection the writer writes to, for the metrics. */
+  connection: string;
   metrics: SpillwayMetrics;
   cfg: SinkConfig;
   logger: Logger;
@@ -51,7 +53,7 @@ export class RetryingBatchWriter {
       try {
         const result = await writer.writeIsolating(this.collection, changes);
         metrics.sinkWriteDuration.observe(
-          { collection: this.collection.name },
+          { collection: this.collection.name, connection: this.deps.connection },
           Number(process.hrtime.bigint() - started) / 1e9,
         );
         this.databaseFailing = false;
@@ -59,7 +61,7 @@ export class RetryingBatchWriter {
         return { kind: 'written', ...result };
       } catch (error) {
         this.databaseFailing = true;
-        metrics.sinkRetries.inc({ reason: 'database' });
+        metrics.sinkRetries.inc({ reason: 'database', connection: this.deps.connection });
         if (attempt === 0 || attempt % 10 === 0) {
           logger.warn(`write failed, retrying with backoff: ${writer.describeError(error)}`);
         }

@@ -9,18 +9,29 @@ import type { ConfigType } from '@nestjs/config';
 import type { Redis } from 'ioredis';
 import { CollectionRegistry } from '@app/collections';
 import { exitOnStartupFailure, sinkConfig } from '@app/config';
-import { allPartitions } from '@app/contracts';
+import { allPartitions, connectionGroup } from '@app/contracts';
 import { SpillwayMetrics } from '@app/metrics';
-import { SchemaChangeRefusedError, SchemaProvisioner } from '@app/persistence';
+import {
+  collectionsIn,
+  DatabaseConnections,
+  isDefaultConnection,
+  type NamedDatabase,
+  SchemaChangeRefusedError,
+  SchemaProvisioner,
+} from '@app/persistence';
 import { REDIS_CONNECTION_FACTORY, type RedisConnectionFactory } from '@app/redis';
-import { BatchWriterService } from '../upsert/batch-writer.service';
+import { BatchWriter } from '../upsert/batch-writer';
 import { PartitionConsumer } from './partition-consumer';
 
-/** Runs one consumer loop per collection partition, each on its own blocking Redis connection. */
+/**
+ * Runs one consumer loop per connection served, collection writing to it and partition, each on its own blocking
+ * Redis connection: each connection's database is written by its own consumer group (`connectionGroup`), so it
+ * commits, acks and lags on its own.
+ */
 @Injectable()
 export class StreamConsumerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(StreamConsumerService.name);
-  private readonly consumers: PartitionConsumer[] = [];
+  private readonly consumers: { connection: string; consumer: PartitionConsumer }[] = [];
   private readonly connections: Redis[] = [];
   private closing?: Promise<void>;
   private started = false;
@@ -29,23 +40,27 @@ export class StreamConsumerService implements OnApplicationBootstrap, BeforeAppl
     @Inject(sinkConfig.KEY) private readonly cfg: ConfigType<typeof sinkConfig>,
     @Inject(REDIS_CONNECTION_FACTORY) private readonly openRedis: RedisConnectionFactory,
     private readonly collections: CollectionRegistry,
-    private readonly provisioner: SchemaProvisioner,
-    private readonly writer: BatchWriterService,
+    private readonly databases: DatabaseConnections,
     private readonly metrics: SpillwayMetrics,
   ) {}
+
+  /** The connections this sink writes to: SINK_CONNECTIONS, or every connection. */
+  served(): NamedDatabase[] {
+    return this.databases.select(this.cfg.connections);
+  }
 
   /** True once the tables are provisioned and the loops started. */
   get isStarted(): boolean {
     return this.started;
   }
 
-  /** False while any loop's last write failed for a database reason. */
-  get isWriting(): boolean {
-    return this.consumers.every((c) => !c.databaseFailing);
+  /** The connections whose database some loop's last write failed on (backing off); empty while all write. */
+  failingConnections(): string[] {
+    return [...new Set(this.consumers.filter((c) => c.consumer.databaseFailing).map((c) => c.connection))];
   }
 
   onApplicationBootstrap(): void {
-    // In the background: health and metrics answer while PostgreSQL is still being waited for.
+    // In the background: health and metrics answer while the databases are still being waited for.
     this.run().catch((error: Error) => {
       if (error instanceof SchemaChangeRefusedError) {
         exitOnStartupFailure('sink', error);
@@ -55,25 +70,41 @@ export class StreamConsumerService implements OnApplicationBootstrap, BeforeAppl
   }
 
   private async run(): Promise<void> {
-    await this.provisioner.provision(this.collections.all());
+    const served = this.served().map(({ name, database }) => ({
+      name,
+      database,
+      collections: collectionsIn(this.collections.all(), name),
+    }));
+    // Every database's tables first: a change the provisioner refuses stops the sink before any loop starts.
+    await Promise.all(served.map((s) => new SchemaProvisioner(s.database).provision(s.collections)));
     if (this.closing) {
       return;
     }
-    for (const collection of this.collections.all()) {
-      for (const keys of allPartitions(collection.name)) {
-        const redis = this.openRedis({ blocking: true, name: `spillway-sink:${this.cfg.consumer}` });
-        redis.on('error', (error: Error) => this.logger.debug(`redis: ${error.message}`));
-        this.connections.push(redis);
-        this.consumers.push(
-          new PartitionConsumer(collection, keys, { redis, writer: this.writer, metrics: this.metrics, cfg: this.cfg }),
-        );
+    for (const { name, database, collections } of served) {
+      const writer = new BatchWriter(database);
+      const cfg = { ...this.cfg, group: connectionGroup(this.cfg.group, name) };
+      for (const collection of collections) {
+        for (const keys of allPartitions(collection.name)) {
+          const redis = this.openRedis({ blocking: true, name: `spillway-sink:${this.cfg.consumer}` });
+          redis.on('error', (error: Error) => this.logger.debug(`redis: ${error.message}`));
+          this.connections.push(redis);
+          const consumer = new PartitionConsumer(collection, keys, {
+            redis,
+            writer,
+            metrics: this.metrics,
+            cfg,
+            connection: name,
+            dropsDeleteMarkers: isDefaultConnection(name),
+          });
+          this.consumers.push({ connection: name, consumer });
+        }
       }
+      this.logger.log(
+        `consumer ${this.cfg.consumer} reading ${collections.length} collections in group ${cfg.group} (connection ${name})`,
+      );
     }
     this.started = true;
-    this.logger.log(
-      `consumer ${this.cfg.consumer} reading ${this.consumers.length} streams in group ${this.cfg.group}`,
-    );
-    await Promise.all(this.consumers.map((c) => c.run()));
+    await Promise.all(this.consumers.map((c) => c.consumer.run()));
   }
 
   beforeApplicationShutdown(): Promise<void> {
@@ -84,11 +115,11 @@ export class StreamConsumerService implements OnApplicationBootstrap, BeforeAppl
 
   /** Stops every loop (the batch in hand commits and acks), leaves the group if nothing is pending, closes. */
   private async close(): Promise<void> {
-    const results = await Promise.allSettled(this.consumers.map((c) => c.stop(this.cfg.shutdownMs)));
+    const results = await Promise.allSettled(this.consumers.map((c) => c.consumer.stop(this.cfg.shutdownMs)));
     for (const failed of results.filter((r) => r.status === 'rejected')) {
       this.logger.error(`consumer stopped with an error: ${String(failed.reason)}`);
     }
-    await Promise.allSettled(this.consumers.map((c) => c.leaveGroupIfIdle()));
+    await Promise.allSettled(this.consumers.map((c) => c.consumer.leaveGroupIfIdle()));
     await Promise.allSettled(this.connections.map((r) => r.quit()));
     this.logger.log(`consumer ${this.cfg.consumer} stopped`);
   }

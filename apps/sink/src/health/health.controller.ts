@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import { SpillwayHealthIndicators } from '@app/health';
-import { DatabaseService } from '@app/persistence';
+import { StreamConsumerService } from '../consumer/stream-consumer.service';
 import { SinkHealthIndicator } from './sink.health';
 
 @Controller('health')
@@ -9,7 +9,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicators: SpillwayHealthIndicators,
-    private readonly database: DatabaseService,
+    private readonly consumers: StreamConsumerService,
     private readonly sink: SinkHealthIndicator,
   ) {}
 
@@ -24,7 +24,11 @@ export class HealthController {
   ready(): Promise<HealthCheckResult> {
     return this.health.check([
       () => this.indicators.redisPing(),
-      () => this.indicators.databasePing(this.database),
+      ...this.consumers.served().map(
+        ({ name, database }) =>
+          () =>
+            this.indicators.databasePing(database, name),
+      ),
       () => this.sink.writing(),
       () => this.indicators.notDraining(),
     ]);

@@ -17,8 +17,10 @@ export class SinkHealthIndicator {
       return session.down({ message: 'tables not provisioned yet' });
     }
 
-    return this.consumers.isWriting
+    const failing = this.consumers.failingConnections();
+
+    return failing.length === 0
       ? session.up()
-      : session.down({ message: 'database writes are failing; backing off' });
+      : session.down({ message: `database writes are failing on connection ${failing.join(', ')}; backing off` });
   }
 }

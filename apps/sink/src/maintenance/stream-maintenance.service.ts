@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { Redis } from 'ioredis';
-import { CollectionRegistry } from '@app/collections';
+import { CollectionRegistry, connectionsOf } from '@app/collections';
 import { sinkConfig } from '@app/config';
-import { allPartitions, entryIdMs, type PartitionKeys } from '@app/contracts';
-import { DatabaseService } from '@app/persistence';
+import { allPartitions, connectionGroup, entryIdMs, type PartitionKeys } from '@app/contracts';
+import { DatabaseConnections } from '@app/persistence';
 import { REDIS_CLIENT } from '@app/redis';
 import { minEntryId, nextEntryId } from '../consumer/stream-replies';
 
@@ -32,7 +32,7 @@ export class StreamMaintenanceService implements OnModuleInit, OnApplicationShut
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     @Inject(sinkConfig.KEY) private readonly cfg: ConfigType<typeof sinkConfig>,
     private readonly collections: CollectionRegistry,
-    private readonly database: DatabaseService,
+    private readonly databases: DatabaseConnections,
   ) {}
 
   onModuleInit(): void {
@@ -53,10 +53,15 @@ export class StreamMaintenanceService implements OnModuleInit, OnApplicationShut
       for (const collection of this.collections.all()) {
         for (const keys of allPartitions(collection.name)) {
           const safeId = await this.trim(keys);
-          await this.removeIdleConsumers(keys);
-          if (safeId && collection.kind === 'document' && this.database.isConnected) {
-            const { dataSource, dialect } = this.database;
-            await dialect.state.pruneTombstones(dataSource, collection.name, entryIdMs(safeId) - TOMBSTONE_MARGIN_MS);
+          for (const { name, database } of this.databases.select(this.cfg.connections)) {
+            if (!connectionsOf(collection).includes(name)) {
+              continue;
+            }
+            await this.removeIdleConsumers(keys, connectionGroup(this.cfg.group, name));
+            if (safeId && collection.kind === 'document' && database.isConnected) {
+              const { dataSource, dialect } = database;
+              await dialect.state.pruneTombstones(dataSource, collection.name, entryIdMs(safeId) - TOMBSTONE_MARGIN_MS);
+            }
           }
         }
       }
@@ -88,8 +93,8 @@ export class StreamMaintenanceService implements OnModuleInit, OnApplicationShut
     return safe;
   }
 
-  private async removeIdleConsumers(keys: PartitionKeys): Promise<void> {
-    const consumers = (await this.redis.xinfo('CONSUMERS', keys.stream, this.cfg.group).catch(() => [])) as Fields[];
+  private async removeIdleConsumers(keys: PartitionKeys, group: string): Promise<void> {
+    const consumers = (await this.redis.xinfo('CONSUMERS', keys.stream, group).catch(() => [])) as Fields[];
     const idleLimit = Math.max(10 * this.cfg.claimIdleMs, 5 * 60 * 1000);
     for (const consumer of consumers) {
       const name = String(field(consumer, 'name'));
@@ -98,7 +103,7 @@ export class StreamMaintenanceService implements OnModuleInit, OnApplicationShut
         Number(field(consumer, 'pending')) === 0 &&
         Number(field(consumer, 'idle')) > idleLimit
       ) {
-        await this.redis.xgroup('DELCONSUMER', keys.stream, this.cfg.group, name);
+        await this.redis.xgroup('DELCONSUMER', keys.stream, group, name);
         this.logger.log(`removed idle consumer ${name} from ${keys.stream}`);
       }
     }

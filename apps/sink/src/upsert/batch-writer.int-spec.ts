@@ -12,7 +12,7 @@ import {
   SchemaProvisioner,
 } from '@app/persistence';
 import { testServers } from '../../../../test/utils/servers';
-import { BatchWriterService } from './batch-writer.service';
+import { BatchWriter } from './batch-writer';
 
 /**
  * The sink's batch write against a real PostgreSQL, in a database of its own: the version and tombstone guards,
@@ -20,7 +20,7 @@ import { BatchWriterService } from './batch-writer.service';
  *
  * Real: PostgreSQL. Mocked: nothing.
  */
-describe('BatchWriterService', () => {
+describe('BatchWriter', () => {
   const { databaseUrl } = testServers();
   const database = `spillway_writer_${randomBytes(4).toString('hex')}`;
   const url = new URL(databaseUrl);
@@ -29,7 +29,7 @@ describe('BatchWriterService', () => {
     (c) => c.name === 'sessions',
   ) as Collection;
   let dataSource: DataSource;
-  let writer: BatchWriterService;
+  let writer: BatchWriter;
   let entryMs = 1_700_000_000_000;
 
   const admin = async (sql: string) => {
@@ -61,7 +61,7 @@ describe('BatchWriterService', () => {
     await new SchemaProvisioner(new DatabaseService(provisioning)).provision([sessions]);
     await provisioning.destroy();
     dataSource = createSpillwayDataSource({ url: url.toString(), poolSize: 2 });
-    writer = new BatchWriterService(new DatabaseService(dataSource));
+    writer = new BatchWriter(new DatabaseService(dataSource));
   });
 
   afterAll(async () => {
@@ -110,7 +110,7 @@ describe('BatchWriterService', () => {
 
   it('lets two replicas write the same documents at once without deadlocking; the newest version of each wins', async () => {
     const other = createSpillwayDataSource({ url: url.toString(), poolSize: 1 });
-    const otherWriter = new BatchWriterService(new DatabaseService(other));
+    const otherWriter = new BatchWriter(new DatabaseService(other));
     const ids = Array.from({ length: 50 }, (_, i) => `c-${i}`);
     try {
       // Each round, the two write every id, in opposite orders, with interleaved versions.

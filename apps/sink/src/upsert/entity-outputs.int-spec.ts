@@ -8,7 +8,7 @@ import { type Collection, loadCollections, loadEntityModules } from '@app/collec
 import { type ChangeEntry, ChangeOp } from '@app/contracts';
 import { createSpillwayDataSource, DatabaseService, SchemaProvisioner } from '@app/persistence';
 import { testServers } from '../../../../test/utils/servers';
-import { BatchWriterService } from './batch-writer.service';
+import { BatchWriter } from './batch-writer';
 
 /**
  * Outputs that name a user's TypeORM entity (SINK_ENTITIES), against a real PostgreSQL: plain JavaScript modules (an
@@ -65,7 +65,7 @@ output:
       mapping: [{ sessionId: id }, { position: screen.position }, { seconds: screen.seconds }]
 `;
 
-describe('BatchWriterService with outputs that name an entity', () => {
+describe('BatchWriter with outputs that name an entity', () => {
   const { databaseUrl } = testServers();
   const database = `spillway_entities_${randomBytes(4).toString('hex')}`;
   const url = new URL(databaseUrl);
@@ -119,7 +119,7 @@ describe('BatchWriterService with outputs that name an entity', () => {
   it('creates the tables from the entities, then writes a batch into them under the version guard', async () => {
     const service = new DatabaseService(dataSource);
     await new SchemaProvisioner(service).provision([collection]);
-    const sut = new BatchWriterService(service);
+    const sut = new BatchWriter(service);
 
     const screens = [
       { position: 1, seconds: 2.5 },

@@ -15,7 +15,7 @@ import {
   SchemaProvisioner,
 } from '@app/persistence';
 import { testServers } from '../../../../test/utils/servers';
-import { BatchWriterService } from './batch-writer.service';
+import { BatchWriter } from './batch-writer';
 
 /**
  * The batch write of a collection with output tables, against a real PostgreSQL in a database of its own: the state
@@ -130,13 +130,13 @@ output:
       columns: { id: text, screen: text }
 `;
 
-describe('BatchWriterService with output tables', () => {
+describe('BatchWriter with output tables', () => {
   const { databaseUrl } = testServers();
   const database = `spillway_outputs_${randomBytes(4).toString('hex')}`;
   const url = new URL(databaseUrl);
   url.pathname = `/${database}`;
   let dataSource: DataSource;
-  let sut: BatchWriterService;
+  let sut: BatchWriter;
   let provisioner: SchemaProvisioner;
   let entryMs = 1_700_000_000_000;
   let schema: string;
@@ -208,7 +208,7 @@ describe('BatchWriterService with output tables', () => {
     dataSource = createSpillwayDataSource({ url: url.toString(), poolSize: 3 });
     const service = new DatabaseService(dataSource);
     provisioner = new SchemaProvisioner(service);
-    sut = new BatchWriterService(service);
+    sut = new BatchWriter(service);
   });
 
   beforeEach(async () => {
@@ -435,7 +435,7 @@ describe('BatchWriterService with output tables', () => {
 
   it('lets two replicas write the same documents at once; every output ends as the newest version projects', async () => {
     const other = createSpillwayDataSource({ url: url.toString(), poolSize: 1 });
-    const otherWriter = new BatchWriterService(new DatabaseService(other));
+    const otherWriter = new BatchWriter(new DatabaseService(other));
     const ids = Array.from({ length: 40 }, (_, i) => `r-${i}`);
     const doc = (id: string, version: number): Session => ({
       id,

@@ -124,6 +124,7 @@ describe('outputs that name an entity', () => {
         ownerColumns: ['id'],
         isForeach: false,
         excludeOps: [],
+        connection: 'default',
       },
     ]);
     // Properties read the field of their name, unless mapped.

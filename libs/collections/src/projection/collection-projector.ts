@@ -41,6 +41,17 @@ export class CollectionProjector implements Projector {
     return { kind: 'rows', rows };
   }
 
+  only(outputs: readonly number[]): Projector {
+    const kept = outputs.map((i) => {
+      const output = this.outputs[i];
+      if (output === undefined) throw new Error(`collection ${this.collection} has no output ${i}`);
+
+      return output;
+    });
+
+    return new CollectionProjector(this.collection, this.keyField, this.steps, kept);
+  }
+
   private invalid(problem: string): Projection {
     return { kind: 'invalid', reason: `collection ${this.collection}: ${problem}` };
   }

@@ -1,3 +1,4 @@
+import { DEFAULT_CONNECTION } from '@app/contracts';
 import type { ProblemSink } from '../collection-file.problem';
 import type { BlockDef, ColumnEntryDef, EntityWriteDef } from '../collection-file.schema';
 import { fileFormatValidators } from '../collection-file.validators';
@@ -213,6 +214,7 @@ export function compileEntityWrite(
       ownerColumns: owners,
       isForeach: foreach !== undefined,
       excludeOps,
+      connection: spec.connection ?? DEFAULT_CONNECTION,
     },
     plans,
     context.collection,

@@ -40,6 +40,7 @@ describe(compileRelationalWrite.name, () => {
       ownerColumns: ['id'],
       isForeach: false,
       excludeOps: [],
+      connection: 'default',
     });
   });
 
@@ -196,8 +197,13 @@ describe(compileRelationalWrite.name, () => {
     ['no columns', { table: 't', keys: ['id'] }, ["output[0].with.columns: must have required property 'columns'"]],
     [
       'an RDI field Spillway does not take',
-      { ...facts, connection: 'target', load_strategy: 'UPSERT' },
-      ['output[0].with.connection: is not a known field', 'output[0].with.load_strategy: is not a known field'],
+      { ...facts, load_strategy: 'UPSERT' },
+      ['output[0].with.load_strategy: is not a known field'],
+    ],
+    [
+      'a connection name that is not one',
+      { ...facts, connection: 'Target' },
+      ['output[0].with.connection: must match pattern "^[a-z][a-z0-9_]{0,31}$"'],
     ],
     [
       'a foreach not in the "alias: expression" form',

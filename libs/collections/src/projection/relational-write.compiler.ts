@@ -1,3 +1,4 @@
+import { DEFAULT_CONNECTION } from '@app/contracts';
 import type { ProblemSink } from '../collection-file.problem';
 import {
   type BlockDef,
@@ -283,6 +284,7 @@ export function compileRelationalWrite(
       ownerColumns: owners,
       isForeach: foreach !== undefined,
       excludeOps,
+      connection: spec.connection ?? DEFAULT_CONNECTION,
     },
     plans,
     context.collection,

@@ -1,24 +1,19 @@
 import type { DataSource } from 'typeorm';
+import { mariadbDialect } from './mariadb';
 import { postgresDialect } from './postgres';
 import { type DialectName, dialectNameOf, type SqlDialect } from './sql-dialect';
 
 export * from './sql-dialect';
+export { mariadbDialect } from './mariadb';
 export { postgresDialect } from './postgres';
 export { PostgresSession } from './postgres/postgres-session';
 
-const DIALECTS: Readonly<Record<DialectName, SqlDialect | undefined>> = {
+const DIALECTS: Readonly<Record<DialectName, SqlDialect>> = {
   postgres: postgresDialect,
-  mariadb: undefined,
+  mariadb: mariadbDialect,
 };
 
-function dialectNamed(name: DialectName): SqlDialect {
-  const dialect = DIALECTS[name];
-  if (dialect === undefined) {
-    throw new Error(`no dialect for ${name} yet`);
-  }
-
-  return dialect;
-}
+const dialectNamed = (name: DialectName): SqlDialect => DIALECTS[name];
 
 /** The dialect of a database URL (see {@link dialectNameOf}). */
 export const sqlDialectFor = (url: string): SqlDialect => dialectNamed(dialectNameOf(url));

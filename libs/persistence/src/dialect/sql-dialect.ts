@@ -1,8 +1,9 @@
 import type { DataSource, DataSourceOptions, QueryRunner } from 'typeorm';
-import type { Collection, ColumnType, OutputTable } from '@app/collections';
+import type { Collection, OutputTable } from '@app/collections';
 import type { ChangeEntry } from '@app/contracts';
-import type { ColumnType as TypeOrmColumnType } from 'typeorm';
+import type { EntityDialect } from '../entities/entity-dialect';
 import type { OutputWrite } from '../outputs/output-writes';
+import type { SchemaCatalog } from '../schema/schema-catalog';
 
 /** The databases Spillway writes to; `DATABASE_URL`'s scheme selects one (see {@link dialectNameOf}). */
 export type DialectName = 'postgres' | 'mariadb';
@@ -157,17 +158,19 @@ export interface SqlDialect {
   readonly label: string;
   /** TypeORM's options for a data source on `url`: the driver, Spillway's migrations, pool settings. */
   dataSourceOptions(settings: { url: string; poolSize: number }): DataSourceOptions;
-  /** The column type of each type a collection file may declare (docs/collections.md), for the entities. */
-  readonly columnTypes: Readonly<Record<ColumnType, TypeOrmColumnType>>;
+  /** What the entities of Spillway's tables take from this database: column types, text keys, table location. */
+  readonly tables: EntityDialect;
+  /** The catalog reads of a schema plan (which schemas exist, what a statement would drop). */
+  readonly catalog: SchemaCatalog;
   /** A quoted identifier. */
   quote(identifier: string): string;
   /** The quoted table of a collection (its state table) or an output, safe to splice into SQL. */
   qualifiedTable(schema: string, table: string): string;
   /**
-   * Where an entity of a table in `schema` lives, as TypeORM's entity options say it: a PostgreSQL schema, or on
-   * MariaDB a database (`public`, the default of collection files, is then the URL's own database).
+   * True when each state-table write (`state.writeDocuments`, `state.insertEvents`) is one statement that takes its
+   * own locks, so that a batch holding one such write alone needs no transaction around it.
    */
-  tableLocation(schema: string): { schema?: string; database?: string };
+  readonly writesAreSingleStatements: boolean;
   /** The connection a query runner holds (connected by this call), as a session. */
   session(runner: QueryRunner): Promise<SqlSession>;
   /** Runs `work` while holding the lock that lets one replica at a time run migrations and DDL. */

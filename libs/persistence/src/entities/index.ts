@@ -1,4 +1,5 @@
 export * from './column-types';
+export * from './entity-dialect';
 export * from './entity-name';
 export * from './output-table.entity';
 export * from './state-table.entity';

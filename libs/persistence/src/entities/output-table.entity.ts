@@ -1,9 +1,12 @@
 import { EntitySchema, type EntitySchemaColumnOptions, type EntitySchemaIndexOptions } from 'typeorm';
 import type { OutputTable } from '@app/collections';
-import { POSTGRES_COLUMN_TYPES } from './column-types';
+import { columnOptions, type EntityDialect } from './entity-dialect';
 import { tableEntityName } from './entity-name';
 
-/** PostgreSQL cuts longer identifiers, which would make the index's name differ from the entity's on every start. */
+/**
+ * PostgreSQL cuts longer identifiers, which would make the index's name differ from the entity's on every start
+ * (MariaDB and MySQL refuse names over 64 characters).
+ */
 const MAX_IDENTIFIER_BYTES = 63;
 
 /**
@@ -28,25 +31,25 @@ function ownerIndex(output: OutputTable): EntitySchemaIndexOptions[] {
 }
 
 /**
- * The entity of a `relational.write` output: its key columns are the primary key, every other column is nullable
- * (a field missing from the document is NULL, and a column added later holds NULL in older rows), and the version
- * column is a `bigint NOT NULL` after them.
+ * The entity of a `relational.write` output in the database of `tables`: its key columns are the primary key, every
+ * other column is nullable (a field missing from the document is NULL, and a column added later holds NULL in older
+ * rows), and the version column is a `bigint NOT NULL` after them.
  */
-export function outputTableEntity(output: OutputTable): EntitySchema {
+export function outputTableEntity(output: OutputTable, tables: EntityDialect): EntitySchema {
   const columns: Record<string, EntitySchemaColumnOptions> = {};
   for (const column of output.columns) {
     columns[column.name] = column.isKey
-      ? { type: POSTGRES_COLUMN_TYPES[column.type], primary: true }
-      : { type: POSTGRES_COLUMN_TYPES[column.type], nullable: true };
+      ? { ...columnOptions(tables, column.type, true), primary: true }
+      : { ...columnOptions(tables, column.type, false), nullable: true };
   }
   if (output.versionColumn in columns) {
     throw new Error(`${output.source}: version column ${output.versionColumn} is also a mapped column`);
   }
-  columns[output.versionColumn] = { type: 'bigint' };
+  columns[output.versionColumn] = { ...tables.columnTypes.bigint };
 
   return new EntitySchema({
     name: tableEntityName(output.schema, output.table),
-    schema: output.schema,
+    ...tables.tableLocation(output.schema),
     tableName: output.table,
     columns,
     indices: ownerIndex(output),

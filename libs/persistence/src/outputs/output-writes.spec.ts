@@ -17,6 +17,7 @@ const output = (table: string, columns: OutputColumn[], more: Partial<OutputTabl
   ownerColumns: ['id'],
   isForeach: false,
   excludeOps: [],
+  connection: 'default',
   ...more,
 });
 const change = (op: ChangeOp, id: string, version: number): ChangeEntry => ({

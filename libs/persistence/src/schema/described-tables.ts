@@ -1,13 +1,14 @@
 import type { EntitySchema } from 'typeorm';
 import type { Collection } from '@app/collections';
+import type { EntityDialect } from '../entities/entity-dialect';
 import { outputTableEntity } from '../entities/output-table.entity';
 import { stateTableEntity } from '../entities/state-table.entity';
-import { TOMBSTONES_TABLE, TombstoneEntity } from '../entities/tombstone.entity';
+import { TOMBSTONES_TABLE, tombstoneEntity } from '../entities/tombstone.entity';
 
 /** A table Spillway makes and keeps, as an entity, with where it is declared (for messages). */
 export interface DescribedTable {
   readonly entity: EntitySchema;
-  /** Undefined for Spillway's own table, which lives in the connection's current schema. */
+  /** As the collection file says it; undefined for Spillway's own table, in the connection's current schema. */
   readonly schema?: string;
   readonly table: string;
   /** `collection file <file>`, or `Spillway's migrations` */
@@ -18,15 +19,17 @@ export interface DescribedTable {
 export const MIGRATIONS_ORIGIN = "Spillway's migrations";
 
 /**
- * Every table of these collections (state tables, then outputs), and `spillway_tombstones` unless left out. Throws
- * one line when two declarations name the same table, which would make them fight over its shape.
+ * Every table of these collections (state tables, then outputs) as entities of the database of `tables`, and
+ * `spillway_tombstones` unless left out. Throws one line when two declarations name the same table, which would
+ * make them fight over its shape.
  */
 export function describedTables(
   collections: readonly Collection[],
+  tables: EntityDialect,
   options: { withTombstones: boolean },
 ): DescribedTable[] {
-  const tables: DescribedTable[] = options.withTombstones
-    ? [{ entity: TombstoneEntity, table: TOMBSTONES_TABLE, origin: MIGRATIONS_ORIGIN }]
+  const described: DescribedTable[] = options.withTombstones
+    ? [{ entity: tombstoneEntity(tables) as EntitySchema, table: TOMBSTONES_TABLE, origin: MIGRATIONS_ORIGIN }]
     : [];
   const seen = new Map<string, string>();
   const add = (table: DescribedTable & { schema: string }) => {
@@ -36,20 +39,21 @@ export function describedTables(
       throw new Error(`${table.origin}: table ${path} is also declared by ${other}: one table has one declaration`);
     }
     seen.set(path, table.origin);
-    tables.push(table);
+    described.push(table);
   };
   for (const collection of collections) {
     const origin = `collection file ${collection.file}`;
-    add({ entity: stateTableEntity(collection), schema: collection.tableSchema, table: collection.table, origin });
+    const entity = stateTableEntity(collection, tables);
+    add({ entity, schema: collection.tableSchema, table: collection.table, origin });
     for (const output of collection.outputs) {
-      add({ entity: outputTableEntity(output), schema: output.schema, table: output.table, origin });
+      add({ entity: outputTableEntity(output, tables), schema: output.schema, table: output.table, origin });
     }
   }
 
-  return tables;
+  return described;
 }
 
-/** The entities of every table of these collections, and of `spillway_tombstones`. */
-export function spillwayEntities(collections: readonly Collection[]): EntitySchema[] {
-  return describedTables(collections, { withTombstones: true }).map((t) => t.entity);
+/** The entities of every table of these collections, and of `spillway_tombstones`, in the database of `tables`. */
+export function spillwayEntities(collections: readonly Collection[], tables: EntityDialect): EntitySchema[] {
+  return describedTables(collections, tables, { withTombstones: true }).map((t) => t.entity);
 }

@@ -6,6 +6,9 @@ import type { SchemaPlan } from './schema-plan.types';
  * Runs a plan's allowed statements in one transaction on `runner`, all or none; throws
  * {@link SchemaChangeRefusedError} without running any when the plan refuses a statement. Statements left alone
  * are never run.
+ *
+ * MariaDB and MySQL commit each DDL statement on its own (their DDL is not transactional): a failure there leaves
+ * the statements before it done. Each only adds, so the next start plans and runs the rest.
  */
 export async function applySchema(runner: QueryRunner, plan: SchemaPlan): Promise<void> {
   if (plan.refused.length > 0) {

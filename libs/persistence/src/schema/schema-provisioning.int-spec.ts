@@ -72,6 +72,7 @@ describe(SchemaProvisioner.name, () => {
     ownerColumns: ['id'],
     isForeach: false,
     excludeOps: [],
+    connection: 'default',
     ...more,
   });
   const facts = (columns: OutputColumn[]) => output('session_facts', columns);

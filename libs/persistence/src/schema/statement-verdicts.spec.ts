@@ -2,7 +2,10 @@ import { parseDdl } from './ddl-statement';
 import type { DescribedTable } from './described-tables';
 import { type PlannedStatement, sortStatements, type StatementFacts } from './statement-verdicts';
 
-/** The sorting of TypeORM's schema statements, on the statement shapes its PostgreSQL query runner writes. */
+/**
+ * The sorting of TypeORM's schema statements, on the statement shapes its PostgreSQL query runner writes, and its
+ * MySQL query runner (MariaDB and MySQL) writes.
+ */
 describe(sortStatements.name, () => {
   const table = { origin: 'collection file c.yaml', schema: 'app', table: 'facts' } as DescribedTable;
   const context = {
@@ -103,5 +106,89 @@ describe(sortStatements.name, () => {
     });
 
     expect(refused[0]?.reason).toMatch(/^collection file c\.yaml: table app\.facts: column x: /);
+  });
+
+  describe('on MariaDB and MySQL', () => {
+    const at = (sql: string) => sql.replaceAll('TABLE', 'TABLE `app`.`facts`');
+
+    it('allows what only adds', () => {
+      const sql = [
+        'CREATE DATABASE IF NOT EXISTS `app`',
+        'CREATE TABLE `app`.`facts` (`id` varchar(255) NOT NULL, PRIMARY KEY (`id`)) ENGINE=InnoDB',
+        'CREATE INDEX `IDX_facts_owner` ON `app`.`facts` (`id`)',
+        'ALTER TABLE `app`.`facts` ADD `note` longtext CHARACTER SET "utf8mb4" COLLATE "utf8mb4_bin" NULL',
+      ];
+
+      const plan = sort(...sql.map((s) => statement(s)));
+
+      expect(plan.allowed.map((s) => s.table)).toEqual([undefined, 'app.facts', 'app.facts', 'app.facts']);
+      expect(plan.refused).toEqual([]);
+    });
+
+    it.each([
+      [at('ALTER TABLE DROP COLUMN `note`'), {}, 'note', 'the table has this column and the file does not list it'],
+      [at('ALTER TABLE CHANGE `a` `b` int NULL'), {}, 'a', 'the file lists b instead'],
+      [
+        at('ALTER TABLE CHANGE `a` `a` int NOT NULL'),
+        { columnType: 'int(11)', sameType: true, columnNullable: true },
+        'a',
+        'the file declares the column otherwise (int NOT NULL)',
+      ],
+      [
+        at('ALTER TABLE MODIFY `a` decimal(65,30) NULL'),
+        { columnType: 'decimal(10,0)', sameType: false, columnNullable: true },
+        'a',
+        'the file makes it decimal(65,30) where the table has decimal(10,0)',
+      ],
+      [at('ALTER TABLE DROP PRIMARY KEY'), { constraintType: 'p' }, undefined, "the file's keys differ"],
+      [at('ALTER TABLE ADD PRIMARY KEY (`id`, `n`)'), {}, undefined, "the file's keys differ"],
+      [
+        'DROP INDEX `IDX_facts_owner` ON `app`.`facts`',
+        { indexTable: 'app.facts' },
+        undefined,
+        "the table's index of this name differs",
+      ],
+    ])('refuses %s', (sql, facts: StatementFacts, column, why) => {
+      const { refused, allowed } = sort(statement(sql, facts), statement(at('ALTER TABLE ADD `extra` longtext NULL')));
+
+      expect(refused).toHaveLength(1);
+      expect(refused[0]?.column).toBe(column);
+      expect(refused[0]?.reason).toContain(why);
+      expect(refused[0]?.reason).toMatch(/^collection file c\.yaml: table app\.facts: /);
+      expect(allowed).toHaveLength(1);
+    });
+
+    it('names a retype, and leaves alone foreign keys, indexes, defaults and comments made by hand', () => {
+      const plan = sort(
+        statement(at('ALTER TABLE DROP COLUMN `amount`'), { columnType: 'int(11)' }),
+        statement(at('ALTER TABLE ADD `amount` longtext CHARACTER SET "utf8mb4" COLLATE "utf8mb4_bin" NULL')),
+        statement(at('ALTER TABLE DROP FOREIGN KEY `my_fk`'), { constraintType: 'f' }),
+        statement('DROP INDEX `my_index` ON `app`.`facts`', { indexTable: 'app.facts' }),
+        statement(at('ALTER TABLE DROP INDEX `my_unique`'), { indexTable: 'app.facts' }),
+        statement(at('ALTER TABLE CHANGE `note` `note` longtext NULL'), {
+          columnType: 'longtext',
+          sameType: true,
+          columnNullable: true,
+        }),
+      );
+
+      expect(plan.refused.map((r) => r.reason.slice(0, r.reason.indexOf(';')))).toEqual([
+        'collection file c.yaml: table app.facts: column amount: refusing "ALTER TABLE `app`.`facts` DROP COLUMN ' +
+          '`amount`" (the file makes it longtext where the table has int(11)',
+        'collection file c.yaml: table app.facts: column amount: refusing "ALTER TABLE `app`.`facts` ADD `amount` ' +
+          'longtext CHARACTER SET "utf8mb4" COLLATE "utf8mb4_bin" NULL" (it adds back the column it drops, as longtext',
+      ]);
+      expect(plan.leftAlone.map((s) => s.table)).toEqual(['app.facts', 'app.facts', 'app.facts', 'app.facts']);
+      expect(plan.allowed).toEqual([]);
+    });
+
+    it("reads a path without a database as the connection's current database", () => {
+      const { refused } = sortStatements([statement('ALTER TABLE `facts` DROP COLUMN `x`')], {
+        ...context,
+        currentSchema: 'app',
+      });
+
+      expect(refused[0]?.reason).toMatch(/^collection file c\.yaml: table app\.facts: column x: /);
+    });
   });
 });

@@ -1,13 +1,23 @@
-import { type DdlStatement, qualifiedPath } from './ddl-statement';
+import { type DdlStatement, definitionType, qualifiedPath } from './ddl-statement';
 import type { DescribedTable } from './described-tables';
 import type { RefusedStatement, SchemaPlan, SchemaStatement } from './schema-plan.types';
 
-/** What the database says about the objects a statement would drop (looked up only for those statements). */
+/**
+ * What the database says about the objects a statement would drop or change (looked up only for those statements,
+ * by the dialect's SchemaCatalog).
+ */
 export interface StatementFacts {
-  /** `pg_constraint.contype` of a dropped constraint: `p` primary key, `u` unique, `c` check, `f` foreign key. */
+  /**
+   * The kind of a dropped constraint, as PostgreSQL's `pg_constraint.contype` spells it: `p` primary key, `u` unique,
+   * `c` check, `f` foreign key.
+   */
   readonly constraintType?: string;
-  /** The type of a dropped column, as `format_type` writes it. */
+  /** The type of a dropped or changed column, as the database writes it (`format_type`, `COLUMN_TYPE`). */
   readonly columnType?: string;
+  /** For a changed column: whether the statement gives it the type the table has (as the database compares types). */
+  readonly sameType?: boolean;
+  /** For a changed column: whether the table's column takes NULL. */
+  readonly columnNullable?: boolean;
   /** The table (`schema.table`) of a dropped index. */
   readonly indexTable?: string;
 }
@@ -47,7 +57,10 @@ function subject(statement: PlannedStatement, context: PlanContext): { table?: s
       return {};
     case 'drop-index':
       return {
-        table: statement.facts.indexTable ?? context.declaredIndexes.get(qualifiedPath(ddl.index, currentSchema)),
+        table:
+          ddl.table !== undefined
+            ? qualifiedPath(ddl.table, currentSchema)
+            : (statement.facts.indexTable ?? context.declaredIndexes.get(qualifiedPath(ddl.index, currentSchema))),
       };
     case 'create-table':
     case 'create-index':
@@ -58,6 +71,7 @@ function subject(statement: PlannedStatement, context: PlanContext): { table?: s
     case 'drop-column':
     case 'rename-column':
     case 'alter-column':
+    case 'change-column':
       return { table: qualifiedPath(ddl.table, currentSchema), column: ddl.column };
   }
 }
@@ -72,7 +86,7 @@ function retypedColumns(statements: readonly PlannedStatement[], currentSchema: 
     } else if (ddl.kind === 'add-column') {
       const key = `${qualifiedPath(ddl.table, currentSchema)}|${ddl.column}`;
       if (dropped.has(key)) {
-        retyped.set(key, ddl.definition.replace(/\s+NOT NULL\b.*$/i, '').toLowerCase());
+        retyped.set(key, definitionType(ddl.definition));
       }
     }
   }
@@ -108,6 +122,8 @@ function verdict(statement: PlannedStatement, context: PlanContext, retyped: Rea
       return /^DROP DEFAULT$/i.test(ddl.change.trim())
         ? leftAlone
         : refused(`the file declares the column otherwise (${ddl.change.trim()})`);
+    case 'change-column':
+      return changeVerdict(ddl.definition, facts);
     case 'add-constraint':
       return refused(/PRIMARY KEY/i.test(ddl.definition) ? DIFFERENT_KEYS : 'a constraint the table does not have');
     case 'drop-constraint':
@@ -125,6 +141,25 @@ function verdict(statement: PlannedStatement, context: PlanContext, retyped: Rea
     case 'other':
       return refused('not a statement that only adds');
   }
+}
+
+/**
+ * MySQL's `CHANGE`, which writes a column's whole definition: TypeORM writes it for any difference it sees, also a
+ * default or a comment someone set by hand, which changes nothing Spillway writes (it names every column it
+ * inserts): that is left alone. A new type or nullability is refused.
+ */
+function changeVerdict(definition: string, facts: StatementFacts): Verdict {
+  if (facts.columnType === undefined) {
+    return refused('a column the database does not list');
+  }
+  if (facts.sameType !== true) {
+    return refused(`the file makes it ${definitionType(definition)} where the table has ${facts.columnType}`);
+  }
+  const nullable = !/\bNOT NULL\b/i.test(definition);
+
+  return nullable === facts.columnNullable
+    ? leftAlone
+    : refused(`the file declares the column otherwise (${definition.trim()})`);
 }
 
 function refusal(statement: PlannedStatement, context: PlanContext, why: string): RefusedStatement {

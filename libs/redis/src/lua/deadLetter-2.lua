@@ -5,7 +5,7 @@
   Input:
     KEYS[1] partition stream key
     KEYS[2] dead-letter stream key
-    ARGV[1] consumer group
+    ARGV[1] consumer group (recorded in each dead letter's 'group' field)
     then, per entry: entry id, reason, deliveries, number of fields n, the n fields of the entry
   Output:
     how many entries were dead-lettered
@@ -23,6 +23,7 @@ while i <= #ARGV do
     fields[count + 1], fields[count + 2] = 'reason', reason
     fields[count + 3], fields[count + 4] = 'source_id', id
     fields[count + 5], fields[count + 6] = 'deliveries', deliveries
+    fields[count + 7], fields[count + 8] = 'group', ARGV[1]
     redis.call('XADD', KEYS[2], '*', unpack(fields))
     moved = moved + 1
   end

@@ -189,7 +189,7 @@ describe('Lua scripts', () => {
       expect(await redis.deadLetter(stream, dlq(), 'g', id!, 'bad', 2, 4, 'op', 'put', 'id', 'd1')).toBe(1);
       const letters = await redis.xrange(dlq(), '-', '+');
       expect(letters.map(([, f]) => f)).toEqual([
-        ['op', 'put', 'id', 'd1', 'reason', 'bad', 'source_id', id, 'deliveries', '2'],
+        ['op', 'put', 'id', 'd1', 'reason', 'bad', 'source_id', id, 'deliveries', '2', 'group', 'g'],
       ]);
       expect(await redis.xpending(stream, 'g')).toEqual([0, null, null, null]);
     });

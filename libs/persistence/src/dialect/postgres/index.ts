@@ -1,5 +1,5 @@
 import { escapeIdentifier } from 'pg';
-import { POSTGRES_COLUMN_TYPES } from '../../entities/column-types';
+import { postgresEntityDialect } from '../../entities/column-types';
 import type { SqlDialect } from '../sql-dialect';
 import { postgresErrorClasses } from './error-classes';
 import { CreateTombstones1763800000000 } from './migrations/1763800000000-create-tombstones';
@@ -9,6 +9,7 @@ import { CreateWriteDocumentsV2Function1764100000000 } from './migrations/176410
 import { postgresOutputWrites } from './output-table-writes';
 import { postgresQualified } from './postgres-names';
 import { PostgresSession } from './postgres-session';
+import { postgresSchemaCatalog } from './schema-catalog';
 import { postgresReprojectionQueries } from './reprojection-queries';
 import { postgresStateReads } from './state-table-reads';
 import { postgresStateWrites } from './state-table-writes';
@@ -38,10 +39,11 @@ export const postgresDialect: SqlDialect = {
       options: '-c synchronous_commit=on',
     },
   }),
-  columnTypes: POSTGRES_COLUMN_TYPES,
+  tables: postgresEntityDialect,
+  catalog: postgresSchemaCatalog,
   quote: escapeIdentifier,
   qualifiedTable: postgresQualified,
-  tableLocation: (schema) => ({ schema }),
+  writesAreSingleStatements: true,
   session: (runner) => PostgresSession.of(runner),
   async withDdlLock(runner, work) {
     await runner.query('SELECT pg_advisory_lock($1)', [DDL_LOCK_KEY]);

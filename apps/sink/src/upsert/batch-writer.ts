@@ -1,15 +1,16 @@
-import { Injectable } from '@nestjs/common';
 import type { Collection } from '@app/collections';
 import type { ChangeEntry } from '@app/contracts';
-import { DatabaseService } from '@app/persistence';
+import type { DatabaseService } from '@app/persistence';
 import { projectBatch, type ProjectionCache } from './batch-projection';
 import { addResult, type BatchResult, noCounts, type RejectedEntry } from './batch-result';
 import { coalesce } from './coalesce';
 import { OutputTablesWriter } from './output-tables-writer';
 
-/** Writes batches of change entries into a collection's table, and its output tables, one transaction per batch. */
-@Injectable()
-export class BatchWriterService {
+/**
+ * Writes batches of change entries into one database (a connection): a collection's state table and its output tables
+ * there, one transaction per batch.
+ */
+export class BatchWriter {
   private readonly outputs: OutputTablesWriter;
 
   constructor(private readonly database: DatabaseService) {
@@ -54,9 +55,9 @@ export class BatchWriterService {
   }
 
   /**
-   * Writes one batch in one transaction. A collection's batch holds documents or events, each written to the state
-   * table by one statement, which is a transaction of its own; a batch that holds both, or a collection with output
-   * tables, gets BEGIN and COMMIT around its statements. A collection's puts and events that its output mapping
+   * Writes one batch in one transaction. A collection's batch holds documents or events; on PostgreSQL each is written
+   * to the state table by one statement, which is a transaction of its own; a batch that holds both, a collection with
+   * output tables, or a database whose writes take several statements gets BEGIN and COMMIT around them. A collection's puts and events that its output mapping
    * cannot project are left out, and returned as rejected.
    */
   async write(
@@ -80,7 +81,7 @@ export class BatchWriterService {
     const runner = (await this.database.connect()).createQueryRunner();
     try {
       const session = await dialect.session(runner);
-      if (hasOutputs || (hasDocuments && hasEvents)) {
+      if (hasOutputs || (hasDocuments && hasEvents) || !dialect.writesAreSingleStatements) {
         await runner.startTransaction();
       }
       if (hasDocuments) {
