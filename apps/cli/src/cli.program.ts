@@ -10,7 +10,7 @@ import { registerValidateCommand } from './commands/validate.command';
  */
 export function spillwayProgram(): Command {
   const program = new Command('spillway')
-    .description('Spillway, a write-behind pipeline from Redis to PostgreSQL: checks and operations')
+    .description('Spillway, a write-behind pipeline from Redis to PostgreSQL, MariaDB and MySQL: checks and operations')
     .showHelpAfterError();
   registerValidateCommand(program);
   registerPlanCommand(program);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import { loadCollections } from '@app/collections';
-import { createSpillwayDataSource, DatabaseService, SchemaProvisioner } from '@app/persistence';
+import { collectionsIn, createSpillwayDataSource, DatabaseService, SchemaProvisioner } from '@app/persistence';
 import { testServers } from '../../../../test/utils/servers';
 import { plan } from './plan.command';
 
@@ -18,7 +18,7 @@ const root = join(__dirname, '..', '..', '..', '..');
  * Real: all.
  */
 describe(plan.name, () => {
-  const { databaseUrl } = testServers();
+  const { databaseUrl, mariadbUrl } = testServers();
   let db: DataSource;
   let dir: string;
   let schema: string;
@@ -94,5 +94,52 @@ describe(plan.name, () => {
 
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/^spillway: .*ECONNREFUSED/);
+  });
+
+  it("plans each connection's database: its state table in both, each output in the one it names", async () => {
+    writeFileSync(
+      join(dir, 'things.yaml'),
+      `name: things
+kind: document
+table: ${schema}.things
+output:
+  - uses: relational.write
+    with: { schema: ${schema}, table: things_facts, keys: [id], mapping: [n], columns: { id: text, n: integer }, connection: analytics }
+`,
+    );
+    const env = { SPILLWAY_CONNECTIONS: 'analytics', SPILLWAY_CONNECTION_ANALYTICS_URL: mariadbUrl };
+    const maria = createSpillwayDataSource({ url: mariadbUrl, poolSize: 2 });
+    try {
+      const before = cli(env);
+
+      expect(before.status).toBe(2);
+      expect(before.stdout).toContain('-- connection default');
+      expect(before.stdout).toContain('-- connection analytics');
+      const analytics = before.stdout.slice(before.stdout.indexOf('-- connection analytics'));
+      const postgres = before.stdout.slice(0, before.stdout.indexOf('-- connection analytics'));
+      expect(postgres).toContainEqual(expect.stringMatching(new RegExp(`^CREATE TABLE "${schema}"\\."things" `)));
+      expect(postgres.join('\n')).not.toContain('things_facts');
+      expect(analytics).toContainEqual(expect.stringMatching(new RegExp(`^CREATE TABLE \`${schema}\`\\.\`things\` `)));
+      expect(analytics).toContainEqual(
+        expect.stringMatching(new RegExp(`^CREATE TABLE \`${schema}\`\\.\`things_facts\` `)),
+      );
+
+      const all = loadCollections(dir, { connections: ['default', 'analytics'] });
+      const postgresSink = createSpillwayDataSource({ url: databaseUrl, poolSize: 2 });
+      await new SchemaProvisioner(new DatabaseService(postgresSink)).provision(collectionsIn(all, 'default'));
+      await postgresSink.destroy();
+      await new SchemaProvisioner(new DatabaseService(maria)).provision(collectionsIn(all, 'analytics'));
+      const after = cli(env);
+
+      expect(after.status).toBe(0);
+      expect(after.stdout).toEqual(['-- connection default', '-- connection analytics']);
+      expect(cli({ ...env, SPILLWAY_CONNECTION_ANALYTICS_URL: '' }).stderr).toBe(
+        'spillway: SPILLWAY_CONNECTIONS names analytics, so SPILLWAY_CONNECTION_ANALYTICS_URL must be set',
+      );
+    } finally {
+      if (!maria.isInitialized) await maria.initialize();
+      await maria.query(`DROP DATABASE IF EXISTS \`${schema}\``);
+      await maria.destroy();
+    }
   });
 });

@@ -178,12 +178,12 @@ describe(reproject.name, () => {
     const notes: string[] = [];
     const printed: string[] = [];
     const counts = reproject(
-      { name: schema, dir, databaseUrl, batchSize, progress: false },
+      { name: schema, dir, targets: [{ name: 'default', url: databaseUrl }], batchSize, progress: false },
       (line) => printed.push(line),
       (line) => notes.push(line),
     );
 
-    return counts.then((c) => ({ counts: c, printed, notes }));
+    return counts.then((byConnection) => ({ counts: byConnection.get('default'), printed, notes }));
   };
 
   beforeAll(async () => {
@@ -292,7 +292,7 @@ describe(reproject.name, () => {
     await writer;
 
     expect(batches).toBeGreaterThanOrEqual(20);
-    expect(counts.invalid).toBe(0);
+    expect(counts?.invalid).toBe(0);
     const lines = await tableLines(after);
     const projected = await projectedLines(after);
     expect(lines.session_facts).toEqual(projected.session_facts);

@@ -1,10 +1,12 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { type Collection, loadCollections, loadEntityModules } from '@app/collections';
+import { type Collection, connectionView, loadCollections, loadEntityModules } from '@app/collections';
 import { readCommandEnv } from '@app/config';
-import { createSpillwayDataSource, planSchema } from '@app/persistence';
+import { DEFAULT_CONNECTION } from '@app/contracts';
+import { collectionsIn, createSpillwayDataSource, planSchema } from '@app/persistence';
 import type { DataSource } from 'typeorm';
 import { CollectionReprojector, type ReprojectionCounts } from '../reproject/collection-reprojector';
 import { startReprojectionProgress } from '../reproject/reprojection-progress';
+import { connectionOption, type ConnectionTarget, connectionTargets } from './connection-targets';
 
 /** Documents a transaction, by default: long enough to amortise a round trip, short enough for sinks waiting. */
 export const DEFAULT_BATCH_SIZE = 500;
@@ -74,24 +76,53 @@ async function requireSchemaUpToDate(
 }
 
 /**
- * Rewrites the output tables of the collection `name` from its state table; `print` gets the summary line, `note`
- * the reasons of the first invalid documents. Throws a {@link ReprojectError} (or the database's error) on failure.
+ * Rewrites the output tables of the collection `name` from its state table, in each connection's database that holds
+ * some of its outputs; `print` gets a summary line a connection, `note` the reasons of the first invalid documents.
+ * Throws a {@link ReprojectError} (or the database's error) on failure.
  */
 export async function reproject(
   settings: {
     name: string;
     dir: string;
-    databaseUrl: string;
+    targets: readonly ConnectionTarget[];
     batchSize: number;
     progress?: boolean;
     entityModules?: readonly string[];
   },
   print: (line: string) => void,
   note: (line: string) => void,
+): Promise<Map<string, ReprojectionCounts>> {
+  const connections = settings.targets.map((t) => t.name);
+  const all = loadCollections(settings.dir, { entities: loadEntityModules(settings.entityModules ?? []), connections });
+  const collection = findCollection(all, settings.name, settings.dir);
+  const targets = settings.targets.filter((t) => collection.outputs.some((o) => o.connection === t.name));
+  if (targets.length === 0) {
+    throw new ReprojectError(`collection ${collection.name} has no outputs in connection ${connections.join(', ')}`);
+  }
+  const counts = new Map<string, ReprojectionCounts>();
+  for (const target of targets) {
+    const label = targets.length > 1 || target.name !== DEFAULT_CONNECTION ? ` (connection ${target.name})` : '';
+    counts.set(
+      target.name,
+      await reprojectIn(target, collectionsIn(all, target.name), connectionView(collection, target.name), {
+        ...settings,
+        print: (line) => print(`${line}${label}`),
+        note,
+      }),
+    );
+  }
+
+  return counts;
+}
+
+/** {@link reproject} in one connection's database. */
+async function reprojectIn(
+  target: ConnectionTarget,
+  collections: readonly Collection[],
+  collection: Collection,
+  settings: { batchSize: number; progress?: boolean; print: (line: string) => void; note: (line: string) => void },
 ): Promise<ReprojectionCounts> {
-  const collections = loadCollections(settings.dir, { entities: loadEntityModules(settings.entityModules ?? []) });
-  const collection = findCollection(collections, settings.name, settings.dir);
-  const dataSource = createSpillwayDataSource({ url: settings.databaseUrl, poolSize: 1 });
+  const dataSource = createSpillwayDataSource({ url: target.url, poolSize: 1 });
   await dataSource.initialize();
   try {
     await requireSchemaUpToDate(dataSource, collections, collection);
@@ -108,12 +139,12 @@ export async function reproject(
         onProgress: (walked) => progress?.update(walked),
         onInvalid: (id, reason) => {
           if (shown++ < INVALID_SHOWN) {
-            note(`invalid: ${collection.name} ${id}: ${reason} (skipped, its rows left as they are)`);
+            settings.note(`invalid: ${collection.name} ${id}: ${reason} (skipped, its rows left as they are)`);
           }
         },
       });
       progress?.stop();
-      print(summaryLine(collection.name, counts, performance.now() - started));
+      settings.print(summaryLine(collection.name, counts, performance.now() - started));
 
       return counts;
     } finally {
@@ -150,8 +181,12 @@ export function registerReprojectCommand(program: Command): void {
     )
     // The URL may hold a password: the help names the variable rather than printing its value.
     .addOption(
-      new Option('--database-url <url>', `PostgreSQL to write (default: DATABASE_URL, else ${defaults.databaseUrl})`),
+      new Option(
+        '--database-url <url>',
+        `the default connection's database (default: DATABASE_URL, else ${defaults.databaseUrl})`,
+      ),
     )
+    .addOption(connectionOption())
     .addOption(
       new Option('--batch-size <documents>', 'documents a transaction')
         .argParser(batchSize)
@@ -161,19 +196,21 @@ export function registerReprojectCommand(program: Command): void {
       'after',
       '\nExit codes:\n  0  done\n  1  unknown collection, no outputs, schema not up to date, or an error',
     )
-    .action(async (name: string, options: { dir?: string; databaseUrl?: string; batchSize: number }) => {
-      const env = readCommandEnv();
-      await reproject(
-        {
-          name,
-          dir: options.dir ?? env.collectionsDir,
-          databaseUrl: options.databaseUrl ?? env.databaseUrl,
-          batchSize: options.batchSize,
-          entityModules: env.entityModules,
-        },
-        (line) => process.stdout.write(`${line}\n`),
-        (line) => process.stderr.write(`${line}\n`),
-      );
-      process.exitCode = 0;
-    });
+    .action(
+      async (name: string, options: { dir?: string; databaseUrl?: string; connection?: string; batchSize: number }) => {
+        const env = readCommandEnv();
+        await reproject(
+          {
+            name,
+            dir: options.dir ?? env.collectionsDir,
+            targets: connectionTargets(env, options),
+            batchSize: options.batchSize,
+            entityModules: env.entityModules,
+          },
+          (line) => process.stdout.write(`${line}\n`),
+          (line) => process.stderr.write(`${line}\n`),
+        );
+        process.exitCode = 0;
+      },
+    );
 }

@@ -1,5 +1,5 @@
 import { checkCollectionFiles, type CollectionFileProblem, loadEntityModules } from '@app/collections';
-import { splitList } from '@app/config';
+import { readCommandEnv, splitList } from '@app/config';
 import { type Command, Option } from 'commander';
 
 /** COLLECTIONS_DIR's default, as libs/config/src/env.schema.ts has it (the CLI does not load the apps' config). */
@@ -14,16 +14,17 @@ export function problemLine(problem: CollectionFileProblem): string {
  * Checks every collection file of `dir`: `print` gets each problem's line, or one line of summary when there is
  * none; `note` gets the count of problems (the command sends it to stderr, so stdout holds only problem lines).
  * Returns the exit code: 1 when any file has a problem, else 0. `entityModules` (SINK_ENTITIES) are loaded and checked
- * too: an output may name their entities.
+ * too: an output may name their entities, and the connections (`default` and SPILLWAY_CONNECTIONS) it may write to.
  */
 export function validate(
   dir: string,
   print: (line: string) => void,
   note: (line: string) => void = print,
   entityModules: readonly string[] = [],
+  connections: readonly string[] = readCommandEnv().connections.map((c) => c.name),
 ): number {
   const entities = loadEntityModules(entityModules);
-  const { collections, problems } = checkCollectionFiles(dir, { entities });
+  const { collections, problems } = checkCollectionFiles(dir, { entities, connections });
   if (problems.length > 0) {
     problems.forEach((problem) => print(problemLine(problem)));
     note(`${problems.length} problem${problems.length === 1 ? '' : 's'} in ${dir}`);
