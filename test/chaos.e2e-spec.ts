@@ -1,37 +1,49 @@
-import { FAULT_KINDS } from '../tools/chaos/faults';
+import type { DatabaseKind } from '../tools/local-stack';
+import { faultKindsFor } from '../tools/chaos/faults';
 import { formatChaosReport } from '../tools/chaos/report';
 import { runChaos } from '../tools/chaos/runner';
 
-/**
- * A short chaos run (npm run chaos, bounded: 20 s of load, longer until each fault kind has struck): its own Redis
- * (AOF, appendfsync always), PostgreSQL, ingest and three sink processes under seeded traffic while every kind of
- * fault strikes at least once; then the tables must hold exactly what was acknowledged. The full run's report is in
- * docs/testing.md.
- *
- * Real: everything (built apps, Redis, PostgreSQL). Mocked: nothing.
- */
-describe('chaos (short run)', () => {
-  it('loses, duplicates and resurrects nothing while sinks, ingest, Redis and PostgreSQL are killed and restarted', async () => {
-    const seed = Number(process.env.SPILLWAY_CHAOS_SEED ?? 7);
-    const report = await runChaos({
-      seed,
-      duration: 20,
-      replicas: 3,
-      clients: 16,
-      ids: 500,
-      faults: FAULT_KINDS,
-      finishFaultRound: true,
-      poison: 2,
-      claimIdleMs: 2000,
-      drainTimeoutMs: 120_000,
-    });
-    console.log(formatChaosReport(report));
+const DATABASES: { kind: DatabaseKind; label: string; restarts: string }[] = [
+  { kind: 'postgres', label: 'PostgreSQL', restarts: 'fast and immediate shutdowns' },
+  { kind: 'mariadb', label: 'MariaDB', restarts: 'mariadb-admin shutdown and SIGKILL' },
+];
 
-    expect(Object.keys(report.faults.injected).sort()).toEqual([...FAULT_KINDS].sort());
-    expect(report.traffic.acknowledgedDocumentWrites).toBeGreaterThan(1000);
-    expect(report.verdict.examples).toEqual([]);
-    expect(report.verdict.mismatches).toBe(0);
-    expect(report.verdict.deadLetters).toHaveLength(2);
-    expect(report.failures).toEqual([]);
-  }, 420_000);
-});
+/**
+ * A short chaos run (npm run chaos, bounded: 20 s of load, longer until each fault kind has struck) on each database:
+ * its own Redis (AOF, appendfsync always), database, ingest and three sink processes under seeded traffic while
+ * every kind of fault strikes at least once, the database's own restarts among them; then the tables must hold
+ * exactly what was acknowledged. The full run's report is in docs/testing.md. `-t "on MariaDB"` runs one database.
+ *
+ * Real: everything (built apps, Redis, PostgreSQL or MariaDB). Mocked: nothing.
+ *
+ * A loop rather than describe.each, whose `$label` comes out quoted ('MariaDB'), which `-t "on MariaDB"` misses.
+ */
+for (const { kind, label, restarts } of DATABASES) {
+  describe(`chaos (short run) on ${label}`, () => {
+    it(`loses, duplicates and resurrects nothing while sinks, ingest, Redis and the database are killed and restarted (${restarts})`, async () => {
+      const seed = Number(process.env.SPILLWAY_CHAOS_SEED ?? 7);
+      const faults = faultKindsFor(kind);
+      const report = await runChaos({
+        database: kind,
+        seed,
+        duration: 20,
+        replicas: 3,
+        clients: 16,
+        ids: 500,
+        faults,
+        finishFaultRound: true,
+        poison: 2,
+        claimIdleMs: 2000,
+        drainTimeoutMs: 120_000,
+      });
+      console.log(formatChaosReport(report));
+
+      expect(Object.keys(report.faults.injected).sort()).toEqual([...faults].sort());
+      expect(report.traffic.acknowledgedDocumentWrites).toBeGreaterThan(1000);
+      expect(report.verdict.examples).toEqual([]);
+      expect(report.verdict.mismatches).toBe(0);
+      expect(report.verdict.deadLetters).toHaveLength(2);
+      expect(report.failures).toEqual([]);
+    }, 420_000);
+  });
+}

@@ -2,12 +2,14 @@
  * Static checks of the deployment files: every manifest under k8s/ is valid against the Kubernetes OpenAPI
  * schemas (kubernetes-models), matches what CONTRACT.md and the apps expect (ports, probes, shutdown budget,
  * scrape annotations, non-root), and the Grafana dashboard covers every metric of CONTRACT.md section 6.
- * Needs no cluster, Redis or PostgreSQL.
+ * The optional kustomize components (k8s/<folder>/ with a `kind: Component` kustomization, e.g. sink-analytics) are
+ * checked as well, alone and together with the base: each Deployment's environment, as its envFrom and env compose
+ * it, is one the apps accept. Needs no cluster, Redis or PostgreSQL.
  */
 import 'reflect-metadata';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { Deployment, type IDeployment } from 'kubernetes-models/apps/v1/Deployment';
 import { ConfigMap, type IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
@@ -16,10 +18,12 @@ import { Service, type IService } from 'kubernetes-models/v1/Service';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IContainerPort } from 'kubernetes-models/v1/ContainerPort';
 import type { IProbe } from 'kubernetes-models/v1/Probe';
+import { Registry } from 'prom-client';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 // The plain files, not the @app/* barrels: those also export Nest modules, which this static check does not need.
 import { loadCollections } from '../libs/collections/src/collections.loader';
-import { validate as validateEnv } from '../libs/config/src/env.schema';
+import { connectionUrlVariable, splitList, validate as validateEnv } from '../libs/config/src/env.schema';
+import { SpillwayMetrics } from '../libs/metrics/src/spillway.metrics';
 import { APP_NODE_FLAGS } from '../tools/local-stack/project';
 
 const ROOT = resolve(__dirname, '..');
@@ -62,7 +66,12 @@ const KNOWN_SETTINGS = new Set([
   'SINK_CLAIM_IDLE_MS',
   'SINK_MAX_DELIVERIES',
   'SINK_SHUTDOWN_MS',
+  'SPILLWAY_CONNECTIONS',
+  'SINK_CONNECTIONS',
 ]);
+
+/** A named connection's URL (libs/config connectionUrlVariable): secret, so only in a Secret. */
+const CONNECTION_URL_SETTING = /^SPILLWAY_CONNECTION_[A-Z][A-Z0-9_]*_URL$/;
 
 interface K8sObject {
   apiVersion: string;
@@ -74,6 +83,16 @@ interface K8sObject {
 interface LoadedObject {
   file: string;
   obj: K8sObject;
+  /** the optional component (its folder's name) the manifest belongs to; undefined for the base */
+  component?: string;
+}
+
+interface KustomizationFile {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  resources?: string[];
+  components?: string[];
 }
 
 type K8sModel = new (data: Record<string, unknown>) => { validate(): void };
@@ -118,9 +137,15 @@ function loadYamlObjects(file: string): K8sObject[] {
 
 const files = yamlFilesUnder(K8S_DIR);
 const kustomizationFile = join(K8S_DIR, 'kustomization.yaml');
-const manifestFiles = files.filter((f) => f !== kustomizationFile);
+const kustomizationFiles = files.filter((f) => f.endsWith(`${sep}kustomization.yaml`));
+/** Folders of optional components: applied only when k8s/kustomization.yaml names them under `components`. */
+const componentDirs = kustomizationFiles.filter((f) => f !== kustomizationFile).map(dirname);
+const componentOf = (file: string): string | undefined =>
+  componentDirs.find((dir) => file.startsWith(`${dir}${sep}`))?.slice(K8S_DIR.length + 1);
+const manifestFiles = files.filter((f) => !kustomizationFiles.includes(f));
+const baseManifestFiles = manifestFiles.filter((f) => componentOf(f) === undefined);
 const objects: LoadedObject[] = manifestFiles.flatMap((file) =>
-  loadYamlObjects(file).map((obj) => ({ file: relative(ROOT, file), obj })),
+  loadYamlObjects(file).map((obj) => ({ file: relative(ROOT, file), obj, component: componentOf(file) })),
 );
 
 function find<T extends { kind: string }>(kind: T['kind'], name: string): T {
@@ -168,6 +193,73 @@ function httpProbe(container: IContainer, probe: IProbe | undefined): { path?: s
   const get = probe?.httpGet;
 
   return { path: get?.path, port: resolvePort(container.ports, get?.port) };
+}
+
+/** The objects of the base alone, or of the base with every optional component applied. */
+type Scope = 'base' | 'with components';
+
+function findIn<T extends { kind: string }>(scope: Scope, kind: T['kind'], name: string): T | undefined {
+  const found = objects.filter(
+    (o) => o.obj.kind === kind && o.obj.metadata?.name === name && (scope === 'with components' || !o.component),
+  );
+
+  return found[0]?.obj as unknown as T | undefined;
+}
+
+/** The settings a ConfigMap's `data` or a Secret's `stringData` holds; undefined when the object is not there. */
+function settingsOf(scope: Scope, kind: 'ConfigMap' | 'Secret', name: string): Record<string, string> | undefined {
+  if (kind === 'ConfigMap') {
+    const map = findIn<IConfigMap>(scope, 'ConfigMap', name);
+
+    return map && (map.data ?? {});
+  }
+  const secret = findIn<ISecret>(scope, 'Secret', name);
+
+  return secret && (secret.stringData ?? {});
+}
+
+/**
+ * A container's environment as the kubelet composes it: every `envFrom` source in order (a later one wins; an
+ * optional one that does not exist is skipped), then `env` (which wins over `envFrom`). Throws for a source or key
+ * that does not exist and is not optional: the pod would not start.
+ */
+function containerEnv(scope: Scope, container: IContainer): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const source of container.envFrom ?? []) {
+    const ref = source.configMapRef ?? source.secretRef;
+    const settings = settingsOf(scope, source.configMapRef ? 'ConfigMap' : 'Secret', ref?.name ?? '');
+    if (settings === undefined && ref?.optional !== true) {
+      throw new Error(`${container.name}: envFrom ${ref?.name} does not exist (${scope})`);
+    }
+    Object.assign(env, settings ?? {});
+  }
+  for (const variable of container.env ?? []) {
+    const ref = variable.valueFrom?.secretKeyRef ?? variable.valueFrom?.configMapKeyRef;
+    if (variable.value !== undefined) {
+      env[variable.name] = variable.value;
+    } else if (ref) {
+      const settings = settingsOf(scope, variable.valueFrom?.secretKeyRef ? 'Secret' : 'ConfigMap', ref.name ?? '');
+      const value = settings?.[ref.key];
+      if (value === undefined) {
+        throw new Error(`${container.name}: ${variable.name} refers to ${ref.name}/${ref.key}, which is not there`);
+      }
+      env[variable.name] = value;
+    }
+  }
+
+  return env;
+}
+
+/** Whether a container takes `key` from a Secret that holds it, through envFrom or a secretKeyRef. */
+function fromSecret(container: IContainer, key: string): boolean {
+  const holds = (name: string | undefined) => settingsOf('with components', 'Secret', name ?? '')?.[key] !== undefined;
+
+  return (
+    (container.envFrom ?? []).some((s) => s.secretRef && holds(s.secretRef.name)) ||
+    (container.env ?? []).some(
+      (e) => e.name === key && e.valueFrom?.secretKeyRef?.key === key && holds(e.valueFrom.secretKeyRef.name),
+    )
+  );
 }
 
 describe('k8s manifests', () => {
@@ -218,20 +310,31 @@ describe('k8s manifests', () => {
     }
   });
 
-  it('lists exactly the manifest files in kustomization.yaml', () => {
-    const kustomization = parseYaml(readFileSync(kustomizationFile, 'utf8')) as {
-      apiVersion: string;
-      kind: string;
-      namespace: string;
-      resources: string[];
-    };
+  it('lists exactly the base manifest files in kustomization.yaml, and no optional component', () => {
+    const kustomization = parseYaml(readFileSync(kustomizationFile, 'utf8')) as KustomizationFile;
     expect(kustomization.apiVersion).toBe('kustomize.config.k8s.io/v1beta1');
     expect(kustomization.kind).toBe('Kustomization');
     expect(kustomization.namespace).toBe(NAMESPACE);
-    const listed = kustomization.resources.map((r) => resolve(K8S_DIR, r)).sort();
-    expect(listed).toEqual([...manifestFiles].sort());
+    const listed = (kustomization.resources ?? []).map((r) => resolve(K8S_DIR, r)).sort();
+    expect(listed).toEqual([...baseManifestFiles].sort());
     expect(new Set(listed).size).toBe(listed.length);
+    expect(kustomization.components ?? []).toEqual([]);
   });
+
+  it('finds the sink-analytics component among the optional ones', () => {
+    expect(componentDirs.map((dir) => relative(K8S_DIR, dir))).toContain('sink-analytics');
+  });
+
+  it.each(componentDirs.map((dir) => [relative(K8S_DIR, dir), dir] as const))(
+    'the %s component lists exactly the manifest files of its folder',
+    (_name, dir) => {
+      const component = parseYaml(readFileSync(join(dir, 'kustomization.yaml'), 'utf8')) as KustomizationFile;
+      expect(component.apiVersion).toBe('kustomize.config.k8s.io/v1alpha1');
+      expect(component.kind).toBe('Component');
+      const listed = (component.resources ?? []).map((r) => resolve(dir, r)).sort();
+      expect(listed).toEqual(manifestFiles.filter((f) => dirname(f) === dir).sort());
+    },
+  );
 
   describe('settings', () => {
     const env = () => find<IConfigMap>('ConfigMap', 'spillway-env').data ?? {};
@@ -258,12 +361,107 @@ describe('k8s manifests', () => {
       expect(stringData.REDIS_URL).toMatch(/^rediss?:\/\//);
       expect(stringData.DATABASE_URL).toMatch(/^postgres(ql)?:\/\//);
     });
+
+    it('the named connections: a ConfigMap of known settings, a Secret with the URL of each connection it names', () => {
+      const connections = settingsOf('with components', 'ConfigMap', 'spillway-connections') ?? {};
+      for (const key of Object.keys(connections)) {
+        expect({ key, known: KNOWN_SETTINGS.has(key) }).toEqual({ key, known: true });
+      }
+      const names = splitList(connections.SPILLWAY_CONNECTIONS);
+      expect(names).toEqual(['analytics']);
+      const urls = settingsOf('with components', 'Secret', 'spillway-connection-urls') ?? {};
+      expect(Object.keys(urls).sort()).toEqual(names.map(connectionUrlVariable).sort());
+      for (const [key, url] of Object.entries(urls)) {
+        expect(key).toMatch(CONNECTION_URL_SETTING);
+        expect(url).toMatch(/^(mysql|mariadb):\/\//);
+      }
+      for (const { obj } of objects.filter(({ obj }) => obj.kind === 'ConfigMap')) {
+        const keys = Object.keys((obj as IConfigMap).data ?? {});
+        expect({ configMap: obj.metadata.name, urls: keys.filter((k) => CONNECTION_URL_SETTING.test(k)) }).toEqual({
+          configMap: obj.metadata.name,
+          urls: [],
+        });
+      }
+    });
   });
 
+  describe.each(['base', 'with components'] as const)('every Deployment, %s', (scope) => {
+    const deployments = objects
+      .filter(({ obj, component }) => obj.kind === 'Deployment' && (scope === 'with components' || !component))
+      .map(({ obj }) => obj as unknown as IDeployment);
+
+    it.each(deployments.map((d) => [d.metadata?.name, d] as const))(
+      '%s starts with an environment the apps accept',
+      (_name, deployment) => {
+        const env = containerEnv(scope, onlyContainer(deployment));
+        expect(() => validateEnv(env)).not.toThrow();
+      },
+    );
+
+    it('each sink writes its own connections: spillway-sink the default one, spillway-sink-analytics analytics', () => {
+      const served = Object.fromEntries(
+        deployments
+          .filter((d) => onlyContainer(d).command?.includes('dist/apps/sink/main.js'))
+          .map((d) => [d.metadata?.name, containerEnv(scope, onlyContainer(d)).SINK_CONNECTIONS ?? 'every one']),
+      );
+      expect(served).toEqual(
+        scope === 'base'
+          ? { 'spillway-sink': 'every one' }
+          : { 'spillway-sink': 'default', 'spillway-sink-analytics': 'analytics' },
+      );
+    });
+
+    it('no Deployment selects the pods of another', () => {
+      for (const selecting of deployments) {
+        for (const other of deployments.filter((d) => d !== selecting)) {
+          const labels = other.spec?.template.metadata?.labels ?? {};
+          const selects = Object.entries(selecting.spec?.selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+          expect({ selecting: selecting.metadata?.name, other: other.metadata?.name, selects }).toEqual({
+            selecting: selecting.metadata?.name,
+            other: other.metadata?.name,
+            selects: false,
+          });
+        }
+      }
+    });
+  });
+
+  it.each(['spillway-ingest', 'spillway-sink'])(
+    '%s reads the named connections through optional envFrom, so a component needs no patch of it',
+    (name) => {
+      expect(onlyContainer(find<IDeployment>('Deployment', name)).envFrom).toEqual(
+        expect.arrayContaining([
+          { configMapRef: { name: 'spillway-connections', optional: true } },
+          { secretRef: { name: 'spillway-connection-urls', optional: true } },
+        ]),
+      );
+    },
+  );
+
   describe.each([
-    { app: 'ingest', name: 'spillway-ingest', port: 3000, main: 'dist/apps/ingest/main.js' },
-    { app: 'sink', name: 'spillway-sink', port: 3001, main: 'dist/apps/sink/main.js' },
-  ])('$name deployment', ({ name, port, main }) => {
+    {
+      app: 'ingest',
+      name: 'spillway-ingest',
+      port: 3000,
+      main: 'dist/apps/ingest/main.js',
+      secrets: ['REDIS_URL', 'DATABASE_URL'],
+    },
+    {
+      app: 'sink',
+      name: 'spillway-sink',
+      port: 3001,
+      main: 'dist/apps/sink/main.js',
+      secrets: ['REDIS_URL', 'DATABASE_URL'],
+    },
+    // A sink opens only the databases it serves: this one is not given DATABASE_URL.
+    {
+      app: 'sink',
+      name: 'spillway-sink-analytics',
+      port: 3001,
+      main: 'dist/apps/sink/main.js',
+      secrets: ['REDIS_URL', 'SPILLWAY_CONNECTION_ANALYTICS_URL'],
+    },
+  ])('$name deployment', ({ name, port, main, secrets }) => {
     const deployment = () => find<IDeployment>('Deployment', name);
 
     it('runs the one spillway image with its own entry point and PORT', () => {
@@ -330,11 +528,8 @@ describe('k8s manifests', () => {
       expect(mount).toBeDefined();
       expect(pod.volumes?.find((v) => v.name === mount?.name)?.configMap?.name).toBe('spillway-collections');
       expect(container.envFrom).toEqual(expect.arrayContaining([{ configMapRef: { name: 'spillway-env' } }]));
-      for (const key of ['REDIS_URL', 'DATABASE_URL']) {
-        const fromSecret =
-          container.envFrom?.some((s) => s.secretRef?.name === 'spillway-secrets') ||
-          container.env?.some((e) => e.name === key && e.valueFrom?.secretKeyRef?.name === 'spillway-secrets');
-        expect({ key, fromSecret }).toEqual({ key, fromSecret: true });
+      for (const key of secrets) {
+        expect({ key, fromSecret: fromSecret(container, key) }).toEqual({ key, fromSecret: true });
       }
       expect(container.env?.some((e) => e.name === 'SINK_CONSUMER')).toBe(false);
     });
@@ -422,12 +617,21 @@ describe('Grafana dashboard', () => {
     uid: string;
     title: string;
     panels: Panel[];
+    templating: { list: { name: string; definition?: string; multi?: boolean; includeAll?: boolean }[] };
   }
 
   const dashboardFile = join(K8S_DIR, 'grafana', 'spillway-dashboard.json');
   const dashboard = JSON.parse(readFileSync(dashboardFile, 'utf8')) as Dashboard;
   const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]).filter((p) => p.type !== 'row');
   const exprs = panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr ?? '' })));
+  /** The metrics that carry a `connection` label (one database each), as libs/metrics declares them. */
+  const registry = new Registry();
+  new SpillwayMetrics(registry);
+  const connectionMetrics = registry
+    .getMetricsAsArray()
+    .filter((m) => ((m as unknown as { labelNames?: string[] }).labelNames ?? []).includes('connection'))
+    .map((m) => m.name)
+    .sort();
 
   it('is an importable dashboard with a Prometheus datasource input', () => {
     expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(36);
@@ -463,6 +667,41 @@ describe('Grafana dashboard', () => {
         },
       });
       expect({ panel, expr, errorAt }).toEqual({ panel, expr, errorAt: null });
+    }
+  });
+
+  it('has a connection variable, from the sink metrics', () => {
+    const variable = dashboard.templating.list.find((v) => v.name === 'connection');
+    expect(variable).toMatchObject({
+      definition: 'label_values(spillway_sink_entries_total, connection)',
+      multi: true,
+      includeAll: true,
+    });
+  });
+
+  it('splits every metric with a connection label by connection, and filters it by $connection', () => {
+    expect(connectionMetrics).toEqual([
+      'spillway_sink_batch_size',
+      'spillway_sink_entries_total',
+      'spillway_sink_lag_seconds',
+      'spillway_sink_reclaimed_total',
+      'spillway_sink_retries_total',
+      'spillway_sink_write_duration_seconds',
+    ]);
+    for (const { panel, expr } of exprs) {
+      if (!connectionMetrics.some((metric) => new RegExp(`\\b${metric}(_bucket|_sum|_count)?\\b`).test(expr))) {
+        continue;
+      }
+      // Each database counts every entry it settles: a sum over connections would count an entry once per database.
+      const groupings = [...expr.matchAll(/\bby \(([^)]*)\)/g)].map((m) =>
+        (m[1] ?? '').split(',').map((l) => l.trim()),
+      );
+      expect({
+        panel,
+        expr,
+        filtered: expr.includes('connection=~"$connection"'),
+        split: groupings.length > 0 && groupings.every((labels) => labels.includes('connection')),
+      }).toEqual({ panel, expr, filtered: true, split: true });
     }
   });
 

@@ -1,7 +1,7 @@
-// The run's chart as hand-written SVG (no dependency): sink throughput by replica count against the raw PostgreSQL
+// The run's chart as hand-written SVG (no dependency): sink throughput by replica count against the raw database
 // ceiling and the 50k entries/s target, and end-to-end lag (p50/p99 per second) over the steady-load run.
 import type { E2eSecond } from './e2e-phase';
-import type { BenchResults } from './results';
+import { type BenchResults, upsertCeiling } from './results';
 
 const W = 1000;
 const H = 380;
@@ -40,7 +40,7 @@ export function chartSvg(r: BenchResults): string {
     ...(r.sink?.drains ?? []),
     ...(r.mapped?.drains ?? []).map((x) => ({ ...x, rowsPerSec: x.allTablesRowsPerSec })),
   ];
-  const ceiling = r.raw?.postgres.ceiling.upsertRowsPerSec ?? 0;
+  const ceiling = upsertCeiling(r) ?? 0;
   const max = niceMax(
     Math.max(50_000, ceiling, ...runs.map((x) => Math.max(x.entriesPerSec ?? 0, x.rowsPerSec ?? 0))) * 1.05,
   );

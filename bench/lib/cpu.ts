@@ -1,6 +1,6 @@
-// CPU time from /proc, to say where a phase's time went: the sinks, PostgreSQL (postmaster and its backends),
-// Redis, ingest, the kernel's interrupt work, the rest of the machine (other people's work on a shared machine), and
-// the time the hypervisor gave this machine's cores to other guests (steal).
+// CPU time from /proc, to say where a phase's time went: the sinks, the database (PostgreSQL's postmaster and its
+// backends, or mariadbd and its threads), Redis, ingest, the kernel's interrupt work, the rest of the machine (other
+// people's work on a shared machine), and the time the hypervisor gave this machine's cores to other guests (steal).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Stack } from '../../tools/local-stack';
@@ -43,13 +43,26 @@ export function treeCpuSeconds(pid: number | undefined): number {
   return total;
 }
 
-/** The postmaster's pid from its data folder. */
-export function postmasterPid(dir: string): number | undefined {
+/** The first line of a pid file, as a pid. */
+function pidInFile(file: string): number | undefined {
   try {
-    return Number(readFileSync(join(dir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number(readFileSync(file, 'utf8').split('\n')[0]);
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The database server's CPU seconds so far: PostgreSQL's postmaster and its backends (processes), or mariadbd, whose
+ * connections are threads of the one process (and counted in its time).
+ */
+export function databaseCpuSeconds(stack: Stack): number {
+  const server = stack.databaseServer;
+  if (!server) return 0;
+
+  return server.kind === 'postgres'
+    ? treeCpuSeconds(pidInFile(join(server.dir, 'postmaster.pid')))
+    : processCpuSeconds(pidInFile(join(server.dir, 'mariadbd.pid')));
 }
 
 export interface MachineCpu {
@@ -83,7 +96,7 @@ export interface CpuSnapshot {
   sinks: number;
   ingest: number;
   redis: number;
-  postgres: number;
+  database: number;
   bench: number;
   machine: MachineCpu;
 }
@@ -95,7 +108,7 @@ export function cpuSnapshot(stack: Stack, sinks: { pid?: number | undefined }[])
     sinks: sinks.reduce((n, s) => n + processCpuSeconds(s.pid), 0),
     ingest: processCpuSeconds(stack.ingest?.pid),
     redis: processCpuSeconds(stack.redisServer?.pid),
-    postgres: treeCpuSeconds(postmasterPid(stack.postgresServer?.dir ?? '')),
+    database: databaseCpuSeconds(stack),
     bench: processCpuSeconds(process.pid),
     machine: machineCpu(),
   };
@@ -105,7 +118,8 @@ export function cpuSnapshot(stack: Stack, sinks: { pid?: number | undefined }[])
 export interface CpuBreakdown {
   wallS: number;
   sinksS: number;
-  postgresS: number;
+  /** the database server's (PostgreSQL or MariaDB, as the run's options say) */
+  databaseS: number;
   redisS: number;
   ingestS: number;
   benchS: number;
@@ -125,12 +139,12 @@ export function cpuSince(a: CpuSnapshot, b: CpuSnapshot): CpuBreakdown {
   const machineBusy = b.machine.busy - a.machine.busy;
   const interrupts = b.machine.interrupts - a.machine.interrupts;
   const ours =
-    b.sinks - a.sinks + (b.ingest - a.ingest) + (b.redis - a.redis) + (b.postgres - a.postgres) + (b.bench - a.bench);
+    b.sinks - a.sinks + (b.ingest - a.ingest) + (b.redis - a.redis) + (b.database - a.database) + (b.bench - a.bench);
 
   return {
     wallS: tenths(wall),
     sinksS: tenths(b.sinks - a.sinks),
-    postgresS: tenths(b.postgres - a.postgres),
+    databaseS: tenths(b.database - a.database),
     redisS: tenths(b.redis - a.redis),
     ingestS: tenths(b.ingest - a.ingest),
     benchS: tenths(b.bench - a.bench),

@@ -52,11 +52,10 @@ export interface E2eResult {
 
 export async function e2ePhase(o: E2ePhaseOptions): Promise<E2eResult> {
   const redis = o.stack.redisClient;
-  const pool = o.stack.pgPool;
   const ingest = o.stack.ingestApp;
   await redis.del(KEYS.stream);
-  await pool.query(`TRUNCATE ${COLLECTION}, spillway_tombstones`);
-  await seedDocuments(redis, o.ids, o.docs); // every id has a hash: no write waits on a PostgreSQL version floor
+  await o.database.truncate([COLLECTION]);
+  await seedDocuments(redis, o.ids, o.docs); // every id has a hash: no write waits on a database version floor
   await redis.del(KEYS.stream);
   const sinks: AppProcess[] = [];
   for (let i = 0; i < o.replicas; i++) sinks.push(await o.stack.addSink());

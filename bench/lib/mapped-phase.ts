@@ -89,6 +89,7 @@ export async function mappedPhase(o: MappedPhaseOptions): Promise<MappedResult> 
     for (let r = 1; r <= o.rounds; r++) {
       const run = await drainRun({
         stack: o.stack,
+        database: o.database,
         replicas: o.replicas,
         template: mapped.name,
         entries: mapped.entries,

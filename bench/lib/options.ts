@@ -1,13 +1,15 @@
 // The bench's command line: its flags, and the settings of every phase they lead to.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ROOT } from '../../tools/local-stack';
+import { DATABASE_KINDS, type DatabaseKind, ROOT } from '../../tools/local-stack';
 
 export const USAGE = `Usage: npm run bench -- [flags]
 
-Starts its own Redis (AOF, fsync every second) and PostgreSQL, ingest and sink processes (the built apps) on
-loopback, in a temporary folder, and measures:
-  1 raw      Redis writeDocuments Lua singly, in pipelines of 500 and 500 documents a call; PostgreSQL multi-row upserts and COPY+upsert
+Starts its own Redis (AOF, fsync every second) and PostgreSQL (or MariaDB, --db mariadb), both durable, ingest
+and sink processes (the built apps) on loopback, in a temporary folder, and measures:
+  1 raw      Redis writeDocuments Lua singly, in pipelines of 500 and 500 documents a call; PostgreSQL multi-row
+             upserts and COPY+upsert (MariaDB: the dialect's multi-row INSERT … ON DUPLICATE KEY UPDATE), with 1 and
+             2 connections
   2 ingest   PUT (100 connections), _bulk (500 ops a request), and a bare Fastify PUT on the same Lua
   3 sink     drain of a pre-filled backlog with 1, 2 and 4 replicas (twice, in the order 1, 2, 4, 4, 2, 1), and a
              hot-key variant
@@ -16,8 +18,9 @@ loopback, in a temporary folder, and measures:
   6 mapped   the uniform drain with 2 replicas on a collection with the shipped sessions outputs (session_facts,
              session_screens; about 5 screens a document), against phase 3's 2-replica drain; runs right after 3
 Writes bench/results/<date>.json, .md and .svg (<date>-quick.* with --quick, <date>-partial.* with --only or
---entries, --replicas or --rounds) and prints the markdown table.
+--entries, --replicas or --rounds; -mariadb before those on MariaDB) and prints the markdown table.
 
+  --db KIND        postgres (default) or mariadb: the database the sinks write to and phase 1 measures
   --quick          small smoke run (50k entries, short phases; about 2 minutes)
   --only LIST      phases to run, e.g. 1,3 or raw,sink (default all)
   --entries N      backlog entries for the sink drain (default 1000000; --quick 50000)
@@ -34,6 +37,8 @@ const ALL_PHASES = '1,2,3,4,5,6';
 
 /** Everything a run does, as written into the results' `options`. */
 export interface BenchOptions {
+  /** the database the sinks write to */
+  database: DatabaseKind;
   quick: boolean;
   /** phase numbers, 1 to 6 */
   only: number[];
@@ -48,8 +53,8 @@ export interface BenchOptions {
   redisConcurrency: number;
   batchSize: number;
   redisBatchesInFlight: number;
-  pgRows: number;
-  pgConnections: number[];
+  dbRows: number;
+  dbConnections: number[];
   ingestDurationS: number;
   warmupS: number;
   putConnections: number;
@@ -80,6 +85,7 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
   const { values } = parseArgs({
     args: argv,
     options: {
+      db: { type: 'string', default: 'postgres' },
       quick: { type: 'boolean', default: false },
       only: { type: 'string' },
       entries: { type: 'string' },
@@ -91,6 +97,8 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
     },
   });
   if (values.help) return undefined;
+  const database = DATABASE_KINDS.find((kind) => kind === values.db);
+  if (database === undefined) throw new Error(`--db must be ${DATABASE_KINDS.join(' or ')}, got "${values.db}"`);
   const only = new Set(
     (values.only ?? ALL_PHASES).split(',').map((p) => {
       const phase = PHASES[p.trim()] ?? Number(p.trim());
@@ -105,6 +113,7 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
   const rounds = values.rounds === undefined ? undefined : int(values.rounds, 'rounds', 1, 10);
 
   return {
+    database,
     quick,
     only: [...only].sort(),
     entries,
@@ -121,8 +130,8 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
     redisConcurrency: 64,
     batchSize: 500,
     redisBatchesInFlight: 4,
-    pgRows: quick ? 20_000 : 100_000,
-    pgConnections: [1, 2],
+    dbRows: quick ? 20_000 : 100_000,
+    dbConnections: [1, 2],
     ingestDurationS: quick ? 5 : 15,
     warmupS: quick ? 1 : 3,
     putConnections: 100,

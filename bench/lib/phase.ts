@@ -1,4 +1,5 @@
 import type { Stack } from '../../tools/local-stack';
+import type { BenchDatabase } from './bench-database';
 
 /** What every phase gets: the ids, the ~300-byte documents, the seed and the progress log. */
 export interface PhaseInputs {
@@ -8,7 +9,8 @@ export interface PhaseInputs {
   say: (line: string) => void;
 }
 
-/** What the phases that drive the apps get besides: the running stack. */
+/** What the phases that drive the apps get besides: the running stack, and its database as the bench reads it. */
 export interface StackPhaseInputs extends PhaseInputs {
   stack: Stack;
+  database: BenchDatabase;
 }

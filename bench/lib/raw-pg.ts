@@ -7,8 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { PhaseInputs } from './phase';
-import { msSince, percentile, round } from './stats';
-import { seededRandom, withId } from './workload';
+import { bestUpdatePass, rawPasses, type RawRun, type WriteBatch } from './raw-passes';
 
 const TABLE = 'bench_raw_docs';
 const COLLECTION = 'bench_raw';
@@ -51,15 +50,9 @@ const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': 
 /** COPY text format: backslash, tab, newline and carriage return escaped. */
 const copyText = (s: string): string => s.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c] ?? c);
 
-interface Batch {
-  ids: string[];
-  docs: string[];
-  version: number;
-}
+type PgWrite = WriteBatch<pg.PoolClient>;
 
-type WriteBatch = (client: pg.PoolClient, batch: Batch) => Promise<number>;
-
-const upsertBatch: WriteBatch = async (client, { ids, docs, version }) => {
+const upsertBatch: PgWrite = async (client, { ids, docs, version }) => {
   const ingestedMs = Date.now();
   const result = await client.query({
     name: 'bench-upsert',
@@ -70,7 +63,7 @@ const upsertBatch: WriteBatch = async (client, { ids, docs, version }) => {
   return result.rowCount ?? 0;
 };
 
-const copyBatch: WriteBatch = async (client, { ids, docs, version }) => {
+const copyBatch: PgWrite = async (client, { ids, docs, version }) => {
   const ts = new Date().toISOString();
   let text = '';
   ids.forEach((id, i) => {
@@ -96,15 +89,7 @@ export interface RawPostgresOptions extends PhaseInputs {
   connections: number[];
 }
 
-export interface RawPostgresRun {
-  mode: 'upsert' | 'copy';
-  pass: 'insert' | 'update';
-  connections: number;
-  batchSize: number;
-  rows: number;
-  rowsPerSec: number | null;
-  batchMs: { p50: number | null; p99: number | null };
-}
+export type RawPostgresRun = RawRun<'upsert' | 'copy'>;
 
 export interface RawPostgresResult {
   runs: RawPostgresRun[];
@@ -120,75 +105,24 @@ export async function rawPostgres(o: RawPostgresOptions): Promise<RawPostgresRes
     if (!first) throw new Error('raw PostgreSQL: no connection asked for');
     await first.query(CREATE_TABLE);
     for (const c of clients) await c.query(CREATE_STAGING);
-    const ids = o.ids.slice(0, o.rows);
-    const random = seededRandom(o.seed);
-    const docFor = ids.map((id) => withId(id, o.docs[Math.floor(random() * o.docs.length)] as string));
-    const results: RawPostgresRun[] = [];
-    let version = 0;
-    const modes: [RawPostgresRun['mode'], WriteBatch][] = [
-      ['upsert', upsertBatch],
-      ['copy', copyBatch],
-    ];
-    for (const [mode, write] of modes) {
-      for (const connections of o.connections) {
-        await first.query(`TRUNCATE ${TABLE}`);
-        for (const pass of ['insert', 'update'] as const) {
-          version += 1;
-          // Every id once per pass, in batches of distinct ids sorted by key (concurrent writers lock rows in one
-          // order, so they cannot deadlock).
-          const order = shuffled(ids.length, random);
-          const batches: Batch[] = [];
-          for (let i = 0; i < order.length; i += o.batchSize) {
-            const idx = order.slice(i, i + o.batchSize).sort((a, b) => a - b);
-            batches.push({ ids: idx.map((k) => ids[k] as string), docs: idx.map((k) => docFor[k] as string), version });
-          }
-          const latencies: number[] = [];
-          let rows = 0;
-          let next = 0;
-          const start = process.hrtime.bigint();
-          await Promise.all(
-            clients.slice(0, connections).map(async (client) => {
-              while (next < batches.length) {
-                const batch = batches[next++] as Batch;
-                const t = process.hrtime.bigint();
-                rows += await write(client, batch);
-                latencies.push(msSince(t));
-              }
-            }),
-          );
-          const ms = msSince(start);
-          const row: RawPostgresRun = {
-            mode,
-            pass,
-            connections,
-            batchSize: o.batchSize,
-            rows,
-            rowsPerSec: round((rows / ms) * 1000),
-            batchMs: { p50: round(percentile(latencies, 0.5), 1), p99: round(percentile(latencies, 0.99), 1) },
-          };
-          results.push(row);
-          o.say(`postgres ${mode} ${pass} pass, ${connections} connection(s): ${row.rowsPerSec} rows/s`);
-        }
-      }
-    }
+    const runs = await rawPasses({
+      ...o,
+      clients,
+      modes: [
+        ['upsert', upsertBatch],
+        ['copy', copyBatch],
+      ],
+      truncate: async () => void (await first.query(`TRUNCATE ${TABLE}`)),
+      label: 'postgres',
+    });
     await first.query(`DROP TABLE IF EXISTS ${TABLE}`);
-    const best = (mode: RawPostgresRun['mode']): number =>
-      Math.max(...results.filter((r) => r.mode === mode && r.pass === 'update').map((r) => r.rowsPerSec ?? 0));
 
-    return { runs: results, ceiling: { upsertRowsPerSec: best('upsert'), copyRowsPerSec: best('copy') } };
+    return {
+      runs,
+      ceiling: { upsertRowsPerSec: bestUpdatePass(runs, 'upsert'), copyRowsPerSec: bestUpdatePass(runs, 'copy') },
+    };
   } finally {
     for (const c of clients) c.release();
     await pool.end();
   }
-}
-
-/** 0 … n-1 in a random order (Fisher-Yates). */
-function shuffled(n: number, random: () => number): number[] {
-  const a = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [a[i], a[j]] = [a[j] as number, a[i] as number];
-  }
-
-  return a;
 }

@@ -1,7 +1,7 @@
 // The targets of issue 4, judged from a run's figures, and the markdown tables printed and written at the end.
 import type { CpuBreakdown } from './cpu';
 import { costliestCommands } from './redis-commands';
-import type { BenchResults, Target } from './results';
+import { type BenchResults, databaseLabel, databaseVersion, type Target, upsertCeiling } from './results';
 import { drainName, replicasAndRound, type SinkRun } from './sink-phase';
 import { fmt, mb } from './stats';
 
@@ -17,7 +17,7 @@ export function judgeTargets(r: BenchResults): Target[] {
   const add = (target: string, measured: string, pass: boolean | null): void => {
     targets.push({ target, measured, pass });
   };
-  const ceiling = r.raw?.postgres.ceiling.upsertRowsPerSec;
+  const ceiling = upsertCeiling(r);
   // Each replica count's drains taken together (the mean of their rounds).
   const drains = r.sink?.drains ?? [];
   const uniform = drains.filter((x) => x.template === 'uniform');
@@ -25,7 +25,9 @@ export function judgeTargets(r: BenchResults): Target[] {
   const twoRate = two?.entriesPerSec ?? 0;
   // The drain is measured in entries settled a second: the sink writes only the entries Redis holds no newer version
   // of, so the rows it writes are fewer than the changes it applies, and rows/s alone would reward writing more.
-  const ceilingTarget = 'sink drain, 2 replicas ≥ 80% of raw multi-row upsert ceiling (entries/s vs ceiling rows/s)';
+  const ceilingTarget =
+    `sink drain, 2 replicas ≥ 80% of raw multi-row upsert ceiling${r.options.database === 'mariadb' ? ' (MariaDB)' : ''} ` +
+    '(entries/s vs ceiling rows/s)';
   if (two && ceiling) {
     add(
       ceilingTarget,
@@ -133,6 +135,11 @@ const disturbed = (cpu: CpuBreakdown | undefined, cores: number): string => {
 export function markdown(r: BenchResults): string {
   const lines: string[] = [];
   const cores = r.machine.cpus;
+  const label = databaseLabel(r);
+  const rowSource =
+    r.options.database === 'mariadb'
+      ? '`information_schema.TABLE_STATISTICS` (`userstat`: rows changed, not which way)'
+      : '`pg_stat_user_tables`';
   const rounds = r.options.sinkRounds;
   // A cell of null or undefined stays empty (Array.prototype.join).
   const row = (...cells: (string | number | null | undefined)[]): void => {
@@ -145,7 +152,7 @@ export function markdown(r: BenchResults): string {
   ];
   lines.push(`## Spillway benchmark, ${r.date}${r.options.quick ? ' (--quick)' : ''}`, '');
   lines.push(
-    `${r.machine.cpus} × ${r.machine.cpuModel}, Node ${r.machine.node}, Redis ${r.machine.redis}, PostgreSQL ${r.machine.postgres}; ` +
+    `${r.machine.cpus} × ${r.machine.cpuModel}, Node ${r.machine.node}, Redis ${r.machine.redis}, ${label} ${databaseVersion(r)}; ` +
       `load average ${r.load.start.join(' / ')} at start, ${r.load.end.join(' / ')} at end; ${Math.round(r.elapsedS ?? NaN)} s in all. Seed ${r.options.seed}.`,
     '',
   );
@@ -180,7 +187,15 @@ export function markdown(r: BenchResults): string {
       `call p50 ${manyPerCall.callLatencyMs.p50} ms, p99 ${manyPerCall.callLatencyMs.p99} ms; Redis CPU ${manyPerCall.serverUsecPerDocument} µs a document`,
     );
   }
-  for (const x of r.raw?.postgres.runs ?? []) {
+  for (const x of r.raw?.mariadb?.runs ?? []) {
+    row(
+      '1 raw',
+      `MariaDB multi-row INSERT … ON DUPLICATE KEY UPDATE (the dialect's version-guarded upsert), ${x.pass} pass, batches of ${x.batchSize}, ${x.connections} conn.`,
+      `${fmt(x.rowsPerSec)} rows/s`,
+      `batch p50 ${x.batchMs.p50} ms, p99 ${x.batchMs.p99} ms`,
+    );
+  }
+  for (const x of r.raw?.postgres?.runs ?? []) {
     row(
       '1 raw',
       `PostgreSQL ${x.mode === 'copy' ? 'COPY to staging + upsert' : 'multi-row upsert (unnest)'}, ${x.pass} pass, batches of ${x.batchSize}, ${x.connections} conn.`,
@@ -209,7 +224,7 @@ export function markdown(r: BenchResults): string {
       `p50 ${barePut.latencyMs.p50} ms, p99 ${barePut.latencyMs.p99} ms; ingest/bare ${pct(r.ingest.putToBare)}${disturbed(barePut.cpu, cores)}`,
     );
   }
-  const ceiling = r.raw?.postgres.ceiling.upsertRowsPerSec;
+  const ceiling = upsertCeiling(r);
   for (const x of r.sink?.runs ?? []) {
     const coldStart = x.coldStart
       ? `${fmt(x.coldStart.entriesPerSec)} entries/s over the first ${fmt(x.coldStart.entries)} warm-up entries`
@@ -267,7 +282,7 @@ export function markdown(r: BenchResults): string {
       'run',
       'wall s',
       'sinks',
-      'postgres',
+      label,
       'redis',
       'ingest / bare',
       'bench (load generator)',
@@ -282,7 +297,7 @@ export function markdown(r: BenchResults): string {
         name,
         c.wallS,
         c.sinksS,
-        c.postgresS,
+        c.databaseS,
         c.redisS,
         c.bareServerS ?? c.ingestS,
         c.benchS,
@@ -299,8 +314,8 @@ export function markdown(r: BenchResults): string {
       '### Mapped drain: rows by table',
       '',
       `Documents of ${mapped.documentBytes.mapped} bytes on average with their screens (plain: ` +
-        `${mapped.documentBytes.plain}). Rows from \`pg_stat_user_tables\` (reset after the truncation before the ` +
-        "timed drain), rows held from `count(*)` after it. A newer version replaces its document's child rows.",
+        `${mapped.documentBytes.plain}). Rows from ${rowSource} (reset after the truncation before the timed drain), ` +
+        "rows held from `count(*)` after it. A newer version replaces its document's child rows.",
       '',
     );
     row('run', 'table', 'inserted', 'updated', 'deleted', 'written', 'written a second', 'rows held after');
@@ -323,7 +338,7 @@ export function markdown(r: BenchResults): string {
       'p99 ms',
       'mean ms',
       'sink CPU µs/entry',
-      'PostgreSQL CPU µs/entry',
+      `${label} CPU µs/entry`,
     );
     row('---', '---:', '---:', '---:', '---:', '---:', '---:', '---:');
     const perEntry = (seconds: number, x: SinkRun): number | string =>
@@ -337,7 +352,7 @@ export function markdown(r: BenchResults): string {
         x.batchWriteMs.p99,
         x.batchWriteMs.mean,
         perEntry(x.cpu.sinksS, x),
-        perEntry(x.cpu.postgresS, x),
+        perEntry(x.cpu.databaseS, x),
       );
     }
     lines.push('');

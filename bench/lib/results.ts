@@ -3,6 +3,7 @@ import type { UnexpectedExit } from '../../tools/local-stack';
 import type { E2eResult } from './e2e-phase';
 import type { IngestResult } from './ingest-phase';
 import type { MappedResult } from './mapped-phase';
+import type { RawMariadbResult } from './raw-mariadb';
 import type { BenchOptions } from './options';
 import type { RawPostgresResult } from './raw-pg';
 import type { RawRedisResult } from './raw-redis';
@@ -28,12 +29,22 @@ export interface BenchResults {
   date: string;
   startedAt: string;
   options: BenchOptions;
-  machine: { cpus: number; cpuModel: string; memoryGb: number; node: string; redis: string; postgres: string };
+  /** `postgres` holds PostgreSQL's version on a PostgreSQL run, `mariadb` MariaDB's on a MariaDB run */
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    memoryGb: number;
+    node: string;
+    redis: string;
+    postgres?: string;
+    mariadb?: string;
+  };
   /** load averages (1, 5, 15 minutes) and `uptime`'s line at the start and the end */
   load: { start: number[]; end: number[]; uptimeStart: string; uptimeEnd: string };
   settings: Record<string, string>;
   memory: MemoryRow[];
-  raw?: { redis: RawRedisResult; postgres: RawPostgresResult };
+  /** the database's raw ceiling under the name of the run's database */
+  raw?: { redis: RawRedisResult; postgres?: RawPostgresResult; mariadb?: RawMariadbResult };
   ingest?: IngestResult;
   sink?: SinkResult;
   mapped?: MappedResult;
@@ -42,3 +53,15 @@ export interface BenchResults {
   elapsedS?: number;
   targets?: Target[];
 }
+
+/** The run's database, as the report names it. */
+export const databaseLabel = (r: Pick<BenchResults, 'options'>): string =>
+  r.options.database === 'mariadb' ? 'MariaDB' : 'PostgreSQL';
+
+/** The version of the run's database. */
+export const databaseVersion = (r: Pick<BenchResults, 'machine' | 'options'>): string =>
+  (r.options.database === 'mariadb' ? r.machine.mariadb : r.machine.postgres) ?? '';
+
+/** The raw multi-row upsert ceiling the sink drain is held to, in rows a second, whichever the database. */
+export const upsertCeiling = (r: Pick<BenchResults, 'raw'>): number | undefined =>
+  r.raw?.postgres?.ceiling.upsertRowsPerSec ?? r.raw?.mariadb?.ceiling.upsertRowsPerSec;

@@ -3,11 +3,10 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type pg from 'pg';
 import { parse as parseYaml } from 'yaml';
 import { defineSpillwayScripts } from '@app/redis';
 import { type CollectionSpec, ROOT, Stack, stopAllOnSignals } from '../../tools/local-stack';
+import { BenchDatabase } from './bench-database';
 import { chartSvg } from './chart';
 import { e2ePhase } from './e2e-phase';
 import { loadNow, type RunStart, uptimeLine } from './host';
@@ -16,6 +15,7 @@ import { putRequests, runLoad } from './load';
 import { say } from './log';
 import type { BenchOptions } from './options';
 import type { PhaseInputs } from './phase';
+import { rawMariadb } from './raw-mariadb';
 import { rawPostgres } from './raw-pg';
 import { rawRedis } from './raw-redis';
 import { mappedPhase, MAPPED_COLLECTION } from './mapped-phase';
@@ -38,7 +38,6 @@ export async function runBench(options: BenchOptions, start: RunStart): Promise<
       memoryGb: Math.round(totalmem() / 2 ** 30),
       node: process.version,
       redis: '',
-      postgres: '',
     },
     load: { start: start.load, end: [], uptimeStart: start.uptime, uptimeEnd: '' },
     settings: {},
@@ -51,7 +50,8 @@ export async function runBench(options: BenchOptions, start: RunStart): Promise<
     replicas: 1, // creates the tables and runs the migrations; removed before the first phase
     collections: [plain, mapped],
     redisFsync: 'everysec',
-    pgDurable: true,
+    database: options.database,
+    databaseDurable: true,
     ingestEnv: { INGEST_MAX_BACKLOG: String(1_000_000_000) },
   });
   // Ctrl-C: the servers stop (tools/local-stack), the app processes are killed and the folder removed.
@@ -65,20 +65,21 @@ export async function runBench(options: BenchOptions, start: RunStart): Promise<
     results.memory.push({ phase, ingestMb: mb(stack.ingest?.rssBytes()), sinksMb, other });
   };
   try {
-    say(`starting Redis, PostgreSQL and ingest in ${stack.dir}`);
+    say(`starting Redis, ${options.database} and ingest in ${stack.dir}`);
     await stack.start();
-    await waitForTables(stack.pgPool, [COLLECTION, MAPPED_COLLECTION, ...outputTables]);
+    const database = new BenchDatabase(stack.databaseReader);
+    await database.waitForTables(['spillway_tombstones', COLLECTION, MAPPED_COLLECTION, ...outputTables]);
+    await database.prepareStats();
     const [firstSink] = stack.sinks;
     if (firstSink) await stack.removeSink(firstSink);
     const redis = defineSpillwayScripts(stack.redisClient);
     // Big backlogs go through the AOF several times over; a rewrite in the middle of a measurement is noise.
     await redis.config('SET', 'auto-aof-rewrite-percentage', '0');
     results.machine.redis = String(/redis_version:(\S+)/.exec(await redis.info('server'))?.[1]);
-    const version = await stack.pgPool.query<{ server_version: string }>('SHOW server_version');
-    results.machine.postgres = String(version.rows[0]?.server_version);
+    results.machine[options.database] = await database.version();
     results.settings = {
       redis: 'appendonly yes, appendfsync everysec, noeviction, auto-aof-rewrite-percentage 0 (set by the bench)',
-      postgres: 'fsync on, synchronous_commit on (tools/local-stack defaults)',
+      [options.database]: await database.settings(),
       sink: 'defaults (SINK_BATCH_SIZE 500, SINK_BLOCK_MS 1000)',
       ingest: 'defaults, INGEST_MAX_BACKLOG 1e9 so the ingest phase never answers 429',
     };
@@ -86,6 +87,7 @@ export async function runBench(options: BenchOptions, start: RunStart): Promise<
     await seedDocuments(redis, ids, docs);
     await redis.del(KEYS.stream);
     const common: PhaseInputs = { ids, docs, seed: options.seed, say };
+    const stackInputs = { ...common, stack, database };
 
     if (options.only.includes(1)) {
       say('phase 1: raw limits');
@@ -97,21 +99,23 @@ export async function runBench(options: BenchOptions, start: RunStart): Promise<
         batchSize: options.batchSize,
         batchesInFlight: options.redisBatchesInFlight,
       });
-      const postgres = await rawPostgres({
+      const rawDatabase = {
         ...common,
         databaseUrl: stack.databaseUrl,
-        rows: options.pgRows,
+        rows: options.dbRows,
         batchSize: options.batchSize,
-        connections: options.pgConnections,
-      });
-      results.raw = { redis: redisRaw, postgres };
+        connections: options.dbConnections,
+      };
+      results.raw =
+        options.database === 'mariadb'
+          ? { redis: redisRaw, mariadb: await rawMariadb({ ...rawDatabase, likeTable: COLLECTION }) }
+          : { redis: redisRaw, postgres: await rawPostgres(rawDatabase) };
       recordMemory('1 raw');
     }
     if (options.only.includes(2)) {
       say('phase 2: ingest');
       const ingest = await ingestPhase({
-        ...common,
-        stack,
+        ...stackInputs,
         durationS: options.ingestDurationS,
         warmupS: options.warmupS,
         connections: options.putConnections,
@@ -124,8 +128,7 @@ export async function runBench(options: BenchOptions, start: RunStart): Promise<
     if (options.only.includes(3)) {
       say(`phase 3: sink drain of ${options.entries} entries`);
       const sink = await sinkPhase({
-        ...common,
-        stack,
+        ...stackInputs,
         entries: options.entries,
         hotEntries: options.entries,
         replicaCounts: options.replicaCounts,
@@ -142,8 +145,7 @@ export async function runBench(options: BenchOptions, start: RunStart): Promise<
     if (options.only.includes(6)) {
       say(`phase 6: mapped drain of ${options.mappedEntries} entries (outputs ${outputTables.join(', ')})`);
       const mappedResult = await mappedPhase({
-        ...common,
-        stack,
+        ...stackInputs,
         entries: options.mappedEntries,
         plainEntries: options.entries,
         replicas: options.mappedReplicas,
@@ -161,8 +163,7 @@ export async function runBench(options: BenchOptions, start: RunStart): Promise<
       const rate = Math.max(1, Math.floor((max ?? 0) / 2));
       say(`phase 4: end to end at ${rate} req/s (half of ${max}) for ${options.e2eDurationS} s`);
       const e2e = await e2ePhase({
-        ...common,
-        stack,
+        ...stackInputs,
         rate,
         durationS: options.e2eDurationS,
         connections: options.e2eConnections,
@@ -188,7 +189,9 @@ export async function runBench(options: BenchOptions, start: RunStart): Promise<
   results.elapsedS = Math.round((Date.now() - start.startedMs) / 1000);
   results.targets = judgeTargets(results);
 
-  const suffix = options.quick ? '-quick' : options.partial ? '-partial' : '';
+  const suffix =
+    (options.database === 'postgres' ? '' : `-${options.database}`) +
+    (options.quick ? '-quick' : options.partial ? '-partial' : '');
   const base = join(options.out, `${results.date}${suffix}`);
   mkdirSync(options.out, { recursive: true });
   const table = markdown(results);
@@ -230,20 +233,6 @@ function benchCollections(): { plain: CollectionSpec; mapped: CollectionSpec; ou
     },
     outputTables,
   };
-}
-
-/** The sink provisions its tables in the background after it answers; wait for them. */
-async function waitForTables(pool: pg.Pool, tables: string[]): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const { rows } = await pool.query<{ missing: string }>(
-      `SELECT t AS missing FROM unnest($1::text[]) AS t WHERE to_regclass(t) IS NULL`,
-      [['spillway_tombstones', ...tables]],
-    );
-    if (rows.length === 0) return;
-    await sleep(200);
-  }
-  throw new Error(`the sink did not create its tables within 60 s: ${tables.join(', ')}`);
 }
 
 /** The maximum PUT rate, when phase 2 did not run: a short all-out autocannon run against ingest. */

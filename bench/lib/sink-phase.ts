@@ -9,9 +9,9 @@
 // same machinery on a collection with output tables.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import type pg from 'pg';
 import { DEFAULT_SINK_GROUP, type PartitionKeys } from '@app/contracts';
 import { type AppProcess, forEachKeyWithPrefix, type Stack } from '../../tools/local-stack';
+import type { BenchDatabase, TableWrites } from './bench-database';
 import { type CpuBreakdown, cpuSince, cpuSnapshot } from './cpu';
 import type { StackPhaseInputs } from './phase';
 import { byLabel, diffHistograms, histogram, quantile, scrape } from './prom';
@@ -168,6 +168,7 @@ async function waitUntilDrained(
 
 interface DrainRunOptions {
   stack: Stack;
+  database: BenchDatabase;
   replicas: number;
   template: string;
   entries: number;
@@ -178,12 +179,15 @@ interface DrainRunOptions {
   target?: DrainTarget;
 }
 
-/** What a drain did to one table: pg_stat_user_tables' row counts since the truncation, and the rows it holds. */
+/**
+ * What a drain did to one table: the server's row counts since the truncation (PostgreSQL's pg_stat_user_tables,
+ * MariaDB's TABLE_STATISTICS, which counts rows written but not which way: null there), and the rows it holds.
+ */
 export interface TableRows {
   table: string;
-  inserted: number;
-  updated: number;
-  deleted: number;
+  inserted: number | null;
+  updated: number | null;
+  deleted: number | null;
   /** inserted + updated + deleted */
   written: number;
   writtenPerSec: number | null;
@@ -227,7 +231,6 @@ export interface DrainRun {
  */
 export async function drainRun(o: DrainRunOptions): Promise<DrainRun> {
   const redis = o.stack.redisClient;
-  const pool = o.stack.pgPool;
   const target = o.target ?? PLAIN;
   const { keys } = target;
   await redis.del(keys.stream);
@@ -247,8 +250,8 @@ export async function drainRun(o: DrainRunOptions): Promise<DrainRun> {
     };
   }
   await redis.del(keys.stream);
-  await pool.query(`TRUNCATE ${target.tables.join(', ')}, spillway_tombstones`);
-  await pool.query(`SELECT pg_stat_reset()`);
+  await o.database.truncate(target.tables);
+  await o.database.resetStats();
   await sleep(1000);
   const before = await scrape(sinks);
 
@@ -269,17 +272,11 @@ export async function drainRun(o: DrainRunOptions): Promise<DrainRun> {
   for (const key of Object.keys(outcomes)) outcomes[key] = (outcomes[key] ?? 0) - (outcomesBefore[key] ?? 0);
   const settled = Object.values(outcomes).reduce((a, b) => a + b, 0);
   const rowsWritten = WRITTEN.reduce((n, k) => n + (outcomes[k] ?? 0), 0);
-  await sleep(1200); // table statistics are flushed about once a second
-  const stats = await pool.query<Record<string, string>>(
-    `SELECT relname, n_tup_ins::bigint AS ins, n_tup_upd::bigint AS upd, n_tup_del::bigint AS del,
-            n_live_tup::bigint AS live
-       FROM pg_stat_user_tables WHERE relname = ANY($1) AND schemaname = 'public'`,
-    [target.tables],
-  );
-  const tables = await tableRows(pool, target.tables, stats.rows, drainMs);
+  const writes = await o.database.writes(target.tables);
+  const tables = await tableRows(o.database, writes, drainMs);
   const rss = sinks.map((s) => s.rssBytes() ?? null);
   for (const s of sinks) await o.stack.removeSink(s);
-  const stateStats = stats.rows.find((x) => x.relname === target.tables[0]);
+  const stateStats = writes.get(target.tables[0] ?? '');
   const allWritten = tables.reduce((n, t) => n + t.written, 0);
   const run: DrainRun = {
     template: o.template,
@@ -303,9 +300,7 @@ export async function drainRun(o: DrainRunOptions): Promise<DrainRun> {
     },
     cpu,
     redisCommands,
-    tableStats: stateStats
-      ? Object.fromEntries(Object.entries(stateStats).flatMap(([k, v]) => (k === 'relname' ? [] : [[k, Number(v)]])))
-      : null,
+    tableStats: stateStats?.raw ?? null,
     tables,
     allTablesRowsPerSec: round((allWritten / drainMs) * 1000),
     rssSinks: rss,
@@ -313,7 +308,8 @@ export async function drainRun(o: DrainRunOptions): Promise<DrainRun> {
   };
   o.say(
     `sink drain ${o.template}, ${o.replicas} replica(s): ${run.entriesPerSec} entries/s, ${run.rowsPerSec} rows/s, ` +
-      `${run.rowsPerEntry} rows/entry; cpu s: sinks ${cpu.sinksS}, postgres ${cpu.postgresS}, redis ${cpu.redisS}, ` +
+      `${run.rowsPerEntry} rows/entry; cpu s: sinks ${cpu.sinksS}, ${o.database.kind} ${cpu.databaseS}, ` +
+      `redis ${cpu.redisS}, ` +
       `others ${cpu.otherS}, host steal ${cpu.stealS} in ${cpu.wallS} s (machine ${cpu.machineBusyPct}% busy)` +
       `${timedOut ? ` (stopped after ${Math.round(drainMs / 1000)} s, ${acked} acked)` : ''}; ` +
       `cold start: ${coldStart?.entriesPerSec} entries/s over the first ${coldStart?.entries} warm-up entries`,
@@ -322,23 +318,14 @@ export async function drainRun(o: DrainRunOptions): Promise<DrainRun> {
   return run;
 }
 
-/** Each table's rows written during the drain (from pg_stat_user_tables, reset before it) and rows held after it. */
+/** Each table's rows written during the drain (the server's statistics, reset before it) and rows held after it. */
 async function tableRows(
-  pool: pg.Pool,
-  tables: string[],
-  stats: Record<string, string>[],
+  database: BenchDatabase,
+  writes: Map<string, TableWrites>,
   drainMs: number,
 ): Promise<TableRows[]> {
   const out: TableRows[] = [];
-  for (const table of tables) {
-    const stat = stats.find((x) => x.relname === table);
-    const [inserted, updated, deleted] = ['ins', 'upd', 'del'].map((k) => Number(stat?.[k] ?? 0)) as [
-      number,
-      number,
-      number,
-    ];
-    const written = inserted + updated + deleted;
-    const count = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
+  for (const [table, { inserted, updated, deleted, written }] of writes) {
     out.push({
       table,
       inserted,
@@ -346,7 +333,7 @@ async function tableRows(
       deleted,
       written,
       writtenPerSec: round((written / drainMs) * 1000),
-      rows: Number(count.rows[0]?.n ?? 0),
+      rows: await database.countRows(table),
     });
   }
 
@@ -509,6 +496,7 @@ export async function sinkPhase(o: SinkPhaseOptions): Promise<SinkResult> {
   const drain = (replicas: number, template: Template): Promise<DrainRun> =>
     drainRun({
       stack: o.stack,
+      database: o.database,
       replicas,
       template: template.name,
       entries: template.entries,

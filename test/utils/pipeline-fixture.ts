@@ -6,7 +6,8 @@ import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { partitionKeys } from '@app/contracts';
 import { createIngestApp } from '../../apps/ingest/src/ingest.app';
-import { testServers } from './servers';
+import type { DatabaseReader, DatabaseServer } from '../../tools/local-stack';
+import { testDatabase, testServers } from './servers';
 
 export interface Reply {
   status: number;
@@ -14,20 +15,26 @@ export interface Reply {
 }
 
 /**
- * Fresh collections (a document and an event one, unique names) with an in-process ingest app,
- * direct Redis and PostgreSQL clients, and the environment a sink process needs to serve them.
+ * Fresh collections (a document and an event one, unique names) with an in-process ingest app, a direct Redis client,
+ * a reader on the database under test, and the environment a sink process needs to serve them there.
  */
 export class PipelineFixture {
   readonly docs = `pl_docs_${Math.random().toString(36).slice(2, 8)}`;
   readonly events = `pl_events_${Math.random().toString(36).slice(2, 8)}`;
   readonly redis: Redis;
-  readonly pg: Pool;
+  /** reads the database under test (the collections' state tables are in its `public`) */
+  readonly db: DatabaseReader;
   readonly sinkEnv: Record<string, string>;
   private readonly dir: string;
   private app?: NestFastifyApplication;
+  private pgPool?: Pool;
   private readonly savedEnv = { ...process.env };
 
-  constructor(sinkSettings: Record<string, string> = {}) {
+  /** `database`: the one ingest and the sinks use (DATABASE_URL); default the run's PostgreSQL. */
+  constructor(
+    sinkSettings: Record<string, string> = {},
+    readonly database: DatabaseServer = testDatabase('postgres'),
+  ) {
     const servers = testServers();
     this.dir = mkdtempSync(join(tmpdir(), 'spillway-collections-'));
     writeFileSync(
@@ -36,12 +43,10 @@ export class PipelineFixture {
     );
     writeFileSync(join(this.dir, 'events.yaml'), `name: ${this.events}\nkind: event\n`);
     this.redis = new Redis(servers.redisUrl, { protocol: 2 });
-    this.pg = new Pool({ connectionString: servers.databaseUrl, max: 2 });
-    // Some specs stop PostgreSQL on purpose; an idle client dropping then is expected.
-    this.pg.on('error', () => undefined);
+    this.db = database.reader();
     this.sinkEnv = {
       REDIS_URL: servers.redisUrl,
-      DATABASE_URL: servers.databaseUrl,
+      DATABASE_URL: database.url,
       COLLECTIONS_DIR: this.dir,
       SINK_BLOCK_MS: '200',
       SINK_BATCH_SIZE: '100',
@@ -49,6 +54,20 @@ export class PipelineFixture {
       SINK_SHUTDOWN_MS: '5000',
       ...sinkSettings,
     };
+  }
+
+  /**
+   * A pool on the run's PostgreSQL whatever the fixture's database, for specs that check it beside another one (named
+   * connections); made on first use.
+   */
+  get pg(): Pool {
+    if (!this.pgPool) {
+      this.pgPool = new Pool({ connectionString: testServers().databaseUrl, max: 2 });
+      // Some specs stop PostgreSQL on purpose; an idle client dropping then is expected.
+      this.pgPool.on('error', () => undefined);
+    }
+
+    return this.pgPool;
   }
 
   /** The folder of the collection files (COLLECTIONS_DIR of ingest and of the sinks). */
@@ -66,6 +85,7 @@ export class PipelineFixture {
 
   async start(): Promise<void> {
     process.env.COLLECTIONS_DIR = this.dir;
+    process.env.DATABASE_URL = this.database.url;
     this.app = await createIngestApp();
     await this.app.init();
     await this.app.getHttpAdapter().getInstance().ready();
@@ -75,7 +95,8 @@ export class PipelineFixture {
     await this.app?.close();
     process.env = this.savedEnv;
     this.redis.disconnect();
-    await this.pg.end();
+    await this.db.close();
+    await this.pgPool?.end();
     rmSync(this.dir, { recursive: true, force: true });
   }
 
@@ -137,17 +158,19 @@ export class PipelineFixture {
     return found;
   }
 
+  /** The document collection's state table: id → { version, doc (parsed) }. */
   async tableRows(): Promise<Map<string, { version: number; doc: unknown }>> {
-    const { rows } = await this.pg.query<{ id: string; version: string; doc: unknown }>(
-      `SELECT id, version, doc FROM "${this.docs}"`,
-    );
+    const rows = await this.db.rows<{ id: string; version: string; doc: unknown }>(this.docs, {
+      columns: ['id', 'version', 'doc'],
+    });
 
     return new Map(rows.map((r) => [r.id, { version: Number(r.version), doc: r.doc }]));
   }
 
+  /** The event collection's ids, sorted. */
   async eventIds(): Promise<string[]> {
-    const { rows } = await this.pg.query<{ id: string }>(`SELECT id FROM "${this.events}" ORDER BY id`);
+    const rows = await this.db.rows<{ id: string }>(this.events, { columns: ['id'] });
 
-    return rows.map((r) => r.id);
+    return rows.map((r) => r.id).sort();
   }
 }

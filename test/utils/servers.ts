@@ -1,4 +1,12 @@
-import { mariadbControl, type MariadbServer, postgresControl, type PostgresServer } from '../../tools/local-stack';
+import {
+  type DatabaseKind,
+  type DatabaseServer,
+  databaseServerOf,
+  mariadbControl,
+  type MariadbServer,
+  postgresControl,
+  type PostgresServer,
+} from '../../tools/local-stack';
 
 /** The servers test/global-setup.ts started for this run. */
 export interface TestServers {
@@ -16,7 +24,7 @@ export interface TestServers {
 
 function requiredEnv(name: string): string {
   const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run the specs with Jest, whose global setup starts the servers`);
+  if (!value) throw new Error(`${name} is not set: run the specs with Vitest, whose global setup starts the servers`);
 
   return value;
 }
@@ -37,4 +45,11 @@ export function testServers(): TestServers {
       port: Number(requiredEnv('SPILLWAY_TEST_MARIADB_PORT')),
     }),
   };
+}
+
+/** The PostgreSQL or the MariaDB of this run as a kind-neutral handle: stop, start, URL, reader. */
+export function testDatabase(kind: DatabaseKind): DatabaseServer {
+  const { pg, mariadb } = testServers();
+
+  return databaseServerOf(kind === 'postgres' ? pg : mariadb);
 }

@@ -1,10 +1,9 @@
-// The end-of-run verdict: PostgreSQL against Redis, both against the client's ledger, the stream against
-// what must be left on it, and the dead-letter stream against the poison the run injected.
+// The end-of-run verdict: the database (PostgreSQL or MariaDB) against Redis, both against the client's ledger, the
+// stream against what must be left on it, and the dead-letter stream against the poison the run injected.
 import { isDeepStrictEqual } from 'node:util';
 import type { Redis } from 'ioredis';
-import type { Pool } from 'pg';
 import { DeadLetterField, decodeEntry, DEFAULT_SINK_GROUP, DocField, partitionKeys } from '@app/contracts';
-import { forEachKeyWithPrefix } from '../local-stack';
+import { type DatabaseReader, forEachKeyWithPrefix } from '../local-stack';
 import { DELETED, type Ledger, UNKNOWN } from './ledger';
 import type { Poison } from './poison';
 
@@ -64,14 +63,15 @@ async function redisDocuments(redis: Redis, collection: string): Promise<Map<str
 
 export async function checkConvergence({
   redis,
-  pg,
+  database,
   ledger,
   docs,
   events,
   poison,
 }: {
   redis: Redis;
-  pg: Pool;
+  /** the stack's database, whatever its kind */
+  database: DatabaseReader;
   ledger: Ledger;
   docs: string;
   events: string;
@@ -80,14 +80,15 @@ export async function checkConvergence({
   const findings = new Findings();
   const [inRedis, rowResult, tombResult, eventResult] = await Promise.all([
     redisDocuments(redis, docs),
-    pg.query<{ id: string; version: string; doc: unknown }>(`SELECT id, version, doc FROM "${docs}"`),
-    pg.query<{ id: string; version: string }>('SELECT id, version FROM spillway_tombstones WHERE collection = $1', [
-      docs,
-    ]),
-    pg.query<{ id: string; doc: unknown }>(`SELECT id, doc FROM "${events}"`),
+    database.rows<{ id: string; version: string; doc: unknown }>(docs, { columns: ['id', 'version', 'doc'] }),
+    // every collection's: a short table, filtered here in the same way on either database
+    database.rows<{ collection: string; id: string; version: string }>('spillway_tombstones', {
+      columns: ['collection', 'id', 'version'],
+    }),
+    database.rows<{ id: string; doc: unknown }>(events, { columns: ['id', 'doc'] }),
   ]);
-  const rows = new Map(rowResult.rows.map((r) => [r.id, { version: Number(r.version), doc: r.doc }]));
-  const tombstones = new Map(tombResult.rows.map((r) => [r.id, Number(r.version)]));
+  const rows = new Map(rowResult.map((r) => [r.id, { version: Number(r.version), doc: r.doc }]));
+  const tombstones = new Map(tombResult.filter((r) => r.collection === docs).map((r) => [r.id, Number(r.version)]));
 
   let exact = 0;
   let ambiguous = 0;
@@ -152,7 +153,7 @@ export async function checkConvergence({
     }
   }
 
-  const eventRows = new Map(eventResult.rows.map((r) => [r.id, r.doc]));
+  const eventRows = new Map(eventResult.map((r) => [r.id, r.doc]));
   for (const [id, body] of ledger.events) {
     const doc = eventRows.get(id);
     if (doc === undefined) findings.add('acknowledged event missing', id);

@@ -2,21 +2,34 @@
 // pauses, and every fault ends with the stack whole again (servers up, the replica count restored).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_SINK_GROUP, partitionKeys } from '@app/contracts';
-import type { Stack } from '../local-stack';
+import type { DatabaseKind, DatabaseStopMode, Stack } from '../local-stack';
 import { mulberry32 } from '../shared/random';
 
+/** Each database's faults: PostgreSQL's fast and immediate shutdowns, MariaDB's `mariadb-admin shutdown` and kill. */
+const DATABASE_FAULTS = {
+  postgres: ['pg-stop-fast', 'pg-stop-immediate'],
+  mariadb: ['mariadb-shutdown', 'mariadb-kill'],
+} as const satisfies Record<DatabaseKind, readonly string[]>;
+
+const APP_FAULTS_BEFORE = ['sink-kill', 'sink-kill-all', 'sink-freeze'] as const;
+const APP_FAULTS_AFTER = ['redis-crash', 'sink-scale', 'ingest-kill'] as const;
+
+/** Every fault kind of every database. */
 export const FAULT_KINDS = [
-  'sink-kill',
-  'sink-kill-all',
-  'sink-freeze',
-  'pg-stop-fast',
-  'pg-stop-immediate',
-  'redis-crash',
-  'sink-scale',
-  'ingest-kill',
+  ...APP_FAULTS_BEFORE,
+  ...DATABASE_FAULTS.postgres,
+  ...DATABASE_FAULTS.mariadb,
+  ...APP_FAULTS_AFTER,
 ] as const;
 
 export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** The fault kinds a run on `database` can inject, in the order that seeds the schedule. */
+export const faultKindsFor = (database: DatabaseKind): FaultKind[] => [
+  ...APP_FAULTS_BEFORE,
+  ...DATABASE_FAULTS[database],
+  ...APP_FAULTS_AFTER,
+];
 
 export const isFaultKind = (kind: string): kind is FaultKind => (FAULT_KINDS as readonly string[]).includes(kind);
 
@@ -53,6 +66,8 @@ export function startFaults({
   docs: string;
   startedAt: number;
 }): Faults {
+  const foreign = kinds.filter((kind) => !faultKindsFor(stack.databaseKind).includes(kind));
+  if (foreign.length > 0) throw new Error(`faults ${foreign.join(', ')} do not apply to ${stack.databaseKind}`);
   const random = mulberry32(seed ^ 0x5eed);
   const between = (min: number, max: number): number => Math.round(min + random() * (max - min));
   const pickRunning = () => {
@@ -64,15 +79,15 @@ export function startFaults({
   const injected: Partial<Record<FaultKind, number>> = {};
   let running = true;
 
-  const restartPostgres = async (mode: 'fast' | 'immediate'): Promise<string> => {
-    const postgres = stack.postgresServer;
-    if (!postgres) throw new Error('pg-stop: PostgreSQL is not started');
-    await postgres.stop(mode);
+  /** Stops the database (`what` says how, for the timeline), waits 1 to 5 s, starts it again. */
+  const restartDatabase = async (mode: DatabaseStopMode, what: string): Promise<string> => {
+    const database = stack.databaseHandle;
+    await database.stop(mode);
     const pause = between(1000, 5000);
     await sleep(pause);
-    await postgres.start();
+    await database.start();
 
-    return `${mode} shutdown, restarted after ${pause} ms`;
+    return `${what}, restarted after ${pause} ms`;
   };
 
   const heldBy = async (consumer: string): Promise<number> => {
@@ -126,8 +141,10 @@ export function startFaults({
       return `${zombie.name} SIGSTOP for ${pause} ms (claim idle ${claimIdleMs} ms) holding ${held} entries`;
     },
 
-    'pg-stop-fast': () => restartPostgres('fast'),
-    'pg-stop-immediate': () => restartPostgres('immediate'),
+    'pg-stop-fast': () => restartDatabase('clean', 'fast shutdown'),
+    'pg-stop-immediate': () => restartDatabase('crash', 'immediate shutdown'),
+    'mariadb-shutdown': () => restartDatabase('clean', 'mariadb-admin shutdown'),
+    'mariadb-kill': () => restartDatabase('crash', 'SIGKILL'),
 
     async 'redis-crash'() {
       await stack.crashRedis(); // throws when there is no Redis server to crash

@@ -1,21 +1,29 @@
-// Chaos run: a whole Spillway on loopback under seeded traffic and seeded faults, then a check that PostgreSQL
-// holds exactly what Redis acknowledged. Usage: npm run chaos -- --help
+// Chaos run: a whole Spillway on loopback under seeded traffic and seeded faults, then a check that the database
+// (PostgreSQL, or MariaDB with --db mariadb) holds exactly what Redis acknowledged. Usage: npm run chaos -- --help
+import type { DatabaseKind } from '../local-stack';
 import { runTool, stringFlags } from '../shared/cli';
-import { FAULT_KINDS, isFaultKind } from './faults';
+import { DATABASE_FLAG_HELP, readDatabaseFlag } from './database-flag';
+import { faultKindsFor, type FaultKind, isFaultKind } from './faults';
 import { formatChaosReport } from './report';
 import { runChaos } from './runner';
 
 const USAGE = `Usage: npm run chaos -- [flags]
 
-Starts its own Redis (AOF, appendfsync always), PostgreSQL, one ingest and N sinks on loopback, sends seeded
-traffic while injecting seeded faults, then drains and checks that the tables hold exactly what was acknowledged.
+Starts its own Redis (AOF, appendfsync always), PostgreSQL or MariaDB, one ingest and N sinks on loopback, sends
+seeded traffic while injecting seeded faults, then drains and checks that the tables hold exactly what was
+acknowledged.
 
+  --db KIND          ${DATABASE_FLAG_HELP}, and its faults
   --duration S       seconds of traffic and faults (default 120)
   --replicas N       sink replicas (default 4)
   --clients N        concurrent HTTP clients (default 32)
   --ids N            document ids (default 2000; 1% of them take half the writes)
   --rate N           requests per second at most (default: as fast as answered)
-  --faults LIST      comma-separated kinds or "none" (default all: ${FAULT_KINDS.join(', ')})
+  --faults LIST      comma-separated kinds or "none"; default all the database's:
+                       postgres: ${faultKindsFor('postgres').join(', ')}
+                       mariadb:  ${faultKindsFor('mariadb').join(', ')}
+                     (pg-stop-fast: pg_ctl stop -m fast, pg-stop-immediate: -m immediate; mariadb-shutdown:
+                     mariadb-admin shutdown, mariadb-kill: SIGKILL to mariadbd; each restarts it after 1-5 s)
   --poison N         entries made undeliverable on purpose (default 4)
   --claim-idle MS    SINK_CLAIM_IDLE_MS of the sinks (default 3000)
   --seed N           replays a run's operations and fault schedule (default random, printed)
@@ -26,12 +34,14 @@ traffic while injecting seeded faults, then drains and checks that the tables ho
 Exit codes: 0 passed, 1 failed (mismatches, crashes or answers outside the contract), 2 bad usage.
 `;
 
-/** The --faults list: every kind known, or "none". */
-function readFaults(list: string) {
+/** The --faults list: kinds of the database's, "none", or (not given) all of them. */
+function readFaults(list: string, database: DatabaseKind): FaultKind[] {
+  const known = faultKindsFor(database);
+  if (list === '') return known;
   const faults = list === 'none' ? [] : list.split(',').map((f) => f.trim());
-  const unknown = faults.filter((f) => !isFaultKind(f));
+  const unknown = faults.filter((f) => !isFaultKind(f) || !known.includes(f));
   if (unknown.length) {
-    throw new Error(`unknown fault kind ${unknown.join(', ')}; known: ${FAULT_KINDS.join(', ')}`);
+    throw new Error(`unknown fault kind ${unknown.join(', ')} for ${database}; known: ${known.join(', ')}`);
   }
 
   return faults.filter(isFaultKind);
@@ -47,16 +57,19 @@ runTool({
       clients: '32',
       ids: '2000',
       rate: undefined,
-      faults: FAULT_KINDS.join(','),
+      db: 'postgres',
+      faults: undefined,
       poison: '4',
       'claim-idle': '3000',
     }),
     keep: { type: 'boolean', default: false },
   },
   read: (flags) => {
-    const faults = readFaults(flags.string('faults'));
+    const database = readDatabaseFlag(flags.string('db'));
+    const faults = readFaults(flags.string('faults'), database);
 
     return {
+      database,
       duration: flags.int('duration', 5, 3600),
       replicas: flags.int('replicas', 1, 16),
       clients: flags.int('clients', 1, 512),

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Stack } from '../local-stack';
+import { type DatabaseKind, Stack } from '../local-stack';
 import { mulberry32 } from '../shared/random';
 import { checkConvergence, type Verdict } from './check';
 import { type FaultKind, type FaultRecord, startFaults } from './faults';
@@ -32,6 +32,8 @@ export interface LoadOptions {
 }
 
 export interface ChaosOptions extends LoadOptions {
+  /** the database the sinks write to; default 'postgres' */
+  database?: DatabaseKind;
   replicas: number;
   drainTimeoutMs: number;
   keep?: boolean;
@@ -96,22 +98,26 @@ export function memory(stack: Stack): Memory {
 }
 
 /**
- * The stack a chaos or soak run drives: Redis with appendfsync always (or `redisFsync`), one document and one
- * event collection.
+ * The stack a chaos or soak run drives: Redis with appendfsync always (or `redisFsync`), PostgreSQL or MariaDB, one
+ * document and one event collection.
  */
 export function chaosStack(options: {
   dir?: string;
+  database?: DatabaseKind;
   replicas: number;
   claimIdleMs: number;
   redisFsync?: 'always' | 'everysec';
 }): Stack {
   return new Stack({
     dir: options.dir ?? mkdtempSync(join(tmpdir(), 'spillway-chaos-')),
+    database: options.database,
     replicas: options.replicas,
     redisFsync: options.redisFsync ?? 'always',
-    // No fsync (a process crash loses nothing fsync would keep) and, as some servers run, asynchronous commits
-    // by default: the sink must turn synchronous commits on for its own sessions, and the pg-stop faults check it.
-    pgDurable: false,
+    // PostgreSQL: no fsync (a process crash loses nothing fsync would keep) and, as some servers run, asynchronous
+    // commits by default: the sink must turn synchronous commits on for its own sessions, and the pg-stop faults
+    // check it. MariaDB: the redo log written at each commit and flushed once a second, which a mariadbd crash
+    // loses nothing of.
+    databaseDurable: false,
     collections: [
       { name: DOCS, kind: 'document', schema: { type: 'object', required: ['owner'] } },
       { name: EVENTS, kind: 'event' },
@@ -175,7 +181,7 @@ export async function runLoad(
     await sleep(SAMPLE_EVERY_MS);
     while (poisonAt.length > 0 && (poisonAt[0] ?? Infinity) <= Date.now()) {
       poisonAt.shift();
-      poison.push(await injectPoison(stack.redisClient, DOCS, poison.length));
+      poison.push(await injectPoison(stack.redisClient, DOCS, poison.length, stack.databaseKind));
     }
     const backlog = await stack.backlog().catch(() => undefined);
     const mem = memory(stack);
@@ -210,7 +216,7 @@ export async function drainAndVerify(
   const drainMs = await stack.waitDrained(drainTimeoutMs);
   const verdict = await checkConvergence({
     redis: stack.redisClient,
-    pg: stack.pgPool,
+    database: stack.databaseReader,
     ledger,
     docs: DOCS,
     events: EVENTS,
@@ -258,7 +264,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const stack = chaosStack(options);
   const record: RunRecord = { ledger: new Ledger(), stats: new TrafficStats(), say };
   try {
-    say(`starting Redis, PostgreSQL, ingest and ${options.replicas} sinks in ${stack.dir}`);
+    say(`starting Redis, ${stack.databaseKind}, ingest and ${options.replicas} sinks in ${stack.dir}`);
     await stack.start();
     const memoryAtStart = memory(stack);
     const faultList = options.faults.length ? options.faults.join(', ') : 'no faults';
@@ -268,6 +274,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     say('waiting for the backlog to drain');
     const { drainMs, verdict, failures } = await drainAndVerify(stack, record, load.poison, options.drainTimeoutMs);
     const flags =
+      `${stack.databaseKind === 'postgres' ? '' : `--db ${stack.databaseKind} `}` +
       `--seed ${options.seed} --duration ${options.duration} --replicas ${options.replicas} ` +
       `--clients ${options.clients} --ids ${options.ids}`;
 

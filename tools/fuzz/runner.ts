@@ -117,7 +117,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
     replicas,
     collections: COLLECTIONS,
     redisFsync: 'everysec',
-    pgDurable: false,
+    databaseDurable: false,
     sinkEnv: { SINK_BLOCK_MS: '200', SINK_CLAIM_IDLE_MS: '5000' },
   });
   const ledger = new Ledger();

@@ -77,7 +77,7 @@ export function createValidCases(ctx: CaseContext): ValidCases {
     if (ctx.chance(0.5)) doc.device = { type: ctx.pick(['ios', 'android', 'web']), model: ctx.pick(TEXTS) };
     if (ctx.chance(0.3)) doc.tags = Array.from({ length: ctx.int(6) }, () => ctx.pick(TEXTS));
     if (ctx.chance(0.3)) doc[ctx.pick(ODD_KEYS)] = ctx.chance(0.5) ? ctx.pick(TEXTS) : { nested: ctx.int(100) };
-    if (ctx.chance(0.05)) doc.deep = JSON.parse(nestedObjects(MAX_DOCUMENT_DEPTH - 2, '{}')) as unknown; // exactly 100 levels
+    if (ctx.chance(0.05)) doc.deep = JSON.parse(nestedObjects(MAX_DOCUMENT_DEPTH - 2, '{}')) as unknown; // exactly MAX_DOCUMENT_DEPTH levels
     if (ctx.chance(0.01)) doc.blob = 'b'.repeat(100_000 + ctx.int(700_000)); // large, under the body limit
     if (ctx.chance(0.01)) doc.list = Array.from({ length: 50_000 }, (_, i) => i);
 

@@ -11,6 +11,19 @@ export {
   type MariadbBinaries,
   type ServerBinaries,
 } from './binaries';
+export {
+  DATABASE_KINDS,
+  type DatabaseKind,
+  databaseKindOf,
+  type DatabaseReader,
+  type DatabaseServer,
+  databaseServerControl,
+  databaseServerOf,
+  type DatabaseServerOptions,
+  type DatabaseStopMode,
+  openDatabaseReader,
+  startDatabaseServer,
+} from './database-server';
 export { forEachKeyWithPrefix } from './key-scan';
 export {
   MARIADB_PASSWORD,

@@ -1,6 +1,6 @@
-// A whole Spillway on loopback for the fault and load tools (chaos, fuzz, soak, bench): its own Redis and PostgreSQL
-// in a folder of its own, one ingest process and N sink processes (the built apps), each of which can be killed,
-// frozen, stopped and started again while the others run.
+// A whole Spillway on loopback for the fault and load tools (chaos, fuzz, soak, bench): its own Redis and database
+// (PostgreSQL, or MariaDB) in a folder of its own, one ingest process and N sink processes (the built apps), each of
+// which can be killed, frozen, stopped and started again while the others run.
 import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -9,7 +9,7 @@ import { DEFAULT_SINK_GROUP, partitionKeys } from '@app/contracts';
 import { AppProcess, type UnexpectedExit } from './app-process';
 import { ensureServerBinaries } from './binaries';
 import { sleep } from './commands';
-import { type PostgresServer, startPostgres } from './postgres';
+import { type DatabaseKind, type DatabaseReader, type DatabaseServer, startDatabaseServer } from './database-server';
 import { stopAll } from './processes';
 import { ensureBuilt } from './project';
 import { type RedisFsync, type RedisServer, startRedis } from './redis';
@@ -25,15 +25,17 @@ export interface CollectionSpec {
 
 /** What a Stack runs. */
 export interface StackOptions {
-  /** its folder: collection files, Redis and PostgreSQL data; removed by stop() unless kept */
+  /** its folder: collection files, Redis and database data; removed by stop() unless kept */
   dir: string;
   /** sink processes to start with; default 2 */
   replicas?: number;
   collections: CollectionSpec[];
   /** Redis's AOF fsync; default 'always' */
   redisFsync?: RedisFsync;
-  /** PostgreSQL with fsync; default true */
-  pgDurable?: boolean;
+  /** the database the apps write to; default 'postgres' */
+  database?: DatabaseKind;
+  /** the database flushes its log at each commit (PostgreSQL's fsync, MariaDB's flush at commit); default true */
+  databaseDurable?: boolean;
   /** extra environment for every sink */
   sinkEnv?: Record<string, string>;
   /** extra environment for ingest */
@@ -47,7 +49,7 @@ export class Stack {
   readonly dir: string;
   readonly collections: CollectionSpec[];
   redisServer: RedisServer | undefined;
-  postgresServer: PostgresServer | undefined;
+  databaseServer: DatabaseServer | undefined;
   ingest: AppProcess | undefined;
   /** the sink replicas running now */
   sinks: AppProcess[] = [];
@@ -55,7 +57,9 @@ export class Stack {
   readonly allSinks: AppProcess[] = [];
   /** a client of the stack's Redis; it waits out Redis restarts */
   redis: Redis | undefined;
-  /** a small pool on the stack's database; it shrugs off PostgreSQL restarts */
+  /** a reader on the stack's database, whatever its kind; it shrugs off database restarts */
+  database: DatabaseReader | undefined;
+  /** a small pool on the stack's database when it is PostgreSQL; it shrugs off PostgreSQL restarts */
   pg: pg.Pool | undefined;
   private sinkCounter = 0;
   private sinkEnv: Record<string, string> = {};
@@ -74,7 +78,22 @@ export class Stack {
   }
 
   get databaseUrl(): string {
-    return this.postgresServer?.url ?? '';
+    return this.databaseServer?.url ?? '';
+  }
+
+  /** The kind of database the stack runs. */
+  get databaseKind(): DatabaseKind {
+    return this.options.database ?? 'postgres';
+  }
+
+  /** The database server; throws when the stack is not started. */
+  get databaseHandle(): DatabaseServer {
+    return this.started(this.databaseServer, 'databaseServer');
+  }
+
+  /** The reader on the stack's database; throws when the stack is not started. */
+  get databaseReader(): DatabaseReader {
+    return this.started(this.database, 'database');
   }
 
   /** The Redis client; throws when the stack is not started. */
@@ -82,8 +101,10 @@ export class Stack {
     return this.started(this.redis, 'redis');
   }
 
-  /** The PostgreSQL pool; throws when the stack is not started. */
+  /** The PostgreSQL pool; throws when the stack is not started, or runs MariaDB (see databaseReader). */
   get pgPool(): pg.Pool {
+    if (this.databaseKind !== 'postgres') throw new Error(`Stack in ${this.dir} runs ${this.databaseKind}: no pg pool`);
+
     return this.started(this.pg, 'pg');
   }
 
@@ -98,32 +119,39 @@ export class Stack {
     return value;
   }
 
-  /** Redis, PostgreSQL, the collection files, ingest and the sinks; resolves when all are ready. */
+  /** Redis, the database, the collection files, ingest and the sinks; resolves when all are ready. */
   async start(): Promise<void> {
     ensureBuilt();
     ensureServerBinaries();
     mkdirSync(this.dir, { recursive: true });
-    chmodSync(this.dir, 0o755); // PostgreSQL runs as user postgres and must enter it
+    chmodSync(this.dir, 0o755); // PostgreSQL and MariaDB run as users postgres and mysql and must enter it
     const collectionsDir = join(this.dir, 'collections');
     mkdirSync(collectionsDir, { recursive: true });
     for (const { extra, ...spec } of this.collections) {
       // JSON is YAML: the loader reads it as any other collection file.
       writeFileSync(join(collectionsDir, `${spec.name}.yaml`), JSON.stringify({ ...extra, ...spec }, null, 2));
     }
-    const [redisServer, postgresServer] = await Promise.all([
+    const kind = this.databaseKind;
+    const [redisServer, databaseServer] = await Promise.all([
       startRedis({ dir: join(this.dir, 'redis'), appendOnly: true, appendFsync: this.options.redisFsync ?? 'always' }),
-      startPostgres({ dir: join(this.dir, 'postgres'), durable: this.options.pgDurable ?? true }),
+      startDatabaseServer(kind, {
+        dir: join(this.dir, kind),
+        durable: this.options.databaseDurable ?? true,
+      }),
     ]);
     this.redisServer = redisServer;
-    this.postgresServer = postgresServer;
+    this.databaseServer = databaseServer;
     this.redis = new Redis(redisServer.url, { protocol: 2, maxRetriesPerRequest: null });
     this.redis.on('error', () => undefined); // Redis restarts are part of the runs; commands wait for the reconnect
-    this.pg = new pg.Pool({ connectionString: postgresServer.url, max: 2 });
-    this.pg.on('error', () => undefined); // likewise PostgreSQL restarts
+    this.database = databaseServer.reader();
+    if (kind === 'postgres') {
+      this.pg = new pg.Pool({ connectionString: databaseServer.url, max: 2 });
+      this.pg.on('error', () => undefined); // likewise PostgreSQL restarts
+    }
     const common = {
       LOG_LEVEL: 'warn', // the run tools report what matters themselves; an app's output is kept for a crash report
       REDIS_URL: redisServer.url,
-      DATABASE_URL: postgresServer.url,
+      DATABASE_URL: databaseServer.url,
       COLLECTIONS_DIR: collectionsDir,
     };
     const ingest = new AppProcess('ingest', 'ingest', { ...common, ...this.options.ingestEnv });
@@ -223,6 +251,7 @@ export class Stack {
     await Promise.all(this.apps().map((app) => app.terminate()));
     this.redis?.disconnect();
     await this.pg?.end().catch(() => undefined);
+    await this.database?.close().catch(() => undefined);
     await stopAll();
     if (!keep && existsSync(this.dir)) rmSync(this.dir, { recursive: true, force: true });
   }

@@ -1,5 +1,6 @@
 // Soak: measures the stack's maximum request rate, then holds half of it for a long while and reports memory
 // and backlog over time, then drains and checks convergence as the chaos run does. Usage: npm run soak -- --help
+import { DATABASE_FLAG_HELP, readDatabaseFlag } from '../chaos/database-flag';
 import { Ledger } from '../chaos/ledger';
 import { formatChaosReport, formatSoakSeries } from '../chaos/report';
 import {
@@ -12,14 +13,16 @@ import {
   trafficSummary,
 } from '../chaos/runner';
 import { TrafficStats } from '../chaos/workload';
+import type { DatabaseKind } from '../local-stack';
 import { runTool, stringFlags } from '../shared/cli';
 
 const USAGE = `Usage: npm run soak -- [flags]
 
-Starts its own Redis (AOF, fsync every second, as npm start does), PostgreSQL, ingest and sinks on loopback;
-sends as fast as answered for --probe seconds to find the maximum request rate; then sends half of that for
---duration seconds, sampling RSS and backlog every second; then drains and checks the tables.
+Starts its own Redis (AOF, fsync every second, as npm start does), PostgreSQL or MariaDB, ingest and sinks on
+loopback; sends as fast as answered for --probe seconds to find the maximum request rate; then sends half of that
+for --duration seconds, sampling RSS and backlog every second; then drains and checks the tables.
 
+  --db KIND      ${DATABASE_FLAG_HELP}
   --duration S   seconds at half the maximum rate (default 300)
   --probe S      seconds at full speed to find the maximum (default 20)
   --replicas N   sink replicas (default 2)
@@ -31,6 +34,7 @@ sends as fast as answered for --probe seconds to find the maximum request rate; 
 `;
 
 interface SoakOptions {
+  database: DatabaseKind;
   seed: number;
   duration: number;
   probe: number;
@@ -68,7 +72,12 @@ const answered = (stats: TrafficStats): number =>
 
 async function soak(options: SoakOptions): Promise<SoakReport> {
   const claimIdleMs = 30_000;
-  const stack = chaosStack({ replicas: options.replicas, claimIdleMs, redisFsync: 'everysec' });
+  const stack = chaosStack({
+    database: options.database,
+    replicas: options.replicas,
+    claimIdleMs,
+    redisFsync: 'everysec',
+  });
   const record = { ledger: new Ledger(), stats: new TrafficStats(), say };
   const load = { clients: options.clients, ids: options.ids, faults: [], poison: 0, claimIdleMs };
   try {
@@ -96,7 +105,7 @@ async function soak(options: SoakOptions): Promise<SoakReport> {
     const report: SoakReport = {
       seed: options.seed,
       replay:
-        `npm run soak -- --seed ${options.seed} --duration ${options.duration} --probe ${options.probe} ` +
+        `npm run soak -- ${options.database === 'postgres' ? '' : `--db ${options.database} `}--seed ${options.seed} --duration ${options.duration} --probe ${options.probe} ` +
         `--replicas ${options.replicas}`,
       options: { ...options, faults: [] },
       maxRate,
@@ -134,8 +143,9 @@ async function soak(options: SoakOptions): Promise<SoakReport> {
 runTool({
   name: 'soak',
   usage: USAGE,
-  flags: stringFlags({ duration: '300', probe: '20', replicas: '2', clients: '32', ids: '2000' }),
+  flags: stringFlags({ db: 'postgres', duration: '300', probe: '20', replicas: '2', clients: '32', ids: '2000' }),
   read: (flags) => ({
+    database: readDatabaseFlag(flags.string('db')),
     duration: flags.int('duration', 10, 86_400),
     probe: flags.int('probe', 5, 600),
     replicas: flags.int('replicas', 1, 16),

@@ -1,13 +1,13 @@
 /**
  * `npm start`: the whole of Spillway on this machine, from a fresh clone (tools/bootstrap.js installs the npm
- * packages first).
+ * packages first). `npm start -- --help` says what it does; `--db mariadb` runs MariaDB instead of PostgreSQL.
  *
- * Installs Redis and PostgreSQL as Debian packages when missing (unless REDIS_URL and DATABASE_URL are given),
- * builds the apps when dist/ is missing or older than the sources, starts Redis (AOF, fsync every second) and
- * PostgreSQL on loopback with their data under .data/, then ingest (PORT, default 3000) and SINK_REPLICAS
+ * Installs Redis, PostgreSQL and MariaDB as Debian packages when missing (unless REDIS_URL and DATABASE_URL are
+ * given), builds the apps when dist/ is missing or older than the sources, starts Redis (AOF, fsync every second) and
+ * the database on loopback with their data under .data/, then ingest (PORT, default 3000) and SINK_REPLICAS
  * (default 2) sinks, and prints the URLs. Ctrl-C stops the apps first (they drain), then the servers.
  */
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import {
   AppProcess,
   type AppName,
@@ -16,13 +16,16 @@ import {
   findFreePort,
   isPortFree,
   ROOT,
-  startPostgres,
+  type DatabaseKind,
+  databaseKindOf,
+  startDatabaseServer,
   startRedis,
   stopAll,
   stopAllSync,
 } from '../local-stack';
 import { printBanner } from './banner';
 import { env, intFromEnv, prefix, say } from './console';
+import { parseStartOptions, USAGE } from './options';
 
 const READY_TIMEOUT_MS = 120_000;
 const APP_STOP_TIMEOUT_MS = 15_000;
@@ -41,28 +44,34 @@ async function pickPort(preferred: number): Promise<number> {
   }
 }
 
-/** Redis and PostgreSQL: the ones REDIS_URL and DATABASE_URL name, or local ones with data under .data/. */
-async function startServers(): Promise<{ redisUrl: string; databaseUrl: string; notes: string[] }> {
+const DATABASE_LABELS: Record<DatabaseKind, string> = { postgres: 'PostgreSQL', mariadb: 'MariaDB' };
+const DATABASE_PORTS: Record<DatabaseKind, number> = { postgres: 5432, mariadb: 3306 };
+
+/** Redis and the database: the ones REDIS_URL and DATABASE_URL name, or local ones with data under .data/. */
+async function startServers(db: DatabaseKind): Promise<{ redisUrl: string; databaseUrl: string; notes: string[] }> {
   const givenRedisUrl = env('REDIS_URL');
   const givenDatabaseUrl = env('DATABASE_URL');
   if (!givenRedisUrl || !givenDatabaseUrl) ensureServerBinaries();
-  const [redis, postgres] = await Promise.all([
+  const [redis, database] = await Promise.all([
     givenRedisUrl
       ? undefined
       : startRedis({ dir: join(ROOT, '.data/redis'), preferredPort: 6379, appendOnly: true, appendFsync: 'everysec' }),
-    givenDatabaseUrl ? undefined : startPostgres({ dir: join(ROOT, '.data/postgres'), preferredPort: 5432 }),
+    givenDatabaseUrl
+      ? undefined
+      : startDatabaseServer(db, { dir: join(ROOT, '.data', db), preferredPort: DATABASE_PORTS[db] }),
   ]);
   const shown = (dir: string) => (dir.startsWith(ROOT) ? relative(ROOT, dir) : dir);
+  const label = DATABASE_LABELS[db].padEnd(11);
   const notes = [
     redis
       ? `Redis       ${redis.url}  (data ${shown(redis.dir)}, log redis.log there)`
       : `Redis       ${givenRedisUrl}`,
-    postgres
-      ? `PostgreSQL  ${postgres.url}  (data ${shown(postgres.dir)}, log postgresql.log there)`
-      : `PostgreSQL  ${givenDatabaseUrl}`,
+    database
+      ? `${label} ${database.url}  (data ${shown(database.dir)}, log ${basename(database.logFile)} there)`
+      : `${label} ${givenDatabaseUrl}`,
   ];
 
-  return { redisUrl: redis?.url ?? givenRedisUrl ?? '', databaseUrl: postgres?.url ?? givenDatabaseUrl ?? '', notes };
+  return { redisUrl: redis?.url ?? givenRedisUrl ?? '', databaseUrl: database?.url ?? givenDatabaseUrl ?? '', notes };
 }
 
 /**
@@ -99,13 +108,13 @@ async function stopApp(app: AppProcess): Promise<void> {
   }
 }
 
-/** Apps first (sinks commit and ack the batch in hand, which needs Redis and PostgreSQL), then the servers. */
+/** Apps first (sinks commit and ack the batch in hand, which needs Redis and the database), then the servers. */
 async function shutdown(exitCode: number): Promise<never> {
   if (stoppingSince !== undefined) return new Promise<never>(() => undefined);
   stoppingSince = Date.now();
   say('stopping the apps');
   await Promise.all(apps.map(stopApp));
-  say('stopping Redis and PostgreSQL');
+  say('stopping the servers');
   try {
     await stopAll();
   } catch (error) {
@@ -132,7 +141,35 @@ function onSignal(signal: NodeJS.Signals): void {
   }
 }
 
+/** The database to run: --db, or the one DATABASE_URL names; they must agree. */
+function chosenDatabase(): DatabaseKind | undefined {
+  const options = parseStartOptions(process.argv.slice(2));
+  if (!options) return undefined;
+  const givenUrl = env('DATABASE_URL');
+  if (!givenUrl) return options.db;
+  const named = databaseKindOf(givenUrl);
+  if (options.dbGiven && named !== options.db) {
+    throw new Error(`--db ${options.db} disagrees with DATABASE_URL, which names ${DATABASE_LABELS[named]}`);
+  }
+
+  return named;
+}
+
 async function main(): Promise<void> {
+  let db: DatabaseKind | undefined;
+  try {
+    db = chosenDatabase();
+  } catch (error) {
+    process.stderr.write(
+      `npm start: ${error instanceof Error ? error.message : String(error)} (npm start -- --help)\n`,
+    );
+    process.exit(2);
+  }
+  if (!db) {
+    process.stdout.write(USAGE);
+
+    return;
+  }
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
   process.on('exit', () => apps.forEach((app) => app.signal('SIGTERM')));
 
@@ -140,7 +177,7 @@ async function main(): Promise<void> {
   const replicas = intFromEnv('SINK_REPLICAS', 2, 0, 64);
   ensureBuilt(say);
 
-  const { redisUrl, databaseUrl, notes } = await startServers();
+  const { redisUrl, databaseUrl, notes } = await startServers(db);
   const appEnv = { REDIS_URL: redisUrl, DATABASE_URL: databaseUrl };
   await addApp('ingest', 'ingest', ingestPort, appEnv);
   for (let i = 1; i <= replicas; i += 1) await addApp(`sink-${i}`, 'sink', ingestPort + i, appEnv);

@@ -12,6 +12,17 @@ export interface DeadLetter {
   reason: string;
 }
 
+/** Creates a consumer group reading a stream from its start (and the stream), unless the group exists. */
+export async function ensureGroup(redis: Redis, stream: string, group: string): Promise<void> {
+  try {
+    await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
+  } catch (error) {
+    if (!isReplyError(error, RedisReplyCode.BUSYGROUP)) {
+      throw error;
+    }
+  }
+}
+
 /**
  * The Redis side of one partition's consumer: the stream commands it sends in the consumer group (read, claim, ack,
  * dead-letter) and the scripts it runs on the partition's keys. Holds the XAUTOCLAIM cursor between calls.
@@ -27,14 +38,8 @@ export class PartitionStream {
   ) {}
 
   /** Creates the group (and the stream) unless it exists. */
-  async ensureGroup(): Promise<void> {
-    try {
-      await this.redis.xgroup('CREATE', this.keys.stream, this.cfg.group, '0', 'MKSTREAM');
-    } catch (error) {
-      if (!isReplyError(error, RedisReplyCode.BUSYGROUP)) {
-        throw error;
-      }
-    }
+  ensureGroup(): Promise<void> {
+    return ensureGroup(this.redis, this.keys.stream, this.cfg.group);
   }
 
   /** Entries a previous run under the same consumer name read and never acked (one batch of them). */

@@ -4,7 +4,7 @@ import { postgresDialect } from './postgres';
 import { type DialectName, dialectNameOf, type SqlDialect } from './sql-dialect';
 
 export * from './sql-dialect';
-export { mariadbDialect } from './mariadb';
+export { mariadbDialect, mariadbUpsertDocuments } from './mariadb';
 export { postgresDialect } from './postgres';
 export { PostgresSession } from './postgres/postgres-session';
 

@@ -10,6 +10,8 @@ import { mariadbSchemaCatalog, withMariadbDdlLock } from './schema-catalog';
 import { mariadbStateReads } from './state-table-reads';
 import { mariadbStateWrites } from './state-table-writes';
 
+export { upsertDocuments as mariadbUpsertDocuments } from './state-table-writes';
+
 /**
  * MariaDB and MySQL (TypeORM's `mariadb` driver on mysql2): multi-row `INSERT … ON DUPLICATE KEY UPDATE` with each
  * column guarded on the old version, lock-slot rows taken in key order, statements chunked to the server's limits.

@@ -31,9 +31,10 @@ import { StatementTooLargeError } from './statement-too-large.error';
  * The version guard in MySQL's dialect. `ON DUPLICATE KEY UPDATE` assigns left to right, each assignment seeing the
  * ones before it, so every column is guarded on the stored version and `version` is assigned last. `VALUES(col)` is
  * the form MariaDB 10.11 and every MySQL 8 and 9 run (MySQL 8.0.20+ warns it is deprecated in favour of a row alias,
- * `VALUES (...) AS new`, which MariaDB does not parse).
+ * `VALUES (...) AS new`, which MariaDB does not parse). Exported for the bench's raw ceiling (bench/lib/raw-mariadb.ts):
+ * a row is `[id, version, doc, created_at, updated_at]`.
  */
-const upsertDocuments = (table: string): Statement => ({
+export const upsertDocuments = (table: string): Statement => ({
   name: '',
   text: `INSERT INTO ${table} (id, version, doc, created_at, updated_at) VALUES ?
   ON DUPLICATE KEY UPDATE
