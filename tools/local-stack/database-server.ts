@@ -219,11 +219,12 @@ class MariadbReader implements DatabaseReader {
   }
 }
 
-class PostgresDatabase implements DatabaseServer {
-  readonly kind = 'postgres';
-  readonly label = 'PostgreSQL';
+/** What both kinds of server share: the handle's fields, start, and the admin statements in each one's SQL. */
+abstract class LocalDatabase<Server extends PostgresServer | MariadbServer> implements DatabaseServer {
+  abstract readonly kind: DatabaseKind;
+  abstract readonly label: string;
 
-  constructor(private readonly server: PostgresServer) {}
+  constructor(protected readonly server: Server) {}
 
   get url(): string {
     return this.server.url;
@@ -242,11 +243,7 @@ class PostgresDatabase implements DatabaseServer {
     return this.server.start();
   }
 
-  stop(mode: DatabaseStopMode = 'clean'): Promise<void> {
-    return this.server.stop(mode === 'clean' ? 'fast' : 'immediate');
-  }
-
-  isRunning(): Promise<boolean> {
+  async isRunning(): Promise<boolean> {
     return this.server.isRunning();
   }
 
@@ -255,18 +252,41 @@ class PostgresDatabase implements DatabaseServer {
   }
 
   createDatabase(name: string): Promise<void> {
-    return this.admin(`CREATE DATABASE ${pgQuote(checkedDatabaseName(name))}`);
+    return this.admin(`CREATE DATABASE ${this.quote(checkedDatabaseName(name))}`);
   }
 
   dropDatabase(name: string): Promise<void> {
-    return this.admin(`DROP DATABASE IF EXISTS ${pgQuote(checkedDatabaseName(name))} WITH (FORCE)`);
+    return this.admin(`DROP DATABASE IF EXISTS ${this.quote(checkedDatabaseName(name))}${this.dropOptions}`);
   }
 
   reader(database?: string): DatabaseReader {
-    return new PostgresReader(database === undefined ? this.url : this.urlOf(database));
+    return this.readerOf(database === undefined ? this.url : this.urlOf(database));
   }
 
-  private async admin(sql: string): Promise<void> {
+  abstract stop(mode?: DatabaseStopMode): Promise<void>;
+  /** A quoted identifier in the server's SQL. */
+  protected abstract quote(identifier: string): string;
+  /** What follows `DROP DATABASE IF EXISTS <name>`. */
+  protected abstract readonly dropOptions: string;
+  /** Runs one statement on a connection of its own. */
+  protected abstract admin(sql: string): Promise<void>;
+  protected abstract readerOf(url: string): DatabaseReader;
+}
+
+class PostgresDatabase extends LocalDatabase<PostgresServer> {
+  readonly kind = 'postgres';
+  readonly label = 'PostgreSQL';
+  protected readonly dropOptions = ' WITH (FORCE)';
+
+  stop(mode: DatabaseStopMode = 'clean'): Promise<void> {
+    return this.server.stop(mode === 'clean' ? 'fast' : 'immediate');
+  }
+
+  protected quote(identifier: string): string {
+    return pgQuote(identifier);
+  }
+
+  protected async admin(sql: string): Promise<void> {
     const client = new pg.Client({ connectionString: this.url });
     await client.connect();
     try {
@@ -275,62 +295,36 @@ class PostgresDatabase implements DatabaseServer {
       await client.end();
     }
   }
+
+  protected readerOf(url: string): DatabaseReader {
+    return new PostgresReader(url);
+  }
 }
 
-class MariadbDatabase implements DatabaseServer {
+class MariadbDatabase extends LocalDatabase<MariadbServer> {
   readonly kind = 'mariadb';
   readonly label = 'MariaDB';
-
-  constructor(private readonly server: MariadbServer) {}
-
-  get url(): string {
-    return this.server.url;
-  }
-  get port(): number {
-    return this.server.port;
-  }
-  get dir(): string {
-    return this.server.dir;
-  }
-  get logFile(): string {
-    return this.server.logFile;
-  }
-
-  start(): Promise<void> {
-    return this.server.start();
-  }
+  protected readonly dropOptions = '';
 
   stop(mode: DatabaseStopMode = 'clean'): Promise<void> {
     return this.server.stop(mode === 'clean' ? 'admin' : 'kill');
   }
 
-  isRunning(): Promise<boolean> {
-    return Promise.resolve(this.server.isRunning());
+  protected quote(identifier: string): string {
+    return mariadbQuote(identifier);
   }
 
-  urlOf(database: string): string {
-    return withDatabase(this.url, database);
-  }
-
-  createDatabase(name: string): Promise<void> {
-    return this.admin(`CREATE DATABASE ${mariadbQuote(checkedDatabaseName(name))}`);
-  }
-
-  dropDatabase(name: string): Promise<void> {
-    return this.admin(`DROP DATABASE IF EXISTS ${mariadbQuote(checkedDatabaseName(name))}`);
-  }
-
-  reader(database?: string): DatabaseReader {
-    return new MariadbReader(database === undefined ? this.url : this.urlOf(database));
-  }
-
-  private async admin(sql: string): Promise<void> {
+  protected async admin(sql: string): Promise<void> {
     const connection = await createConnection({ uri: this.url });
     try {
       await connection.query(sql);
     } finally {
       await connection.end();
     }
+  }
+
+  protected readerOf(url: string): DatabaseReader {
+    return new MariadbReader(url);
   }
 }
 

@@ -1,5 +1,5 @@
-import { Option } from 'commander';
-import { type CommandEnv, connectionUrlVariable } from '@app/config';
+import { type Command, Option } from 'commander';
+import { type CommandEnv, connectionUrlVariable, readCommandEnv } from '@app/config';
 import { DEFAULT_CONNECTION } from '@app/contracts';
 
 /** A database a command works on: a connection's name and URL. */
@@ -17,12 +17,36 @@ export class ConnectionTargetError extends Error {
   }
 }
 
-/** `--connection <name>`: one connection alone instead of every one. */
-export const connectionOption = () =>
-  new Option(
-    '--connection <name>',
-    'one connection alone (default, or a name of SPILLWAY_CONNECTIONS); default: every one',
+/**
+ * The options of a command that works on the databases: `--dir`, `--database-url` (the default connection's) and
+ * `--connection <name>` (one connection alone instead of every one).
+ */
+export function withDatabaseOptions(command: Command): Command {
+  const defaults = readCommandEnv({});
+
+  return (
+    command
+      .addOption(
+        new Option(
+          '--dir <folder>',
+          `folder of collection files (default: COLLECTIONS_DIR, else ${defaults.collectionsDir})`,
+        ),
+      )
+      // The URL may hold a password: the help names the variable rather than printing its value.
+      .addOption(
+        new Option(
+          '--database-url <url>',
+          `the default connection's database (default: DATABASE_URL, else ${defaults.databaseUrl})`,
+        ),
+      )
+      .addOption(
+        new Option(
+          '--connection <name>',
+          'one connection alone (default, or a name of SPILLWAY_CONNECTIONS); default: every one',
+        ),
+      )
   );
+}
 
 /**
  * The connections a command works on: DATABASE_URL's (or `--database-url`'s) `default`, then each of

@@ -1,8 +1,8 @@
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { loadCollections, loadEntityModules } from '@app/collections';
 import { readCommandEnv } from '@app/config';
 import { collectionsIn, createSpillwayDataSource, planSchema, type SchemaPlan } from '@app/persistence';
-import { connectionOption, type ConnectionTarget, connectionTargets } from './connection-targets';
+import { type ConnectionTarget, connectionTargets, withDatabaseOptions } from './connection-targets';
 
 /** Exit codes of `spillway plan`. */
 export enum PlanExit {
@@ -73,28 +73,15 @@ export async function plan(
 }
 
 export function registerPlanCommand(program: Command): void {
-  const defaults = readCommandEnv({});
-  program
-    .command('plan')
-    .description(
-      'print the DDL a sink would run now in each database (DATABASE_URL, and each of SPILLWAY_CONNECTIONS) for the ' +
-        'collection files, one statement a line ending with ";", then what it refuses (a drop, rename or retype) and ' +
-        'why, as comments',
-    )
-    .addOption(
-      new Option(
-        '--dir <folder>',
-        `folder of collection files (default: COLLECTIONS_DIR, else ${defaults.collectionsDir})`,
+  withDatabaseOptions(
+    program
+      .command('plan')
+      .description(
+        'print the DDL a sink would run now in each database (DATABASE_URL, and each of SPILLWAY_CONNECTIONS) for the ' +
+          'collection files, one statement a line ending with ";", then what it refuses (a drop, rename or retype) and ' +
+          'why, as comments',
       ),
-    )
-    // The URL may hold a password: the help names the variable rather than printing its value.
-    .addOption(
-      new Option(
-        '--database-url <url>',
-        `the default connection's database (default: DATABASE_URL, else ${defaults.databaseUrl})`,
-      ),
-    )
-    .addOption(connectionOption())
+  )
     .addHelpText(
       'after',
       '\nExit codes:\n  0  nothing to run\n  2  DDL to run (a sink would run it at start)\n' +

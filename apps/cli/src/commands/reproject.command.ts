@@ -6,7 +6,7 @@ import { collectionsIn, createSpillwayDataSource, planSchema } from '@app/persis
 import type { DataSource } from 'typeorm';
 import { CollectionReprojector, type ReprojectionCounts } from '../reproject/collection-reprojector';
 import { startReprojectionProgress } from '../reproject/reprojection-progress';
-import { connectionOption, type ConnectionTarget, connectionTargets } from './connection-targets';
+import { type ConnectionTarget, connectionTargets, withDatabaseOptions } from './connection-targets';
 
 /** Documents a transaction, by default: long enough to amortise a round trip, short enough for sinks waiting. */
 export const DEFAULT_BATCH_SIZE = 500;
@@ -165,28 +165,15 @@ function batchSize(value: string): number {
 }
 
 export function registerReprojectCommand(program: Command): void {
-  const defaults = readCommandEnv({});
-  program
-    .command('reproject')
-    .description(
-      "rewrite a collection's output tables from its state table, in batches, safe while sinks write (each batch " +
-        'takes the locks a sink takes for its documents); removes the rows of documents that are deleted or filtered',
-    )
-    .argument('<collection>', 'the name of the collection')
-    .addOption(
-      new Option(
-        '--dir <folder>',
-        `folder of collection files (default: COLLECTIONS_DIR, else ${defaults.collectionsDir})`,
-      ),
-    )
-    // The URL may hold a password: the help names the variable rather than printing its value.
-    .addOption(
-      new Option(
-        '--database-url <url>',
-        `the default connection's database (default: DATABASE_URL, else ${defaults.databaseUrl})`,
-      ),
-    )
-    .addOption(connectionOption())
+  withDatabaseOptions(
+    program
+      .command('reproject')
+      .description(
+        "rewrite a collection's output tables from its state table, in batches, safe while sinks write (each batch " +
+          'takes the locks a sink takes for its documents); removes the rows of documents that are deleted or filtered',
+      )
+      .argument('<collection>', 'the name of the collection'),
+  )
     .addOption(
       new Option('--batch-size <documents>', 'documents a transaction')
         .argParser(batchSize)
