@@ -1,5 +1,5 @@
 import { type Collection, loadCollections, type OutputTable } from '@app/collections';
-import { allPartitions, connectionGroup, DEFAULT_CONNECTION, DEFAULT_SINK_GROUP } from '@app/contracts';
+import { connectionGroup, DEFAULT_CONNECTION, DEFAULT_SINK_GROUP } from '@app/contracts';
 import { AppProcess, type DatabaseReader, openDatabaseReader } from '../tools/local-stack';
 import { mulberry32 } from '../tools/shared/random';
 import { expectEventually } from './utils/expect-eventually';
@@ -143,7 +143,7 @@ interface GroupState {
 /** Every consumer group of a collection's streams (summed over partitions), by name. */
 async function groupStates(fx: PipelineFixture, collection: string): Promise<Map<string, GroupState>> {
   const states = new Map<string, GroupState>();
-  for (const { stream } of allPartitions(collection)) {
+  for (const { stream } of fx.partitionsOf(collection)) {
     const groups = (await fx.redis.xinfo('GROUPS', stream).catch(() => [])) as unknown[][];
     for (const group of groups) {
       const field = (name: string) => group[group.indexOf(name) + 1];
@@ -363,7 +363,7 @@ describe('named connections: one collection in PostgreSQL and MariaDB at once', 
         counts.push(`${actual.size} ${table.table.slice(fx.docs.length + 1)} rows`);
       }
     });
-    const letters = await Promise.all(allPartitions(fx.docs).map((keys) => fx.redis.xlen(keys.deadLetters)));
+    const letters = await Promise.all(fx.partitionsOf(fx.docs).map((keys) => fx.redis.xlen(keys.deadLetters)));
     expect(letters.reduce((a, b) => a + b, 0)).toBe(0);
     const deleted = [...sent.touched].filter((id) => !inRedis.has(id)).length;
     expect(deleted).toBeGreaterThan(0);
@@ -446,7 +446,7 @@ describe('named connections: one collection in PostgreSQL and MariaDB at once', 
     const tooLarge = '1e40';
     await put('fine', sessionDoc(random, 0, SESSIONS));
     await put('huge', { ...sessionDoc(random, 1, SESSIONS), amount: tooLarge });
-    const deadLetters = allPartitions(fx.docs).map((keys) => keys.deadLetters);
+    const deadLetters = fx.partitionsOf(fx.docs).map((keys) => keys.deadLetters);
 
     await expectEventually(async () => expect(await fx.backlog(fx.docs)).toBe(0));
     const letters = (await Promise.all(deadLetters.map((key) => fx.redis.xrange(key, '-', '+')))).flat();

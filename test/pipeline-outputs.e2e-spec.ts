@@ -1,5 +1,4 @@
 import { loadCollections } from '@app/collections';
-import { allPartitions } from '@app/contracts';
 import { AppProcess } from '../tools/local-stack';
 import { forEachDialect } from './utils/dialects';
 import { expectEventually } from './utils/expect-eventually';
@@ -171,7 +170,7 @@ describe('pipeline with typed outputs', () => {
         await expectEventually(
           async () => {
             victim.signal('SIGSTOP');
-            held = (await fx.redis.xpending(fx.stream(fx.docs), 'spillway', '-', '+', 1000, victim.name)).length;
+            held = await fx.heldBy(fx.docs, victim.name);
             if (held === 0) {
               victim.signal('SIGCONT');
               throw new Error('victim holds nothing yet');
@@ -217,7 +216,7 @@ describe('pipeline with typed outputs', () => {
         counts.push(`${actual.size} ${table.table.slice(fx.docs.length + 1)} rows`);
       }
       const deleted = [...sent.touched].filter((id) => !inRedis.has(id)).length;
-      const letters = await Promise.all(allPartitions(fx.docs).map((keys) => fx.redis.xlen(keys.deadLetters)));
+      const letters = await Promise.all(fx.partitionsOf(fx.docs).map((keys) => fx.redis.xlen(keys.deadLetters)));
       expect(letters.reduce((a, b) => a + b, 0)).toBe(0);
 
       // The run covered what it claims to: deletes, filtered documents, documents with and without screens.

@@ -108,7 +108,7 @@ describe('pipeline', () => {
           held = 0;
           try {
             // NOGROUP until a replica has created the group; a frozen victim must not keep the other from doing so.
-            held = (await fx.redis.xpending(fx.stream(fx.docs), 'spillway', '-', '+', 1000, victim.name)).length;
+            held = await fx.heldBy(fx.docs, victim.name);
           } finally {
             if (held === 0) {
               victim.signal('SIGCONT');
@@ -230,7 +230,7 @@ describe('pipeline', () => {
       // The poison goes straight onto the stream, laid out as the write scripts lay out an entry
       // (libs/redis/src/lua/includes/appendChange.lua).
       await fx.redis.xadd(
-        fx.stream(fx.docs),
+        fx.streamOf(fx.docs, 'poison'),
         '*',
         ...encodeEntry(ChangeOp.PUT, 'poison', 1, Date.now(), JSON.stringify({ ...poison.doc, id: 'poison' })),
       );
@@ -310,10 +310,11 @@ describe('pipeline', () => {
       expect(await stopping.waitForExit()).toEqual({ code: null, signal: 'SIGTERM' });
       expect(Date.now() - stoppedAt).toBeLessThan(Number(fx.sinkEnv.SINK_SHUTDOWN_MS));
       for (const collection of [fx.docs, fx.events]) {
-        const pending = await fx.redis.xpending(fx.stream(collection), 'spillway', '-', '+', 10, stopping.name);
-        expect(pending).toEqual([]);
-        const consumers = (await fx.redis.xinfo('CONSUMERS', fx.stream(collection), 'spillway')) as unknown[][];
-        expect(consumers.map((c) => c[c.indexOf('name') + 1])).not.toContain(stopping.name);
+        expect(await fx.heldBy(collection, stopping.name)).toBe(0);
+        for (const { stream } of fx.partitionsOf(collection)) {
+          const consumers = (await fx.redis.xinfo('CONSUMERS', stream, 'spillway')) as unknown[][];
+          expect(consumers.map((c) => c[c.indexOf('name') + 1])).not.toContain(stopping.name);
+        }
       }
       await load;
       await drained();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Redis } from 'ioredis';
 import { Pool } from 'pg';
-import { partitionKeys } from '@app/contracts';
+import { allPartitions, DEFAULT_SINK_GROUP, documentKeys, type PartitionKeys } from '@app/contracts';
 import { createIngestApp } from '../../apps/ingest/src/ingest.app';
 import type { DatabaseReader, DatabaseServer } from '../../tools/local-stack';
 import { testDatabase, testServers } from './servers';
@@ -30,18 +30,22 @@ export class PipelineFixture {
   private pgPool?: Pool;
   private readonly savedEnv = { ...process.env };
 
-  /** `database`: the one ingest and the sinks use (DATABASE_URL); default the run's PostgreSQL. */
+  /**
+   * `database`: the one ingest and the sinks use (DATABASE_URL); default the run's PostgreSQL. `partitions`: both
+   * collection files' `partitions:`.
+   */
   constructor(
     sinkSettings: Record<string, string> = {},
     readonly database: DatabaseServer = testDatabase('postgres'),
+    readonly partitions = 1,
   ) {
     const servers = testServers();
     this.dir = mkdtempSync(join(tmpdir(), 'spillway-collections-'));
     writeFileSync(
       join(this.dir, 'docs.yaml'),
-      `name: ${this.docs}\nkind: document\nschema:\n  type: object\n  required: [owner]\n`,
+      `name: ${this.docs}\nkind: document\npartitions: ${partitions}\nschema:\n  type: object\n  required: [owner]\n`,
     );
-    writeFileSync(join(this.dir, 'events.yaml'), `name: ${this.events}\nkind: event\n`);
+    writeFileSync(join(this.dir, 'events.yaml'), `name: ${this.events}\nkind: event\npartitions: ${partitions}\n`);
     this.redis = new Redis(servers.redisUrl, { protocol: 2 });
     this.db = database.reader();
     this.sinkEnv = {
@@ -111,13 +115,35 @@ export class PipelineFixture {
     return { status: response.statusCode, body: response.json() };
   }
 
-  stream(collection: string): string {
-    return partitionKeys(collection).stream;
+  /** The keys of each partition of one of the fixture's collections. */
+  partitionsOf(collection: string): PartitionKeys[] {
+    return allPartitions({ name: collection, partitions: this.partitions });
   }
 
-  /** Entries not yet acked by the group: undelivered plus pending. */
+  /** The stream an id of one of the fixture's collections is written to. */
+  streamOf(collection: string, id: string): string {
+    return documentKeys({ name: collection, partitions: this.partitions }, id).stream;
+  }
+
+  /** Entries a consumer holds delivered and unacked in the default group, over every partition (up to 1000 each). */
+  async heldBy(collection: string, consumer: string): Promise<number> {
+    let held = 0;
+    for (const { stream } of this.partitionsOf(collection)) {
+      held += (await this.redis.xpending(stream, DEFAULT_SINK_GROUP, '-', '+', 1000, consumer)).length;
+    }
+
+    return held;
+  }
+
+  /** Entries not yet acked by the groups, over every partition: undelivered plus pending. */
   async backlog(collection: string): Promise<number> {
-    const stream = this.stream(collection);
+    let total = 0;
+    for (const { stream } of this.partitionsOf(collection)) total += await this.partitionBacklog(stream);
+
+    return total;
+  }
+
+  private async partitionBacklog(stream: string): Promise<number> {
     const groups = (await this.redis.xinfo('GROUPS', stream).catch(() => [])) as unknown[][];
     if (groups.length === 0) {
       return this.redis.xlen(stream);
@@ -134,9 +160,13 @@ export class PipelineFixture {
 
   /** Live documents in Redis: id → { version, doc }. */
   async redisDocuments(): Promise<Map<string, { version: number; doc: unknown }>> {
-    const keys = partitionKeys(this.docs);
-    const prefix = keys.document('');
     const found = new Map<string, { version: number; doc: unknown }>();
+    for (const keys of this.partitionsOf(this.docs)) await this.scanDocuments(keys.document(''), found);
+
+    return found;
+  }
+
+  private async scanDocuments(prefix: string, found: Map<string, { version: number; doc: unknown }>): Promise<void> {
     let cursor = '0';
     do {
       const [next, batch] = await this.redis.scan(
@@ -154,8 +184,6 @@ export class PipelineFixture {
         }
       }
     } while (cursor !== '0');
-
-    return found;
   }
 
   /** The document collection's state table: id → { version, doc (parsed) }. */

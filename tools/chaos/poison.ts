@@ -1,6 +1,6 @@
 // Entries the run appends on purpose for the sink to dead-letter.
 import type { Redis } from 'ioredis';
-import { ChangeOp, documentKeys, EntryFieldV1 } from '@app/contracts';
+import { ChangeOp, documentKeys, EntryFieldV1, type PartitionedCollection } from '@app/contracts';
 import type { DatabaseKind } from '../local-stack';
 
 /** An entry the run appended on purpose for the sink to dead-letter. */
@@ -27,7 +27,7 @@ const REFUSED_JSON: Record<DatabaseKind, { doc: (id: string) => string; why: str
  */
 export async function injectPoison(
   redis: Redis,
-  collection: string,
+  collection: PartitionedCollection,
   n: number,
   database: DatabaseKind,
 ): Promise<Poison> {
@@ -44,5 +44,5 @@ export async function injectPoison(
   };
   const streamId = await redis.xadd(documentKeys(collection, id).stream, '*', ...Object.entries(fields).flat());
 
-  return { streamId: String(streamId), id, collection, why };
+  return { streamId: String(streamId), id, collection: collection.name, why };
 }

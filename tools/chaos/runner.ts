@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { partitioned } from '@app/contracts';
 import { type DatabaseKind, Stack } from '../local-stack';
 import { mulberry32 } from '../shared/random';
 import { checkConvergence, type Verdict } from './check';
@@ -181,7 +182,9 @@ export async function runLoad(
     await sleep(SAMPLE_EVERY_MS);
     while (poisonAt.length > 0 && (poisonAt[0] ?? Infinity) <= Date.now()) {
       poisonAt.shift();
-      poison.push(await injectPoison(stack.redisClient, DOCS, poison.length, stack.databaseKind));
+      poison.push(
+        await injectPoison(stack.redisClient, partitioned({ name: DOCS }), poison.length, stack.databaseKind),
+      );
     }
     const backlog = await stack.backlog().catch(() => undefined);
     const mem = memory(stack);

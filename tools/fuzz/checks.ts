@@ -2,7 +2,7 @@
 // no trace anywhere.
 import { isDeepStrictEqual } from 'node:util';
 import type { Redis } from 'ioredis';
-import { allPartitions, type PartitionKeys } from '@app/contracts';
+import { allPartitions, type PartitionKeys, partitioned } from '@app/contracts';
 import type { Stack } from '../local-stack';
 import { COLLECTIONS, DOCS, EVENTS, HOSTILE } from './collections';
 import type { Ledger } from './ledger';
@@ -131,7 +131,7 @@ function isStrayKey(key: string): boolean {
     key === keys.epoch ||
     (name !== HOSTILE && key.startsWith(keys.document('')) && !key.startsWith(keys.document('hx-')));
 
-  return !COLLECTIONS.some(({ name }) => allPartitions(name).some((keys) => known(keys, name)));
+  return !COLLECTIONS.some((c) => allPartitions(partitioned(c)).some((keys) => known(keys, c.name)));
 }
 
 /**
@@ -164,9 +164,10 @@ export async function untouchedChecks(stack: Stack, ledger: Ledger): Promise<Che
   const metrics = await stack.ingestApp.metrics();
   const writes = writesByCollection(metrics);
   const dlq: Record<string, number> = {};
-  for (const { name } of COLLECTIONS) {
-    dlq[name] = 0;
-    for (const keys of allPartitions(name)) dlq[name] += await redis.xlen(keys.deadLetters);
+  for (const collection of COLLECTIONS) {
+    let count = 0;
+    for (const keys of allPartitions(partitioned(collection))) count += await redis.xlen(keys.deadLetters);
+    dlq[collection.name] = count;
   }
   const letters = Object.values(dlq).reduce((a, b) => a + b, 0);
   const want = ledger.entries;
@@ -201,7 +202,8 @@ export async function untouchedChecks(stack: Stack, ledger: Ledger): Promise<Che
 /** Entries ever added to a collection's streams (XINFO STREAM entries-added, Redis 7): trimming does not lower it. */
 async function entriesAdded(redis: Redis, collection: string): Promise<number> {
   let total = 0;
-  for (const keys of allPartitions(collection)) {
+  const spec = COLLECTIONS.find((c) => c.name === collection) ?? { name: collection };
+  for (const keys of allPartitions(partitioned(spec))) {
     try {
       const info = (await redis.xinfo('STREAM', keys.stream)) as unknown[];
       total += Number(info[info.indexOf('entries-added') + 1]);

@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { DEFAULT_SINK_GROUP, partitionKeys } from '@app/contracts';
+import { allPartitions, DEFAULT_SINK_GROUP, partitioned } from '@app/contracts';
 import { AppProcess, type UnexpectedExit } from './app-process';
 import { ensureServerBinaries } from './binaries';
 import { sleep } from './commands';
@@ -19,6 +19,8 @@ export interface CollectionSpec {
   name: string;
   kind: 'document' | 'event';
   schema?: object;
+  /** the file's `partitions:`; default 1 */
+  partitions?: number;
   /** more members of the file (table, key, transform, output…), merged in as they are */
   extra?: Record<string, unknown>;
 }
@@ -194,31 +196,36 @@ export class Stack {
    * entries after the group's last delivered one instead.
    */
   async backlog({ exact = false } = {}): Promise<Backlog> {
-    const redis = this.redisClient;
     const result: Backlog = {};
-    for (const { name } of this.collections) {
-      const stream = partitionKeys(name).stream;
-      const groups = (await redis.xinfo('GROUPS', stream).catch(() => [])) as unknown[][];
-      const group = groups.find((g) => g[g.indexOf('name') + 1] === DEFAULT_SINK_GROUP);
-      const length = await redis.xlen(stream);
-      if (!group) {
-        result[name] = length;
-        continue;
+    for (const collection of this.collections) {
+      let total = 0;
+      for (const { stream } of allPartitions(partitioned(collection))) {
+        total += await this.partitionBacklog(stream, exact);
       }
-      const field = (key: string) => group[group.indexOf(key) + 1];
-      const after = `(${String(field('last-delivered-id'))}`;
-      let undelivered: number;
-      if (exact) {
-        undelivered = (await redis.xrange(stream, after, '+', 'COUNT', 1_000_000)).length;
-      } else if ((await redis.xrange(stream, after, '+', 'COUNT', 1)).length === 0) {
-        undelivered = 0;
-      } else {
-        undelivered = Math.min(field('lag') === null ? length : Number(field('lag')), length);
-      }
-      result[name] = Number(field('pending')) + undelivered;
+      result[collection.name] = total;
     }
 
     return result;
+  }
+
+  private async partitionBacklog(stream: string, exact: boolean): Promise<number> {
+    const redis = this.redisClient;
+    const groups = (await redis.xinfo('GROUPS', stream).catch(() => [])) as unknown[][];
+    const group = groups.find((g) => g[g.indexOf('name') + 1] === DEFAULT_SINK_GROUP);
+    const length = await redis.xlen(stream);
+    if (!group) return length;
+    const field = (key: string) => group[group.indexOf(key) + 1];
+    const after = `(${String(field('last-delivered-id'))}`;
+    let undelivered: number;
+    if (exact) {
+      undelivered = (await redis.xrange(stream, after, '+', 'COUNT', 1_000_000)).length;
+    } else if ((await redis.xrange(stream, after, '+', 'COUNT', 1)).length === 0) {
+      undelivered = 0;
+    } else {
+      undelivered = Math.min(field('lag') === null ? length : Number(field('lag')), length);
+    }
+
+    return Number(field('pending')) + undelivered;
   }
 
   /** Polls until every collection's backlog is 0; returns the milliseconds it took. */

@@ -56,8 +56,9 @@ function compileOutput(
 export function compileCollectionFile(
   sink: ProblemSink,
   ajv: Ajv2020,
-  entities?: EntityCatalog,
+  defaults: { entities?: EntityCatalog; partitions: number },
 ): Collection | undefined {
+  const { entities } = defaults;
   const def = readCollectionFile(sink);
   if (!def) return undefined;
   const before = sink.count;
@@ -93,6 +94,7 @@ export function compileCollectionFile(
     tableSchema,
     table,
     key,
+    partitions: def.partitions ?? defaults.partitions,
     validateDoc,
     file: sink.file,
     outputs: compiled.map((output) => output.table),

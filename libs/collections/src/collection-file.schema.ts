@@ -1,3 +1,5 @@
+import { MAX_PARTITIONS } from '@app/contracts';
+
 /**
  * JSON Schemas of a collection file (CONTRACT.md section 2, docs/collections.md): the file itself, each `transform`
  * block's `with` and a `relational.write` output's `with`. They check shapes only (required and known fields, JSON
@@ -27,6 +29,7 @@ export const collectionFileSchema = {
     kind: { enum: ['document', 'event'] },
     table: { type: 'string', pattern: '^([a-z_][a-z0-9_]{0,62}\\.)?[a-z_][a-z0-9_]{0,62}$' },
     key: { type: 'string', minLength: 1, maxLength: 200 },
+    partitions: { type: 'integer', minimum: 1, maximum: MAX_PARTITIONS },
     schema: { type: 'object' },
     transform: { type: 'array', items: blockSchema },
     output: { type: 'array', items: blockSchema },
@@ -142,6 +145,7 @@ export interface CollectionFile {
   kind: 'document' | 'event';
   table?: string;
   key?: string;
+  partitions?: number;
   schema?: Record<string, unknown>;
   transform?: BlockDef[];
   output?: BlockDef[];

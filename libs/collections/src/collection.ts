@@ -12,6 +12,8 @@ export interface Collection {
   readonly table: string;
   /** Document field that holds the id. */
   readonly key: string;
+  /** Partition streams of the collection (`partitions:`, else SPILLWAY_PARTITIONS, else 1); ids are hashed to one. */
+  readonly partitions: number;
   /** Compiled JSON Schema, when the file declares one. */
   readonly validateDoc?: ValidateFunction;
   /** The file it came from, for messages. */

@@ -72,6 +72,18 @@ describe(loadCollections.name, () => {
     expect(b).not.toHaveProperty('projector');
   });
 
+  it('gives each collection its partitions: the file says, else the default given (SPILLWAY_PARTITIONS), else 1', () => {
+    write('a.yaml', 'name: a\nkind: document\npartitions: 8\n');
+    write('b.yaml', 'name: b\nkind: event\n');
+
+    expect(loadCollections(dir).map((c) => c.partitions)).toEqual([8, 1]);
+    expect(loadCollections(dir, { partitions: 4 }).map((c) => c.partitions)).toEqual([8, 4]);
+    write('b.yaml', 'name: b\nkind: event\npartitions: 0\n');
+    expect(validateCollectionFiles(dir)).toEqual([
+      { file: join(dir, 'b.yaml'), path: 'partitions', reason: expect.stringMatching(/>= 1/) as unknown },
+    ]);
+  });
+
   it('stops on the first problem with one line naming the file, the block and the problem', () => {
     write(
       'a.yaml',

@@ -2,7 +2,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_CONNECTION } from '@app/contracts';
+import { DEFAULT_CONNECTION, DEFAULT_PARTITIONS } from '@app/contracts';
 import type { Collection } from './collection';
 import { connectionsOf } from './connection-view';
 import { compileCollectionFile } from './collection-file.compiler';
@@ -30,6 +30,8 @@ export interface LoadOptions {
   readonly entities?: EntityCatalog;
   /** The connections outputs may name (`connection:`): `default` and SPILLWAY_CONNECTIONS; default `default` alone. */
   readonly connections?: readonly string[];
+  /** Partitions of a collection whose file has no `partitions:` (SPILLWAY_PARTITIONS); default 1. */
+  readonly partitions?: number;
 }
 
 /** The collections of a folder and the problems of its files (every one of them). */
@@ -125,7 +127,11 @@ export function checkCollectionFiles(dir: string, options: LoadOptions = {}): Co
   }
   const ajv = newAjv();
   const compiled = files.flatMap(
-    (file) => compileCollectionFile(new ProblemSink(file, problems), ajv, options.entities) ?? [],
+    (file) =>
+      compileCollectionFile(new ProblemSink(file, problems), ajv, {
+        entities: options.entities,
+        partitions: options.partitions ?? DEFAULT_PARTITIONS,
+      }) ?? [],
   );
   const collections = checkTables(compiled, options.connections ?? [DEFAULT_CONNECTION], problems);
   const order = new Map(files.map((file, i) => [file, i]));

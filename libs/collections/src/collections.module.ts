@@ -18,7 +18,9 @@ import { CollectionRegistry } from './collections.registry';
         const entities = loadEntityModules(app.entityModules);
         const connections = config.getOrThrow<DatabaseConfig>('database').connections.map((c) => c.name);
 
-        return new CollectionRegistry(loadCollections(app.collectionsDir, { entities, connections }));
+        return new CollectionRegistry(
+          loadCollections(app.collectionsDir, { entities, connections, partitions: app.partitions }),
+        );
       },
     },
   ],

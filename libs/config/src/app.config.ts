@@ -9,6 +9,7 @@ export const appConfig = registerAs('app', () => {
     port: env.PORT,
     collectionsDir: env.COLLECTIONS_DIR,
     entityModules: splitList(env.SINK_ENTITIES),
+    partitions: env.SPILLWAY_PARTITIONS,
     logLevel: env.LOG_LEVEL,
   };
 });

@@ -3,7 +3,7 @@ import { plainToInstance, Transform, Type } from 'class-transformer';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateBy, validateSync } from 'class-validator';
-import { DEFAULT_CONNECTION, DEFAULT_SINK_GROUP } from '@app/contracts';
+import { DEFAULT_CONNECTION, DEFAULT_PARTITIONS, DEFAULT_SINK_GROUP, MAX_PARTITIONS } from '@app/contracts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -72,6 +72,13 @@ export class Env {
 
   @IsString()
   COLLECTIONS_DIR = 'config/collections';
+
+  /** Partitions of every collection whose file has no `partitions:`. */
+  @toInt()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_PARTITIONS)
+  SPILLWAY_PARTITIONS = DEFAULT_PARTITIONS;
 
   @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.toLowerCase() : value))
   @IsIn(LOG_LEVELS)

@@ -1,3 +1,5 @@
+import calculateSlot from 'cluster-key-slot';
+
 /**
  * Every Redis key Spillway uses is built here, so ingest and sink cannot disagree on a name.
  *
@@ -6,8 +8,17 @@
  */
 export const KEY_PREFIX = 'spw';
 
-/** Partitions per collection. One today; ids are routed by {@link partitionOf} so more can follow. */
-export const PARTITIONS_PER_COLLECTION = 1;
+/** Partitions of a collection whose file and SPILLWAY_PARTITIONS say nothing. */
+export const DEFAULT_PARTITIONS = 1;
+
+/** The most partitions a collection may have: each is a stream, a consumer loop and a lease. */
+export const MAX_PARTITIONS = 1024;
+
+/** A collection as far as its keys go: its name and how many partition streams it has. */
+export interface PartitionedCollection {
+  readonly name: string;
+  readonly partitions: number;
+}
 
 /**
  * How long a deleted document's hash stays in Redis after the sink has written the delete. Longer than any
@@ -16,8 +27,12 @@ export const PARTITIONS_PER_COLLECTION = 1;
  */
 export const TOMBSTONE_LINGER_S = 300;
 
-export function partitionOf(_id: string): number {
-  return 0;
+/**
+ * The partition of a document or event id: Redis Cluster's CRC16 of the id, modulo the partition count. Stable across
+ * processes and versions, so every change of one id lands in one stream, in order.
+ */
+export function partitionOf(id: string, partitions: number): number {
+  return partitions === 1 ? 0 : calculateSlot(id) % partitions;
 }
 
 function slotTag(collection: string, partition: number): string {
@@ -25,12 +40,16 @@ function slotTag(collection: string, partition: number): string {
 }
 
 export interface PartitionKeys {
+  /** The partition's number, 0 to partitions - 1. */
+  readonly partition: number;
   /** The change stream of this partition. */
   readonly stream: string;
   /** Entries the sink gave up on, with the reason. */
   readonly deadLetters: string;
   /** A random token the sink stores once; when it is gone or changed, Redis has lost the partition's data. */
   readonly epoch: string;
+  /** Who reads this partition for a consumer group: the consumer's name, with a TTL its owner renews. */
+  lease(group: string): string;
   /** Hash of one document: version, body, timestamps, deleted flag. */
   document(id: string): string;
 }
@@ -44,9 +63,11 @@ export function partitionKeys(collection: string, partition = 0): PartitionKeys 
   if (!keys) {
     const base = `${KEY_PREFIX}:${tag}`;
     keys = {
+      partition,
       stream: `${base}:stream`,
       deadLetters: `${base}:dlq`,
       epoch: `${base}:epoch`,
+      lease: (group) => `${base}:lease:${group}`,
       document: (id) => `${base}:doc:${id}`,
     };
     keysOfPartitions.set(tag, keys);
@@ -56,13 +77,26 @@ export function partitionKeys(collection: string, partition = 0): PartitionKeys 
 }
 
 /** The keys that hold a document, routed to its partition. */
-export function documentKeys(collection: string, id: string): { document: string; stream: string } {
-  const keys = partitionKeys(collection, partitionOf(id));
+export function documentKeys(collection: PartitionedCollection, id: string): { document: string; stream: string } {
+  const keys = partitionKeys(collection.name, partitionOf(id, collection.partitions));
 
   return { document: keys.document(id), stream: keys.stream };
 }
 
 /** Every partition of a collection, for the sink and the stream gauges. */
-export function allPartitions(collection: string): PartitionKeys[] {
-  return Array.from({ length: PARTITIONS_PER_COLLECTION }, (_, p) => partitionKeys(collection, p));
+export function allPartitions(collection: PartitionedCollection): PartitionKeys[] {
+  return Array.from({ length: collection.partitions }, (_, p) => partitionKeys(collection.name, p));
+}
+
+/** A collection by name and optional `partitions:` (as a file says it), with the partition count it then has. */
+export function partitioned(collection: { name: string; partitions?: number }): PartitionedCollection {
+  return { name: collection.name, partitions: collection.partitions ?? DEFAULT_PARTITIONS };
+}
+
+/**
+ * The partition count a collection's keys were written with (a plain string key, outside every partition's slot):
+ * a process started with another count must not route ids elsewhere while entries wait (see partition-count.ts).
+ */
+export function partitionCountKey(collection: string): string {
+  return `${KEY_PREFIX}:${collection}:partitions`;
 }

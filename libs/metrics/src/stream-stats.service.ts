@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { CollectionRegistry } from '@app/collections';
-import { allPartitions, compareEntryIds } from '@app/contracts';
+import { allPartitions, compareEntryIds, type PartitionedCollection } from '@app/contracts';
 import { REDIS_CLIENT } from '@app/redis';
 import { SpillwayMetrics } from './spillway.metrics';
 
@@ -45,7 +45,7 @@ export class StreamStatsService implements OnModuleInit, OnApplicationShutdown {
   async refresh(): Promise<void> {
     try {
       for (const collection of this.collections.all()) {
-        const stats = await this.read(collection.name);
+        const stats = await this.read(collection);
         this.stats.set(collection.name, stats);
         this.metrics.streamLength.set({ collection: collection.name }, stats.length);
         this.metrics.streamPending.set({ collection: collection.name }, stats.pending);
@@ -57,7 +57,7 @@ export class StreamStatsService implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  private async read(collection: string): Promise<StreamStats> {
+  private async read(collection: PartitionedCollection): Promise<StreamStats> {
     const total: StreamStats = { length: 0, pending: 0, backlog: 0, deadLetters: 0 };
     for (const keys of allPartitions(collection)) {
       const [length, deadLetters, groups, newest] = await Promise.all([

@@ -69,7 +69,7 @@ export class DocumentStore {
     const readAtMs = Date.now();
     const replies = await Promise.all(
       ids.map((id) =>
-        this.redis.hmget(documentKeys(collection.name, id).document, DocField.VERSION, DocField.DOC, DocField.DELETED),
+        this.redis.hmget(documentKeys(collection, id).document, DocField.VERSION, DocField.DOC, DocField.DELETED),
       ),
     ).catch((error: unknown) => {
       throw redisFailure(error, 'read');

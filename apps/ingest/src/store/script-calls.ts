@@ -20,7 +20,7 @@ export function inScriptCalls<T, R>(
 ): Promise<ItemResult<R>[]> {
   return inGroups(
     items,
-    (item) => partitionOf(idOf(item)),
+    (item) => partitionOf(idOf(item), collection.partitions),
     (inPartition, partition) => {
       const keys = partitionKeys(collection.name, partition);
 

@@ -93,7 +93,7 @@ export class StreamConsumerService implements OnApplicationBootstrap, BeforeAppl
       const writer = new BatchWriter(database);
       const cfg = { ...this.cfg, group: connectionGroup(this.cfg.group, name) };
       for (const collection of collections) {
-        for (const keys of allPartitions(collection.name)) {
+        for (const keys of allPartitions(collection)) {
           const redis = this.openRedis({ blocking: true, name: `spillway-sink:${this.cfg.consumer}` });
           redis.on('error', (error: Error) => this.logger.debug(`redis: ${error.message}`));
           this.connections.push(redis);
@@ -149,7 +149,7 @@ export class StreamConsumerService implements OnApplicationBootstrap, BeforeAppl
   private async createGroups(collections: readonly Collection[]): Promise<void> {
     for (const collection of collections) {
       for (const connection of connectionsOf(collection)) {
-        for (const keys of allPartitions(collection.name)) {
+        for (const keys of allPartitions(collection)) {
           await ensureGroup(this.redis, keys.stream, connectionGroup(this.cfg.group, connection));
         }
       }

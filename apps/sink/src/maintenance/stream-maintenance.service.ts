@@ -51,7 +51,7 @@ export class StreamMaintenanceService implements OnModuleInit, OnApplicationShut
     this.busy = true;
     try {
       for (const collection of this.collections.all()) {
-        for (const keys of allPartitions(collection.name)) {
+        for (const keys of allPartitions(collection)) {
           const safeId = await this.trim(keys);
           for (const { name, database } of this.databases.select(this.cfg.connections)) {
             if (!connectionsOf(collection).includes(name)) {

@@ -59,6 +59,7 @@ describe(SchemaProvisioner.name, () => {
     tableSchema: schema,
     table: 'sessions',
     key: 'id',
+    partitions: 1,
     file: FILE,
     outputs,
   });

@@ -72,6 +72,7 @@ describe('schema provisioning on MariaDB', () => {
     tableSchema,
     table: 'sessions',
     key: 'id',
+    partitions: 1,
     file: FILE,
     outputs,
   });

@@ -62,7 +62,7 @@ export function collectionOf(
   kind: Collection['kind'],
   outputs: readonly OutputTable[],
 ): Collection {
-  return { name: table, kind, tableSchema: schema, table, key: 'id', file: `${table}.yaml`, outputs };
+  return { name: table, kind, tableSchema: schema, table, key: 'id', partitions: 1, file: `${table}.yaml`, outputs };
 }
 
 function createOutputTableSql(output: OutputTable): string {

@@ -65,7 +65,16 @@ export class MariadbStateTablesFixture {
     const table = `${kind}_${randomBytes(4).toString('hex')}`;
     await this.dataSource.query(`CREATE TABLE \`${table}\` (${STATE_COLUMNS[kind]}) ENGINE=InnoDB`);
 
-    return { name: table, kind, tableSchema: 'public', table, key: 'id', file: `${table}.yaml`, outputs: [] };
+    return {
+      name: table,
+      kind,
+      tableSchema: 'public',
+      table,
+      key: 'id',
+      partitions: 1,
+      file: `${table}.yaml`,
+      outputs: [],
+    };
   }
 
   /**
