@@ -47,4 +47,16 @@ export {
 export { type LocalServer, stopAll, stopAllOnSignals, stopAllSync } from './processes';
 export { APP_NODE_FLAGS, BUILT_APPS, buildIsStale, ensureBuilt, markBuilt, ROOT, runNpm } from './project';
 export { redisPing, type RedisFsync, type RedisOptions, RedisServer, startRedis } from './redis';
+export {
+  CLUSTER_SLOTS,
+  type ClusterNodeInfo,
+  type ClusterRole,
+  parseClusterNodes,
+  type RedisClusterNode,
+  type RedisClusterOptions,
+  RedisClusterServer,
+  type ReshardRequest,
+  slotOfKey,
+  startRedisCluster,
+} from './redis-cluster';
 export { type Backlog, type CollectionSpec, Stack, type StackOptions } from './stack';

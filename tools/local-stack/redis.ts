@@ -21,6 +21,8 @@ export interface RedisOptions extends PortChoice {
   redisServer?: string;
   /** default 60000 (a large AOF takes a while to load) */
   startTimeoutMs?: number;
+  /** more redis-server options, after the ones above (cluster mode, say: see redis-cluster.ts) */
+  extraArgs?: readonly string[];
 }
 
 interface RedisSettings {
@@ -30,6 +32,7 @@ interface RedisSettings {
   appendOnly: boolean;
   appendFsync: RedisFsync;
   startTimeoutMs: number;
+  extraArgs: readonly string[];
 }
 
 /** Sends PING over RESP and resolves true on `+PONG` (false on any error, `-LOADING` included). */
@@ -91,6 +94,7 @@ export class RedisServer implements LocalServer {
       ...['--bind', LOOPBACK_HOST, '--port', String(port), '--dir', dir, '--save', ''],
       ...['--maxmemory-policy', 'noeviction', '--appendonly', appendOnly ? 'yes' : 'no'],
       ...['--appendfsync', appendFsync, '--daemonize', 'no', '--pidfile', this.pidFile],
+      ...this.settings.extraArgs,
     ];
   }
 
@@ -188,6 +192,7 @@ export async function startRedis(options: RedisOptions): Promise<RedisServer> {
     appendOnly: options.appendOnly ?? false,
     appendFsync: options.appendFsync ?? 'everysec',
     startTimeoutMs: options.startTimeoutMs ?? 60_000,
+    extraArgs: options.extraArgs ?? [],
   });
   track(server);
   try {
