@@ -4,13 +4,24 @@
  * scrape annotations, non-root), and the Grafana dashboard covers every metric of CONTRACT.md section 6.
  * The optional kustomize components (k8s/<folder>/ with a `kind: Component` kustomization, e.g. sink-analytics) are
  * checked as well, alone and together with the base: each Deployment's environment, as its envFrom and env compose
- * it, is one the apps accept. Needs no cluster, Redis or PostgreSQL.
+ * it, is one the apps accept. The autoscalers of k8s/autoscaling/ (a KEDA ScaledObject, an HPA) are checked against
+ * KEDA's published CustomResourceDefinitions, bundled in test/schemas/keda/, and against what the apps export (the
+ * backlog gauge), with the examples of their README. Needs no cluster, Redis or PostgreSQL.
  */
 import 'reflect-metadata';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
+import {
+  CustomResourceDefinition,
+  type ICustomResourceDefinition,
+} from 'kubernetes-models/apiextensions.k8s.io/v1/CustomResourceDefinition';
 import { Deployment, type IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import {
+  HorizontalPodAutoscaler,
+  type IHorizontalPodAutoscaler,
+} from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import { ConfigMap, type IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { Secret, type ISecret } from 'kubernetes-models/v1/Secret';
@@ -19,12 +30,15 @@ import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IContainerPort } from 'kubernetes-models/v1/ContainerPort';
 import type { IProbe } from 'kubernetes-models/v1/Probe';
 import { Registry } from 'prom-client';
-import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { parse as parseYaml, parseAllDocuments, stringify as stringifyYaml } from 'yaml';
 // The plain files, not the @app/* barrels: those also export Nest modules, which this static check does not need.
 import { loadCollections } from '../libs/collections/src/collections.loader';
+import { partitionKeys } from '../libs/contracts/src/keys';
+import { DEFAULT_SINK_GROUP } from '../libs/contracts/src/streams';
 import { connectionUrlVariable, splitList, validate as validateEnv } from '../libs/config/src/env.schema';
 import { SpillwayMetrics } from '../libs/metrics/src/spillway.metrics';
 import { APP_NODE_FLAGS } from '../tools/local-stack/project';
+import { CrdSchemas } from './utils/crd-schema';
 
 const ROOT = resolve(__dirname, '..');
 const K8S_DIR = join(ROOT, 'k8s');
@@ -68,6 +82,9 @@ const KNOWN_SETTINGS = new Set([
   'SINK_SHUTDOWN_MS',
   'SPILLWAY_CONNECTIONS',
   'SINK_CONNECTIONS',
+  // issue 17: partitions and Redis Cluster
+  'SPILLWAY_PARTITIONS',
+  'REDIS_CLUSTER_NODES',
 ]);
 
 /** A named connection's URL (libs/config connectionUrlVariable): secret, so only in a Secret. */
@@ -95,6 +112,33 @@ interface KustomizationFile {
   components?: string[];
 }
 
+/** The parts of KEDA's ScaledObject (keda.sh/v1alpha1) that these checks read. */
+interface ScaledObject extends K8sObject {
+  spec: {
+    scaleTargetRef: { apiVersion?: string; kind?: string; name: string };
+    minReplicaCount?: number;
+    maxReplicaCount?: number;
+    idleReplicaCount?: number;
+    fallback?: { failureThreshold: number; replicas: number };
+    advanced?: {
+      horizontalPodAutoscalerConfig?: { behavior?: unknown };
+      scalingModifiers?: { formula?: string; target?: string };
+    };
+    triggers: {
+      type: string;
+      name?: string;
+      metricType?: string;
+      metadata: Record<string, string | undefined>;
+      authenticationRef?: { name: string };
+    }[];
+  };
+}
+
+/** The parts of KEDA's TriggerAuthentication that these checks read. */
+interface TriggerAuth extends K8sObject {
+  spec: { secretTargetRef?: { parameter: string; name: string; key: string }[] };
+}
+
 type K8sModel = new (data: Record<string, unknown>) => { validate(): void };
 
 /** Schema-backed models by `apiVersion/kind`: a manifest of any other kind fails until it is added here. */
@@ -104,7 +148,38 @@ const MODELS: Record<string, K8sModel> = {
   'v1/Secret': Secret,
   'v1/Service': Service,
   'apps/v1/Deployment': Deployment,
+  'autoscaling/v2/HorizontalPodAutoscaler': HorizontalPodAutoscaler,
 };
+
+/** KEDA's CustomResourceDefinitions (where they come from: the head of each file), for the keda.sh kinds. */
+const KEDA_CRD_FILES = ['scaledobjects.keda.sh.yaml', 'triggerauthentications.keda.sh.yaml'].map((name) =>
+  join(ROOT, 'test', 'schemas', 'keda', name),
+);
+const crdSchemas = new CrdSchemas(KEDA_CRD_FILES);
+
+/**
+ * What the API server would refuse in a manifest: a Kubernetes kind is checked by its kubernetes-models class, a
+ * custom resource (keda.sh) by its bundled CRD; a kind known to neither fails.
+ */
+function schemaProblems(obj: K8sObject): string | undefined {
+  if (crdSchemas.has(obj.apiVersion, obj.kind)) {
+    const problems = crdSchemas.problems(obj);
+
+    return problems.length > 0 ? problems.join('; ') : undefined;
+  }
+  const Model = MODELS[`${obj.apiVersion}/${obj.kind}`];
+  if (!Model) {
+    return `no kubernetes-models class or bundled CRD for ${obj.apiVersion}/${obj.kind}`;
+  }
+  const { apiVersion: _apiVersion, kind: _kind, ...data } = obj;
+  try {
+    new Model(data).validate();
+  } catch (e) {
+    return (e as Error).message;
+  }
+
+  return undefined;
+}
 
 function yamlFilesUnder(dir: string): string[] {
   return readdirSync(dir)
@@ -276,22 +351,11 @@ describe('k8s manifests', () => {
     }
   });
 
-  describe('Kubernetes schema (kubernetes-models)', () => {
+  describe('Kubernetes schema (kubernetes-models) and KEDA schema (its CRDs)', () => {
     it.each(objects.map(({ file, obj }) => [`${file} ${obj.kind}/${obj.metadata?.name}`, obj] as const))(
       '%s is valid',
       (_label, obj) => {
-        const Model = MODELS[`${obj.apiVersion}/${obj.kind}`];
-        if (!Model) {
-          throw new Error(`no kubernetes-models class for ${obj.apiVersion}/${obj.kind}`);
-        }
-        const { apiVersion: _apiVersion, kind: _kind, ...data } = obj;
-        let problems: string | undefined;
-        try {
-          new Model(data).validate();
-        } catch (e) {
-          problems = (e as Error).message;
-        }
-        expect(problems).toBeUndefined();
+        expect(schemaProblems(obj)).toBeUndefined();
       },
     );
 
@@ -300,6 +364,49 @@ describe('k8s manifests', () => {
       broken.spec.template.spec.containers[0].ports[0].containerPort = 'http';
       const { apiVersion: _apiVersion, kind: _kind, ...data } = broken;
       expect(() => new Deployment(data).validate()).toThrow(/containerPort must be integer/);
+    });
+
+    it('bundles KEDA CRDs that are valid CustomResourceDefinitions, each declaring its kind', () => {
+      for (const crd of crdSchemas.definitions) {
+        const { apiVersion: _apiVersion, kind: _kind, ...data } = crd as unknown as ICustomResourceDefinition;
+        expect(() => new CustomResourceDefinition(data).validate()).not.toThrow();
+      }
+      expect(crdSchemas.has('keda.sh/v1alpha1', 'ScaledObject')).toBe(true);
+      expect(crdSchemas.has('keda.sh/v1alpha1', 'TriggerAuthentication')).toBe(true);
+    });
+
+    it('rejects a broken ScaledObject as the API server would: wrong types, unknown and missing fields', () => {
+      const broken = structuredClone(find<K8sObject>('ScaledObject', 'spillway-sink')) as Record<string, any>;
+      broken.spec.triggers[0].metadata.threshold = 20000; // trigger metadata values are strings
+      broken.spec.maxReplicas = 8; // the field is maxReplicaCount
+      broken.spec.pollingInterval = '15s';
+      delete broken.spec.scaleTargetRef;
+      expect(
+        schemaProblems(broken as K8sObject)
+          ?.split('; ')
+          .sort(),
+      ).toEqual([
+        '/spec has unknown field "maxReplicas"',
+        "/spec must have required property 'scaleTargetRef'",
+        '/spec/pollingInterval must be integer',
+        '/spec/triggers/0/metadata/threshold must be string',
+      ]);
+    });
+
+    it('rejects a broken TriggerAuthentication and HorizontalPodAutoscaler', () => {
+      const auth = {
+        apiVersion: 'keda.sh/v1alpha1',
+        kind: 'TriggerAuthentication',
+        metadata: { name: 'spillway-redis', namespace: NAMESPACE },
+        spec: { secretTargetRef: [{ parameter: 'password', secret: 'spillway-secrets', key: 'REDIS_PASSWORD' }] },
+      };
+      expect(schemaProblems(auth)?.split('; ').sort()).toEqual([
+        '/spec/secretTargetRef/0 has unknown field "secret"',
+        "/spec/secretTargetRef/0 must have required property 'name'",
+      ]);
+      const hpa = structuredClone(find<K8sObject>('HorizontalPodAutoscaler', 'spillway-sink')) as Record<string, any>;
+      hpa.spec.minReplicas = '1';
+      expect(schemaProblems(hpa as K8sObject)).toMatch(/minReplicas must be integer/);
     });
   });
 
@@ -598,6 +705,199 @@ describe('k8s manifests', () => {
   });
 });
 
+describe('autoscaling (k8s/autoscaling/)', () => {
+  const autoscalingDir = join(K8S_DIR, 'autoscaling');
+  const scaledObject = () => find<ScaledObject>('ScaledObject', 'spillway-sink');
+  const hpa = () => find<IHorizontalPodAutoscaler>('HorizontalPodAutoscaler', 'spillway-sink');
+  const backlogTrigger = () => {
+    const [trigger, ...others] = scaledObject().spec.triggers;
+    if (!trigger || others.length > 0) {
+      throw new Error('the ScaledObject should have exactly one trigger');
+    }
+
+    return trigger;
+  };
+  /** The labels of spillway_stream_backlog, as libs/metrics declares it. */
+  const registry = new Registry();
+  new SpillwayMetrics(registry);
+  const backlogLabels = (
+    registry.getSingleMetric('spillway_stream_backlog') as unknown as { labelNames?: string[] } | undefined
+  )?.labelNames;
+
+  /** The ```yaml blocks of the README: each is shown to users as something to apply or to paste into Helm values. */
+  const readmeBlocks = [...readFileSync(join(autoscalingDir, 'README.md'), 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)]
+    .map((m) => m[1] ?? '')
+    .map((text) => parseAllDocuments(text).map((doc) => doc.toJS() as Record<string, unknown>));
+  const readmeObjects = readmeBlocks.flat().filter((o): o is K8sObject => typeof o.apiVersion === 'string');
+
+  it('has the two alternatives as optional components, KEDA and a plain HPA, each autoscaling spillway-sink', () => {
+    expect(
+      objects
+        .filter(({ obj }) => ['ScaledObject', 'HorizontalPodAutoscaler'].includes(obj.kind))
+        .map((o) => o.component),
+    ).toEqual(['autoscaling/hpa', 'autoscaling/keda']);
+    const sink = find<IDeployment>('Deployment', 'spillway-sink');
+    expect(onlyContainer(sink).command).toEqual(['node', 'dist/apps/sink/main.js']);
+    for (const ref of [scaledObject().spec.scaleTargetRef, hpa().spec?.scaleTargetRef]) {
+      expect(ref).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'spillway-sink' });
+    }
+  });
+
+  it.each(['autoscaling/keda', 'autoscaling/hpa'])(
+    '%s removes spec.replicas from spillway-sink, which the base sets, so that kubectl apply leaves the count alone',
+    (component) => {
+      const kustomization = parseYaml(readFileSync(join(K8S_DIR, component, 'kustomization.yaml'), 'utf8')) as {
+        patches?: { target?: Record<string, string>; patch?: string }[];
+      };
+      expect(kustomization.patches).toEqual([
+        {
+          target: { group: 'apps', version: 'v1', kind: 'Deployment', name: 'spillway-sink' },
+          patch: expect.any(String) as string,
+        },
+      ]);
+      expect(parseYaml(kustomization.patches?.[0]?.patch ?? '')).toEqual([{ op: 'remove', path: '/spec/replicas' }]);
+      // A JSON patch `remove` of a path that is not there fails the whole build.
+      expect(find<IDeployment>('Deployment', 'spillway-sink').spec?.replicas).toEqual(expect.any(Number));
+    },
+  );
+
+  // kustomize itself, where kubectl is installed: the component applies over the base and its patch finds its path.
+  const kubectl = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((path) => existsSync(path));
+  it.skipIf(!kubectl).each(['autoscaling/keda', 'autoscaling/hpa'])(
+    'kubectl kustomize builds k8s/ with sink-analytics and %s: spillway-sink without replicas, the autoscaler in',
+    (component) => {
+      const dir = mkdtempSync(join(tmpdir(), 'spillway-k8s-'));
+      try {
+        cpSync(K8S_DIR, dir, { recursive: true });
+        const kustomization = parseYaml(readFileSync(kustomizationFile, 'utf8')) as KustomizationFile;
+        kustomization.components = ['sink-analytics', component];
+        writeFileSync(join(dir, 'kustomization.yaml'), stringifyYaml(kustomization));
+        const built = parseAllDocuments(execFileSync(kubectl!, ['kustomize', dir], { encoding: 'utf8' })).map(
+          (doc) => doc.toJS() as K8sObject,
+        );
+        const named = (kind: string, name: string) =>
+          built.filter((o) => o.kind === kind && o.metadata.name === name) as unknown as IDeployment[];
+        expect(named('Deployment', 'spillway-sink').map((d) => d.spec?.replicas)).toEqual([undefined]);
+        expect(named('Deployment', 'spillway-sink-analytics').map((d) => d.spec?.replicas)).toEqual([
+          expect.any(Number),
+        ]);
+        const kind = component === 'autoscaling/keda' ? 'ScaledObject' : 'HorizontalPodAutoscaler';
+        expect(named(kind, 'spillway-sink')).toHaveLength(1);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it('keeps at least one sink, and both autoscalers agree on bounds and target', () => {
+    const { spec } = scaledObject();
+    expect(spec.minReplicaCount).toBe(1);
+    expect(spec.maxReplicaCount).toBeGreaterThan(1);
+    expect(spec.idleReplicaCount).toBeUndefined();
+    const threshold = Number(backlogTrigger().metadata.threshold);
+    expect(threshold).toBeGreaterThan(0);
+    expect(backlogTrigger().metricType ?? 'AverageValue').toBe('AverageValue');
+
+    expect(hpa().spec?.minReplicas).toBe(spec.minReplicaCount);
+    expect(hpa().spec?.maxReplicas).toBe(spec.maxReplicaCount);
+    expect(hpa().spec?.metrics).toEqual([
+      {
+        type: 'External',
+        external: {
+          metric: { name: 'spillway_stream_backlog' },
+          target: { type: 'AverageValue', averageValue: String(threshold) },
+        },
+      },
+    ]);
+    expect(hpa().spec?.behavior).toEqual(spec.advanced?.horizontalPodAutoscalerConfig?.behavior);
+  });
+
+  it('falls back to a fixed count when Prometheus fails or answers nothing, instead of scaling to the minimum', () => {
+    const { spec } = scaledObject();
+    expect(backlogTrigger()).toMatchObject({ type: 'prometheus', metadata: { ignoreNullValues: 'false' } });
+    expect(spec.fallback?.replicas).toBeGreaterThan(spec.minReplicaCount ?? 0);
+    expect(spec.fallback?.replicas).toBeLessThanOrEqual(spec.maxReplicaCount ?? 100);
+  });
+
+  it('queries the backlog gauge in PromQL that parses, once per collection and partition, not once per pod', async () => {
+    const query = backlogTrigger().metadata.query ?? '';
+    const { parser: promqlParser } = await import('@prometheus-io/lezer-promql');
+    let errorAt: number | null = null;
+    promqlParser.parse(query).iterate({
+      enter: (node) => {
+        if (node.type.isError && errorAt === null) {
+          errorAt = node.from;
+        }
+      },
+    });
+    expect({ query, errorAt }).toEqual({ query, errorAt: null });
+    expect(query).toContain('spillway_stream_backlog{namespace="spillway"}');
+    // Every ingest and sink pod exports the same figures: a plain sum would count them once per pod. Each label of
+    // the gauge must be kept apart by the max, or one collection's backlog would hide another's.
+    const [, byLabels = ''] = /^sum\(max by \(([^)]*)\) \(spillway_stream_backlog\{[^}]*\}\)\)$/.exec(query) ?? [];
+    const kept = byLabels.split(',').map((l) => l.trim());
+    expect(backlogLabels).toEqual(expect.any(Array));
+    for (const label of [...(backlogLabels ?? []), 'partition']) {
+      expect({ label, kept: kept.includes(label) }).toEqual({ label, kept: true });
+    }
+  });
+
+  it('documents the prometheus-adapter rule of the HPA with the same query as the ScaledObject', () => {
+    const rules = readmeBlocks
+      .flat()
+      .flatMap((values) => (values.rules as { external?: { metricsQuery?: string }[] } | undefined)?.external ?? []);
+    expect(rules).toHaveLength(1);
+    const query = (rules[0]?.metricsQuery ?? '')
+      .replace('<<.Series>>', 'spillway_stream_backlog')
+      .replace('<<.LabelMatchers>>', `namespace="${NAMESPACE}"`)
+      .trim();
+    expect(query).toBe(backlogTrigger().metadata.query);
+  });
+
+  describe('the README examples', () => {
+    it('has examples to check', () => {
+      expect(readmeObjects.map((o) => o.kind).sort()).toEqual(['ScaledObject', 'TriggerAuthentication']);
+    });
+
+    it.each(readmeObjects.map((o) => [`${o.kind}/${o.metadata.name}`, o] as const))(
+      '%s is valid against the KEDA CRDs and in the spillway namespace',
+      (_label, obj) => {
+        expect(schemaProblems(obj)).toBeUndefined();
+        expect(obj.metadata.namespace).toBe(NAMESPACE);
+      },
+    );
+
+    it('reads each partition stream of the shipped collections, with the sink consumer group and shared auth', () => {
+      const collections = loadCollections(join(ROOT, 'config', 'collections')).map((c) => c.name);
+      const streamsOf = (name: string) => Array.from({ length: 64 }, (_, p) => partitionKeys(name, p).stream);
+      const auths = readmeObjects.filter((o) => o.kind === 'TriggerAuthentication') as unknown as TriggerAuth[];
+      const examples = readmeObjects.filter((o) => o.kind === 'ScaledObject') as unknown as ScaledObject[];
+      for (const example of examples) {
+        expect(example.spec.scaleTargetRef.name).toBe('spillway-sink');
+        const streams = example.spec.triggers.map((trigger) => {
+          expect(trigger.type).toMatch(/^redis(-cluster|-sentinel)?-streams$/);
+          expect(trigger.metadata.consumerGroup).toBe(DEFAULT_SINK_GROUP);
+          expect(auths.map((a) => a.metadata.name)).toContain(trigger.authenticationRef?.name);
+
+          return trigger.metadata.stream ?? '';
+        });
+        for (const collection of collections) {
+          expect(streams.filter((s) => streamsOf(collection).includes(s)).length).toBeGreaterThan(1);
+        }
+        expect(streams.every((s) => collections.some((c) => streamsOf(c).includes(s)))).toBe(true);
+        // Each trigger is one HPA metric and the HPA takes the highest: only a formula sums the partitions.
+        const formula = example.spec.advanced?.scalingModifiers?.formula ?? '';
+        expect(formula.split('+').map((t) => t.trim())).toEqual(example.spec.triggers.map((t) => t.name));
+      }
+      for (const auth of auths) {
+        for (const ref of auth.spec.secretTargetRef ?? []) {
+          expect(ref.name).toBe('spillway-secrets');
+        }
+      }
+    });
+  });
+});
+
 describe('Grafana dashboard', () => {
   interface Target {
     expr?: string;
@@ -684,6 +984,7 @@ describe('Grafana dashboard', () => {
       'spillway_sink_batch_size',
       'spillway_sink_entries_total',
       'spillway_sink_lag_seconds',
+      'spillway_sink_partitions_owned',
       'spillway_sink_reclaimed_total',
       'spillway_sink_retries_total',
       'spillway_sink_write_duration_seconds',

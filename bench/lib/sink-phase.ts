@@ -10,7 +10,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { DEFAULT_SINK_GROUP, type PartitionKeys } from '@app/contracts';
-import { type AppProcess, forEachKeyWithPrefix, type Stack } from '../../tools/local-stack';
+import { forEachKeyWithPrefix } from '@app/redis';
+import type { AppProcess, Stack } from '../../tools/local-stack';
 import type { BenchDatabase, TableWrites } from './bench-database';
 import { type CpuBreakdown, cpuSince, cpuSnapshot } from './cpu';
 import type { StackPhaseInputs } from './phase';

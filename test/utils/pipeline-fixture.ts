@@ -2,11 +2,12 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { allPartitions, DEFAULT_SINK_GROUP, documentKeys, type PartitionKeys } from '@app/contracts';
+import { forEachKeyWithPrefix, type RedisClient } from '@app/redis';
 import { createIngestApp } from '../../apps/ingest/src/ingest.app';
-import type { DatabaseReader, DatabaseServer } from '../../tools/local-stack';
+import type { DatabaseReader, DatabaseServer, RedisClusterServer } from '../../tools/local-stack';
 import { testDatabase, testServers } from './servers';
 
 export interface Reply {
@@ -16,12 +17,14 @@ export interface Reply {
 
 /**
  * Fresh collections (a document and an event one, unique names) with an in-process ingest app, a direct Redis client,
- * a reader on the database under test, and the environment a sink process needs to serve them there.
+ * a reader on the database under test, and the environment a sink process needs to serve them there. With a Redis
+ * Cluster, ingest, the sinks and the direct client use it (REDIS_CLUSTER_NODES) instead of the run's Redis.
  */
 export class PipelineFixture {
   readonly docs = `pl_docs_${Math.random().toString(36).slice(2, 8)}`;
   readonly events = `pl_events_${Math.random().toString(36).slice(2, 8)}`;
-  readonly redis: Redis;
+  /** the run's Redis, or a cluster client on the fixture's cluster */
+  readonly redis: RedisClient;
   /** reads the database under test (the collections' state tables are in its `public`) */
   readonly db: DatabaseReader;
   readonly sinkEnv: Record<string, string>;
@@ -32,12 +35,13 @@ export class PipelineFixture {
 
   /**
    * `database`: the one ingest and the sinks use (DATABASE_URL); default the run's PostgreSQL. `partitions`: both
-   * collection files' `partitions:`.
+   * collection files' `partitions:`. `cluster`: a Redis Cluster (tools/local-stack startRedisCluster()) to use.
    */
   constructor(
     sinkSettings: Record<string, string> = {},
     readonly database: DatabaseServer = testDatabase('postgres'),
     readonly partitions = 1,
+    private readonly cluster?: Pick<RedisClusterServer, 'seedNodes' | 'startupNodes'>,
   ) {
     const servers = testServers();
     this.dir = mkdtempSync(join(tmpdir(), 'spillway-collections-'));
@@ -46,10 +50,13 @@ export class PipelineFixture {
       `name: ${this.docs}\nkind: document\npartitions: ${partitions}\nschema:\n  type: object\n  required: [owner]\n`,
     );
     writeFileSync(join(this.dir, 'events.yaml'), `name: ${this.events}\nkind: event\npartitions: ${partitions}\n`);
-    this.redis = new Redis(servers.redisUrl, { protocol: 2 });
+    this.redis = cluster
+      ? new Cluster(cluster.startupNodes, { redisOptions: { protocol: 2 } })
+      : new Redis(servers.redisUrl, { protocol: 2 });
     this.db = database.reader();
     this.sinkEnv = {
       REDIS_URL: servers.redisUrl,
+      ...(cluster ? { REDIS_CLUSTER_NODES: cluster.seedNodes } : {}),
       DATABASE_URL: database.url,
       COLLECTIONS_DIR: this.dir,
       SINK_BLOCK_MS: '200',
@@ -90,6 +97,7 @@ export class PipelineFixture {
   async start(): Promise<void> {
     process.env.COLLECTIONS_DIR = this.dir;
     process.env.DATABASE_URL = this.database.url;
+    if (this.cluster) process.env.REDIS_CLUSTER_NODES = this.cluster.seedNodes;
     this.app = await createIngestApp();
     await this.app.init();
     await this.app.getHttpAdapter().getInstance().ready();
@@ -104,7 +112,7 @@ export class PipelineFixture {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  async request(method: 'PUT' | 'PATCH' | 'DELETE' | 'POST', url: string, body?: unknown): Promise<Reply> {
+  async request(method: 'PUT' | 'PATCH' | 'DELETE' | 'POST' | 'GET', url: string, body?: unknown): Promise<Reply> {
     const response = await this.app!.inject({
       method,
       url,
@@ -167,23 +175,14 @@ export class PipelineFixture {
   }
 
   private async scanDocuments(prefix: string, found: Map<string, { version: number; doc: unknown }>): Promise<void> {
-    let cursor = '0';
-    do {
-      const [next, batch] = await this.redis.scan(
-        cursor,
-        'MATCH',
-        `${prefix.replace(/[{}]/g, '\\$&')}*`,
-        'COUNT',
-        1000,
-      );
-      cursor = next;
+    await forEachKeyWithPrefix(this.redis, prefix, async (batch) => {
       for (const key of batch) {
         const [v, d, x] = await this.redis.hmget(key, 'v', 'd', 'x');
         if (x !== '1' && d !== null && d !== undefined) {
           found.set(key.slice(prefix.length), { version: Number(v), doc: JSON.parse(d) });
         }
       }
-    } while (cursor !== '0');
+    });
   }
 
   /** The document collection's state table: id → { version, doc (parsed) }. */

@@ -3,7 +3,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Redis } from 'ioredis';
 import { DeadLetterField, decodeEntry, DEFAULT_SINK_GROUP, DocField, partitionKeys } from '@app/contracts';
-import { type DatabaseReader, forEachKeyWithPrefix } from '../local-stack';
+import { forEachKeyWithPrefix } from '@app/redis';
+import type { DatabaseReader } from '../local-stack';
 import { DELETED, type Ledger, UNKNOWN } from './ledger';
 import type { Poison } from './poison';
 

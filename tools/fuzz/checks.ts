@@ -2,7 +2,14 @@
 // no trace anywhere.
 import { isDeepStrictEqual } from 'node:util';
 import type { Redis } from 'ioredis';
-import { allPartitions, type PartitionKeys, partitioned } from '@app/contracts';
+import {
+  allPartitions,
+  DEFAULT_SINK_GROUP,
+  groupMembersKey,
+  partitionCountKey,
+  type PartitionKeys,
+  partitioned,
+} from '@app/contracts';
 import type { Stack } from '../local-stack';
 import { COLLECTIONS, DOCS, EVENTS, HOSTILE } from './collections';
 import type { Ledger } from './ledger';
@@ -120,8 +127,8 @@ export async function landingChecks(
 }
 
 /**
- * Whether a Redis key is one a refused request could have left: anything but a stream, dead-letter stream, epoch
- * or valid document of fz_docs and fz_events (the sinks create every collection's stream and group with MKSTREAM),
+ * Whether a Redis key is one a refused request could have left: anything but a stream, dead-letter stream, epoch,
+ * sink lease or partition count of a collection, the sinks' membership, or a valid document of fz_docs and fz_events (the sinks create every collection's stream and group with MKSTREAM),
  * so a document of fz_hostile, of a hostile "hx-" id, or of an unknown collection.
  */
 function isStrayKey(key: string): boolean {
@@ -129,9 +136,15 @@ function isStrayKey(key: string): boolean {
     key === keys.stream ||
     key === keys.deadLetters ||
     key === keys.epoch ||
+    key === keys.lease(DEFAULT_SINK_GROUP) ||
     (name !== HOSTILE && key.startsWith(keys.document('')) && !key.startsWith(keys.document('hx-')));
 
-  return !COLLECTIONS.some((c) => allPartitions(partitioned(c)).some((keys) => known(keys, c.name)));
+  return (
+    key !== groupMembersKey(DEFAULT_SINK_GROUP) &&
+    !COLLECTIONS.some(
+      (c) => key === partitionCountKey(c.name) || allPartitions(partitioned(c)).some((keys) => known(keys, c.name)),
+    )
+  );
 }
 
 /**

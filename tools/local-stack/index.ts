@@ -24,7 +24,6 @@ export {
   openDatabaseReader,
   startDatabaseServer,
 } from './database-server';
-export { forEachKeyWithPrefix } from './key-scan';
 export {
   MARIADB_PASSWORD,
   MARIADB_USER,

@@ -1,6 +1,7 @@
 import { registerAs } from '@nestjs/config';
 import { hostname } from 'node:os';
 import { databaseConnections, loadEnv, splitList } from './env.schema';
+import { redisConnectionSettings } from './redis-connection';
 
 export const appConfig = registerAs('app', () => {
   const env = loadEnv();
@@ -14,7 +15,8 @@ export const appConfig = registerAs('app', () => {
   };
 });
 
-export const redisConfig = registerAs('redis', () => ({ url: loadEnv().REDIS_URL }));
+/** One server (REDIS_URL) or a Redis Cluster (REDIS_CLUSTER_NODES), with the credentials. */
+export const redisConfig = registerAs('redis', () => redisConnectionSettings(loadEnv()));
 
 /** The databases: DATABASE_URL's (`default`, first) and the named connections. */
 export const databaseConfig = registerAs('database', () => ({ connections: databaseConnections(loadEnv()) }));
@@ -41,6 +43,7 @@ export const sinkConfig = registerAs('sink', () => {
     batchSize: env.SINK_BATCH_SIZE,
     blockMs: env.SINK_BLOCK_MS,
     claimIdleMs: env.SINK_CLAIM_IDLE_MS,
+    leaseTtlMs: env.SINK_LEASE_TTL_MS,
     maxDeliveries: env.SINK_MAX_DELIVERIES,
     shutdownMs: env.SINK_SHUTDOWN_MS,
   };

@@ -1,4 +1,5 @@
 import { databaseConnections, splitList, validate } from './env.schema';
+import { redisConnectionSettings } from './redis-connection';
 
 describe(validate.name, () => {
   it('applies the contract defaults to an empty environment', () => {
@@ -13,6 +14,7 @@ describe(validate.name, () => {
       SINK_GROUP: 'spillway',
       SINK_BATCH_SIZE: 500,
       SINK_CLAIM_IDLE_MS: 30_000,
+      SINK_LEASE_TTL_MS: 10_000,
       SINK_MAX_DELIVERIES: 5,
       SINK_SHUTDOWN_MS: 10_000,
     });
@@ -90,5 +92,41 @@ describe(validate.name, () => {
     expect(() =>
       validate({ SPILLWAY_CONNECTIONS: 'default', SPILLWAY_CONNECTION_DEFAULT_URL: 'postgres://x/y' }),
     ).toThrow(/"default" is DATABASE_URL's connection/);
+  });
+
+  it('takes Redis Cluster seed nodes, with the credentials of REDIS_URL or REDIS_PASSWORD', () => {
+    const env = validate({
+      REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-1.local:7001,[::1]:7002',
+      REDIS_URL: 'rediss://spillway:p%40ss@ignored:6379',
+    });
+
+    expect(redisConnectionSettings(env)).toEqual({
+      url: 'rediss://spillway:p%40ss@ignored:6379',
+      clusterNodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: 'redis-1.local', port: 7001 },
+        { host: '::1', port: 7002 },
+      ],
+      username: 'spillway',
+      password: 'p@ss',
+      tls: true,
+    });
+    expect(redisConnectionSettings(validate({ REDIS_PASSWORD: 's3cret' }))).toEqual({
+      url: 'redis://127.0.0.1:6379',
+      password: 's3cret',
+      tls: false,
+    });
+  });
+
+  it('refuses seed nodes that are not host:port, and a database other than 0 in cluster mode', () => {
+    expect(() => validate({ REDIS_CLUSTER_NODES: '10.0.0.1:7000,10.0.0.2' })).toThrow(
+      /REDIS_CLUSTER_NODES must be comma-separated host:port seed nodes .*\("10.0.0.2" is not host:port\)/,
+    );
+    expect(() => validate({ REDIS_CLUSTER_NODES: 'a:70000' })).toThrow(/"a:70000" is not host:port/);
+    expect(() => validate({ REDIS_CLUSTER_NODES: 'a:7000', REDIS_URL: 'redis://:pw@x/2' })).toThrow(
+      /REDIS_URL selects database 2, but a Redis Cluster \(REDIS_CLUSTER_NODES\) has only database 0/,
+    );
+    expect(() => validate({ REDIS_CLUSTER_NODES: 'a:7000', REDIS_URL: 'redis://:pw@x/2' })).not.toThrow(/pw/);
+    expect(validate({ REDIS_URL: 'redis://x/2' }).REDIS_URL).toBe('redis://x/2');
   });
 });

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateBy, validateSync } from 'class-validator';
 import { DEFAULT_CONNECTION, DEFAULT_PARTITIONS, DEFAULT_SINK_GROUP, MAX_PARTITIONS } from '@app/contracts';
+import { redisConnectionProblems } from './redis-connection';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -44,6 +45,19 @@ export const connectionUrlVariable = (name: string): string => `SPILLWAY_CONNECT
 export class Env {
   @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be a redis:// or rediss:// URL' })
   REDIS_URL = 'redis://127.0.0.1:6379';
+
+  /**
+   * Seed nodes of a Redis Cluster (`host:port,host:port,…`): set, ingest and the sinks use a cluster client, and
+   * REDIS_URL only lends its credentials and scheme (`rediss://` for TLS). Unset: the one server of REDIS_URL.
+   */
+  @IsOptional()
+  @IsString()
+  REDIS_CLUSTER_NODES?: string;
+
+  /** The Redis password (of REDIS_URL's user, if it names one) when REDIS_URL holds none: for a Secret of its own. */
+  @IsOptional()
+  @IsString()
+  REDIS_PASSWORD?: string;
 
   @Matches(DATABASE_URL_PATTERN, { message: `DATABASE_URL must be a ${DATABASE_URL_SCHEMES} URL` })
   DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/spillway';
@@ -134,6 +148,13 @@ export class Env {
   @Min(100)
   SINK_CLAIM_IDLE_MS = 30_000;
 
+  /** How long a sink's partition leases outlive its last renewal (every third of it): a dead sink's are taken then. */
+  @toInt()
+  @IsInt()
+  @Min(1000)
+  @Max(600_000)
+  SINK_LEASE_TTL_MS = 10_000;
+
   @toInt()
   @IsInt()
   @Min(1)
@@ -160,7 +181,7 @@ export function validate(raw: Record<string, unknown>): Env {
     Object.values(e.constraints ?? {}).map((message) => `${message} (got ${JSON.stringify(raw[e.property])})`),
   );
   if (problems.length === 0) {
-    problems.push(...connectionProblems(env, present));
+    problems.push(...redisConnectionProblems(env), ...connectionProblems(env, present));
   }
   if (problems.length > 0) {
     throw new ConfigValidationException(`Invalid environment: ${problems.join('; ')}`);

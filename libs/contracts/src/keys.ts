@@ -48,7 +48,10 @@ export interface PartitionKeys {
   readonly deadLetters: string;
   /** A random token the sink stores once; when it is gone or changed, Redis has lost the partition's data. */
   readonly epoch: string;
-  /** Who reads this partition for a consumer group: the consumer's name, with a TTL its owner renews. */
+  /**
+   * Who reads this partition for a consumer group: a sorted set of consumer names scored by when each one's lease
+   * lapses (Redis server time, ms), renewed by its holder; one name unless there are more sinks than partitions.
+   */
   lease(group: string): string;
   /** Hash of one document: version, body, timestamps, deleted flag. */
   document(id: string): string;
@@ -99,4 +102,13 @@ export function partitioned(collection: { name: string; partitions?: number }): 
  */
 export function partitionCountKey(collection: string): string {
   return `${KEY_PREFIX}:${collection}:partitions`;
+}
+
+/**
+ * The live sinks of a consumer group (a plain key, outside every partition's slot): a sorted set of consumer names
+ * scored by when each one's heartbeat lapses (Redis server time, ms). Its size is the replica count that the partition
+ * leases are shared out by.
+ */
+export function groupMembersKey(group: string): string {
+  return `${KEY_PREFIX}:group:${group}:members`;
 }

@@ -1,27 +1,38 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import type { Redis } from 'ioredis';
 import { DEFAULT_CONNECTION } from '@app/contracts';
 import { DatabaseService } from '@app/persistence';
-import { REDIS_CLIENT } from '@app/redis';
+import { assertClusterServing, isCluster, REDIS_CLIENT, type RedisClient } from '@app/redis';
 import { ShutdownState } from './shutdown.state';
 
 const CHECK_TIMEOUT_MS = 1000;
+/** Within the check's timeout, so that a master that does not answer is named. */
+const CLUSTER_NODE_TIMEOUT_MS = 800;
 
 /** The health indicators both apps compose their readiness from. */
 @Injectable()
 export class SpillwayHealthIndicators {
   constructor(
     private readonly health: HealthIndicatorService,
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     private readonly shutdown: ShutdownState,
   ) {}
 
+  /**
+   * One server answers PING; a Redis Cluster serves every slot (each master answers, none sees the cluster down): a
+   * write to a slot without a master would fail, so the process is not ready.
+   */
   redisPing() {
+    const { redis } = this;
+
     return this.health
       .check('redis')
       .attempt(async () => {
-        await this.redis.ping();
+        if (isCluster(redis)) {
+          await assertClusterServing(redis, CLUSTER_NODE_TIMEOUT_MS);
+        } else {
+          await redis.ping();
+        }
       })
       .withTimeout(CHECK_TIMEOUT_MS);
   }

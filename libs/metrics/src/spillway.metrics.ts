@@ -25,6 +25,8 @@ export class SpillwayMetrics {
   readonly dlqLength: Gauge<'collection'>;
   readonly sinkReclaimed: Counter<'collection' | 'connection'>;
   readonly sinkRetries: Counter<'reason' | 'connection'>;
+  /** Beyond CONTRACT.md: the partitions whose lease this sink holds (issue 17). */
+  readonly sinkPartitionsOwned: Gauge<'collection' | 'connection'>;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -108,6 +110,12 @@ export class SpillwayMetrics {
       name: 'spillway_sink_retries_total',
       help: 'Retries of a batch or a connection, by reason',
       labelNames: ['reason', 'connection'],
+      registers,
+    });
+    this.sinkPartitionsOwned = new Gauge({
+      name: 'spillway_sink_partitions_owned',
+      help: 'Partitions of a collection this sink holds the lease of, and so reads, per connection',
+      labelNames: ['collection', 'connection'],
       registers,
     });
   }

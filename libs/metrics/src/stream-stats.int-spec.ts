@@ -21,7 +21,7 @@ describe('StreamStatsService', () => {
 
   beforeEach(() => {
     redis = new Redis(testServers().redisUrl, { protocol: 2 });
-    collection = { name: `stats_${randomUUID().slice(0, 8)}`, kind: 'event' } as Collection;
+    collection = { name: `stats_${randomUUID().slice(0, 8)}`, kind: 'event', partitions: 1 } as Collection;
     stats = new StreamStatsService(redis, new CollectionRegistry([collection]), new SpillwayMetrics(new Registry()));
   });
 

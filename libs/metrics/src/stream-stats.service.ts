@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { CollectionRegistry } from '@app/collections';
-import { allPartitions, compareEntryIds, type PartitionedCollection } from '@app/contracts';
-import { REDIS_CLIENT } from '@app/redis';
+import { allPartitions, type PartitionedCollection } from '@app/contracts';
+import { readStreamBacklog, REDIS_CLIENT, type RedisClient } from '@app/redis';
 import { SpillwayMetrics } from './spillway.metrics';
 
 export interface StreamStats {
@@ -22,7 +21,7 @@ export class StreamStatsService implements OnModuleInit, OnApplicationShutdown {
   private timer?: NodeJS.Timeout;
 
   constructor(
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     private readonly collections: CollectionRegistry,
     private readonly metrics: SpillwayMetrics,
   ) {}
@@ -60,58 +59,16 @@ export class StreamStatsService implements OnModuleInit, OnApplicationShutdown {
   private async read(collection: PartitionedCollection): Promise<StreamStats> {
     const total: StreamStats = { length: 0, pending: 0, backlog: 0, deadLetters: 0 };
     for (const keys of allPartitions(collection)) {
-      const [length, deadLetters, groups, newest] = await Promise.all([
-        this.redis.xlen(keys.stream),
+      const [stream, deadLetters] = await Promise.all([
+        readStreamBacklog(this.redis, keys.stream),
         this.redis.xlen(keys.deadLetters),
-        readGroups(this.redis, keys.stream),
-        this.redis.xrevrange(keys.stream, '+', '-', 'COUNT', 1),
       ]);
-      const newestId = newest[0]?.[0];
-      const undelivered = (group: GroupInfo) => {
-        // Entries not yet delivered are still on the stream, after the group's last delivered one. Redis's own
-        // count ('lag') can stay off for good after an AOF reload, so it is only trusted within those bounds.
-        if (newestId === undefined || compareEntryIds(newestId, group.lastDelivered) <= 0) {
-          return 0;
-        }
-
-        return Math.min(group.lag ?? length, length);
-      };
-      total.length += length;
+      total.length += stream.length;
+      total.pending += stream.pending;
+      total.backlog += stream.backlog;
       total.deadLetters += deadLetters;
-      total.pending += groups.reduce((sum, g) => sum + g.pending, 0);
-      total.backlog += groups.length === 0 ? length : Math.max(...groups.map((g) => g.pending + undelivered(g)));
     }
 
     return total;
   }
-}
-
-interface GroupInfo {
-  pending: number;
-  lag: number | null;
-  lastDelivered: string;
-}
-
-/** XINFO GROUPS as objects; an absent stream has no groups. */
-async function readGroups(redis: Redis, stream: string): Promise<GroupInfo[]> {
-  let reply: unknown[];
-  try {
-    reply = (await redis.xinfo('GROUPS', stream)) as unknown[];
-  } catch (error) {
-    if (/no such key/i.test((error as Error).message)) {
-      return [];
-    }
-    throw error;
-  }
-
-  return reply.map((raw) => {
-    const fields = raw as (string | number | null)[];
-    const get = (name: string) => fields[fields.indexOf(name) + 1];
-
-    return {
-      pending: Number(get('pending')),
-      lag: get('lag') === null ? null : Number(get('lag')),
-      lastDelivered: String(get('last-delivered-id')),
-    };
-  });
 }

@@ -16,6 +16,12 @@ export enum RedisReplyCode {
   READONLY = 'READONLY',
   /** A multi-key command during a Cluster resharding: try again later. */
   TRYAGAIN = 'TRYAGAIN',
+  /** Redis Cluster: a slot has no master (the cluster is down, or this node cannot reach a majority). */
+  CLUSTERDOWN = 'CLUSTERDOWN',
+  /** Redis Cluster: the slot is served by another node (the command did not run). */
+  MOVED = 'MOVED',
+  /** Redis Cluster: the slot is being migrated and the key is on the target already (the command did not run). */
+  ASK = 'ASK',
 }
 
 /**

@@ -1,14 +1,14 @@
 import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import type { Redis } from 'ioredis';
 import { redisConfig } from '@app/config';
+import type { RedisClient } from './redis-client';
 import { openRedis, type ConnectionOptions } from './redis.connection';
 import { REDIS_CLIENT, REDIS_CONNECTION_FACTORY } from './redis.tokens';
 
 /** How long boot waits for Redis; past it the app starts anyway and answers 503 until Redis is back. */
 const STARTUP_WAIT_MS = 5000;
 
-function whenReady(redis: Redis, timeoutMs: number): Promise<void> {
+function whenReady(redis: RedisClient, timeoutMs: number): Promise<void> {
   if (redis.status === 'ready') {
     return Promise.resolve();
   }
@@ -22,9 +22,13 @@ function whenReady(redis: Redis, timeoutMs: number): Promise<void> {
   });
 }
 
-export type RedisConnectionFactory = (options: ConnectionOptions) => Redis;
+/** Opens a new connection (a new cluster client in cluster mode), e.g. for a blocking reader. */
+export type RedisConnectionFactory = (options: ConnectionOptions) => RedisClient;
 
-/** Provides the shared command connection and a factory for blocking ones; closes the shared one at shutdown. */
+/**
+ * Provides the shared command connection and a factory for blocking ones, to one server (REDIS_URL) or a Redis Cluster
+ * (REDIS_CLUSTER_NODES); closes the shared one at shutdown.
+ */
 @Global()
 @Module({
   providers: [
@@ -34,7 +38,7 @@ export type RedisConnectionFactory = (options: ConnectionOptions) => Redis;
       useFactory:
         (cfg: ConfigType<typeof redisConfig>): RedisConnectionFactory =>
         (options) =>
-          openRedis(cfg.url, options),
+          openRedis(cfg, options),
     },
     {
       provide: REDIS_CLIENT,
@@ -52,7 +56,7 @@ export type RedisConnectionFactory = (options: ConnectionOptions) => Redis;
   exports: [REDIS_CLIENT, REDIS_CONNECTION_FACTORY],
 })
 export class RedisModule implements OnApplicationShutdown {
-  constructor(@Inject(REDIS_CLIENT) private readonly redis: Redis) {}
+  constructor(@Inject(REDIS_CLIENT) private readonly redis: RedisClient) {}
 
   async onApplicationShutdown(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());

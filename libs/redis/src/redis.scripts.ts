@@ -1,4 +1,5 @@
-import type { Redis, Result } from 'ioredis';
+import type { Result } from 'ioredis';
+import type { RedisClient } from './redis-client';
 import * as scripts from './lua/generated';
 
 /** Reply codes below zero that Spillway's Lua scripts return for a refused write. */
@@ -28,6 +29,16 @@ declare module 'ioredis' {
      * stream's last entry id, then each document's version, 0 where Redis holds none (documentVersions-n.lua).
      */
     documentVersions(numberOfKeys: number, ...keysAndArgs: string[]): Result<[string, string, ...number[]], Context>;
+    /**
+     * Renews the member's place in a lease set, or takes one if the set has room (`room` 0: no limit): whether it
+     * holds one now, the server time (ms) and the members holding one, sorted (holdLease-1.lua).
+     */
+    holdLease(
+      leaseKey: string,
+      member: string,
+      holdMs: number,
+      room: number,
+    ): Result<[0 | 1, number, string[]], Context>;
   }
 }
 
@@ -122,8 +133,11 @@ function perItemArgs<T>(
   return [keys.length, ...keys, ...argv];
 }
 
-/** Registers every script on a connection; ioredis sends EVALSHA and loads the script once on NOSCRIPT. */
-export function defineSpillwayScripts(redis: Redis): Redis {
+/**
+ * Registers every script on a connection, one server's or a cluster's; ioredis sends EVALSHA and loads the script
+ * once on NOSCRIPT (on a cluster, on each master as it is first called there).
+ */
+export function defineSpillwayScripts<T extends RedisClient>(redis: T): T {
   for (const script of Object.values(scripts)) {
     redis.defineCommand(script.name, { numberOfKeys: script.numberOfKeys, lua: script.lua });
   }

@@ -5,6 +5,7 @@ import { ApiKeyGuard } from '../http/api-key.guard';
 import { BacklogGuard } from '../store/backlog.guard';
 import { DocumentStore } from '../store/document-store';
 import { DatabaseStateReader } from '../store/database-state.reader';
+import { PartitionCountGate } from '../store/partition-count.gate';
 import { BulkService } from './bulk.service';
 import { CollectionPipe } from './collection.pipe';
 import { CollectionsController } from './collections.controller';
@@ -21,6 +22,7 @@ import { ReadsService } from './reads.service';
     DocumentStore,
     EventsService,
     DatabaseStateReader,
+    PartitionCountGate,
     ReadsService,
   ],
 })

@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import type { Redis } from 'ioredis';
 import type { Collection } from '@app/collections';
 import { ingestConfig } from '@app/config';
 import { DocField, documentKeys } from '@app/contracts';
@@ -12,6 +11,7 @@ import {
   type VersionFloor,
   versionFloorArg,
   writeDocumentsArgs,
+  type RedisClient,
 } from '@app/redis';
 import { IngestException, IngestExceptionCode } from '../ingest.exception';
 import { inGroups, type ItemResult, onlyResult, withResults } from './item-results';
@@ -59,7 +59,7 @@ export function versionMismatch(): IngestException {
 @Injectable()
 export class DocumentStore {
   constructor(
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     @Inject(ingestConfig.KEY) private readonly cfg: ConfigType<typeof ingestConfig>,
     private readonly stored: DatabaseStateReader,
   ) {}

@@ -25,6 +25,41 @@ describe('redis errors', () => {
     expect(isRedisUnavailable(named('ReplyError', "READONLY You can't write against a read only replica."))).toBe(true);
   });
 
+  it('takes a Redis Cluster client giving up on a command for unknown: a try may have reached a master', () => {
+    const gaveUp = new Error('Too many Cluster redirections. Last error: ReplyError: CLUSTERDOWN The cluster is down');
+
+    expect(isOutcomeUnknown(gaveUp)).toBe(true);
+    expect(isOutcomeUnknown(new Error('Command timed out'))).toBe(true);
+    expect(redisFailure(gaveUp, 'write')).toMatchObject({ code: IngestExceptionCode.OUTCOME_UNKNOWN });
+    expect(redisFailure(gaveUp, 'read')).toMatchObject({ code: IngestExceptionCode.REDIS_UNAVAILABLE });
+  });
+
+  it('takes the refusals of a Redis Cluster, and a cluster not reachable, for unavailable with nothing changed', () => {
+    for (const reply of [
+      'CLUSTERDOWN Hash slot not served',
+      'CLUSTERDOWN The cluster is down',
+      'MOVED 3999 127.0.0.1:6381',
+      'ASK 3999 127.0.0.1:6381',
+      'TRYAGAIN Multiple keys request during rehashing of slot',
+    ]) {
+      expect(isOutcomeUnknown(named('ReplyError', reply)), reply).toBe(false);
+      expect(redisFailure(named('ReplyError', reply), 'write'), reply).toMatchObject({
+        code: IngestExceptionCode.REDIS_UNAVAILABLE,
+      });
+    }
+    for (const message of [
+      "Cluster isn't ready and enableOfflineQueue options is false",
+      'Failed to refresh slots cache.',
+      'None of startup nodes is available',
+    ]) {
+      expect(redisFailure(new Error(message), 'write'), message).toMatchObject({
+        code: IngestExceptionCode.REDIS_UNAVAILABLE,
+      });
+    }
+    const crossSlot = named('ReplyError', "CROSSSLOT Keys in request don't hash to the same slot");
+    expect(redisFailure(crossSlot, 'write')).toBe(crossSlot);
+  });
+
   it('leaves any other error to be answered as the bug it is', () => {
     expect(isRedisUnavailable(named('ReplyError', 'ERR Error running script'))).toBe(false);
     expect(isRedisUnavailable('not an error')).toBe(false);

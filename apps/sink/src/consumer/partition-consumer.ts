@@ -1,12 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import type { Collection } from '@app/collections';
 import type { SinkConfig } from '@app/config';
 import { ChangeOp, type PartitionKeys } from '@app/contracts';
 import type { SpillwayMetrics } from '@app/metrics';
 import { retryDelayMs } from '@app/persistence';
-import { isReplyError, RedisReplyCode } from '@app/redis';
+import { isReplyError, onServerChange, RedisReplyCode, type RedisClient } from '@app/redis';
 import type { BatchWriter } from '../upsert/batch-writer';
 import { recordBatch } from './batch-metrics';
 import { rejectedLetters, type SortedBatch, sortEntries } from './batch-sorting';
@@ -16,7 +15,7 @@ import type { RawEntry } from './stream-replies';
 import { SupersededFilter } from './superseded-filter';
 
 export interface PartitionConsumerDeps {
-  redis: Redis;
+  redis: RedisClient;
   /** Writes into the database of {@link connection}. */
   writer: BatchWriter;
   metrics: SpillwayMetrics;
@@ -60,8 +59,9 @@ export class PartitionConsumer {
       { writer: deps.writer, connection: deps.connection, metrics: deps.metrics, cfg: deps.cfg, logger: this.logger },
       () => this.stopDeadline,
     );
-    // A connection made again may reach a server that lacks what the old one held (a replica that lagged).
-    deps.redis.on('ready', () => this.superseded.forget());
+    // A connection made again, or a cluster slot served by another node, may reach a server that lacks what the old
+    // one held (a replica that lagged).
+    onServerChange(deps.redis, keys.stream, () => this.superseded.forget());
   }
 
   /** True while the last write attempt failed for a reason other than the data: readiness reports it. */

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { SinkConfig } from '@app/config';
 import { type ChangeEntry, type PartitionKeys, TOMBSTONE_LINGER_S } from '@app/contracts';
-import { isReplyError, RedisReplyCode } from '@app/redis';
+import { isReplyError, RedisReplyCode, type RedisClient } from '@app/redis';
 import type { VersionsAnswer } from './known-versions';
 import { parseAutoClaimReply, parseDeliveryCounts, parseReadGroupReply, type RawEntry } from './stream-replies';
 
@@ -13,7 +12,7 @@ export interface DeadLetter {
 }
 
 /** Creates a consumer group reading a stream from its start (and the stream), unless the group exists. */
-export async function ensureGroup(redis: Redis, stream: string, group: string): Promise<void> {
+export async function ensureGroup(redis: RedisClient, stream: string, group: string): Promise<void> {
   try {
     await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
   } catch (error) {
@@ -32,7 +31,7 @@ export class PartitionStream {
   private nextClaimAt = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: PartitionKeys,
     private readonly cfg: SinkConfig,
   ) {}

@@ -7,10 +7,9 @@ import {
 } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
 import { type Collection, CollectionRegistry, connectionsOf } from '@app/collections';
 import { exitOnStartupFailure, sinkConfig } from '@app/config';
-import { allPartitions, connectionGroup } from '@app/contracts';
+import { allPartitions, connectionGroup, type PartitionKeys } from '@app/contracts';
 import { SpillwayMetrics } from '@app/metrics';
 import {
   collectionsIn,
@@ -22,31 +21,40 @@ import {
   SchemaChangeRefusedError,
   SchemaProvisioner,
 } from '@app/persistence';
-import { REDIS_CLIENT, REDIS_CONNECTION_FACTORY, type RedisConnectionFactory } from '@app/redis';
+import {
+  PartitionCountChangeRefusedError,
+  REDIS_CLIENT,
+  type RedisClient,
+  REDIS_CONNECTION_FACTORY,
+  type RedisConnectionFactory,
+  settlePartitionCounts,
+} from '@app/redis';
 import { BatchWriter } from '../upsert/batch-writer';
-import { PartitionConsumer } from './partition-consumer';
+import { PartitionLeaseKeeper } from './partition-lease-keeper';
+import { PartitionLeases } from './partition-leases';
+import { PartitionLoop } from './partition-loop';
 import { ensureGroup } from './partition-stream';
 
 /** A database refused to make the tables for a reason other than being unreachable: no retry mends it. */
 class ProvisioningFailure extends Error {}
 
 /**
- * Runs one consumer loop per connection served, collection writing to it and partition, each on its own blocking
- * Redis connection: each connection's database is written by its own consumer group (`connectionGroup`), so it
- * commits, acks and lags on its own.
+ * Serves each connection (its database is written by its own consumer group, `connectionGroup`, so it commits, acks
+ * and lags on its own) with a {@link PartitionLeaseKeeper}: the partitions of the collections writing to it are shared
+ * out among the live sinks of the group by leases, and one consumer loop runs per partition held here, each on its
+ * own blocking Redis connection.
  */
 @Injectable()
 export class StreamConsumerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(StreamConsumerService.name);
-  private readonly consumers: { connection: string; consumer: PartitionConsumer }[] = [];
-  private readonly connections: Redis[] = [];
+  private readonly keepers: { connection: string; keeper: PartitionLeaseKeeper }[] = [];
   private closing?: Promise<void>;
   private started = false;
 
   constructor(
     @Inject(sinkConfig.KEY) private readonly cfg: ConfigType<typeof sinkConfig>,
     @Inject(REDIS_CONNECTION_FACTORY) private readonly openRedis: RedisConnectionFactory,
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     private readonly collections: CollectionRegistry,
     private readonly databases: DatabaseConnections,
     private readonly metrics: SpillwayMetrics,
@@ -64,13 +72,17 @@ export class StreamConsumerService implements OnApplicationBootstrap, BeforeAppl
 
   /** The connections whose database some loop's last write failed on (backing off); empty while all write. */
   failingConnections(): string[] {
-    return [...new Set(this.consumers.filter((c) => c.consumer.databaseFailing).map((c) => c.connection))];
+    return this.keepers.filter((k) => k.keeper.loops.some((loop) => loop.databaseFailing)).map((k) => k.connection);
   }
 
   onApplicationBootstrap(): void {
     // In the background: health and metrics answer while the databases are still being waited for.
     this.run().catch((error: Error) => {
-      if (error instanceof SchemaChangeRefusedError || error instanceof ProvisioningFailure) {
+      if (
+        error instanceof SchemaChangeRefusedError ||
+        error instanceof ProvisioningFailure ||
+        error instanceof PartitionCountChangeRefusedError
+      ) {
         exitOnStartupFailure('sink', error);
       }
       this.logger.error(`consumers stopped: ${error.message}`);
@@ -88,32 +100,41 @@ export class StreamConsumerService implements OnApplicationBootstrap, BeforeAppl
     if (this.closing) {
       return;
     }
+    await settlePartitionCounts(this.redis, this.collections.all(), this.logger, () => this.closing !== undefined);
     await this.createGroups(this.collections.all());
+    if (this.closing) {
+      return;
+    }
     for (const { name, database, collections } of served) {
-      const writer = new BatchWriter(database);
-      const cfg = { ...this.cfg, group: connectionGroup(this.cfg.group, name) };
-      for (const collection of collections) {
-        for (const keys of allPartitions(collection)) {
-          const redis = this.openRedis({ blocking: true, name: `spillway-sink:${this.cfg.consumer}` });
-          redis.on('error', (error: Error) => this.logger.debug(`redis: ${error.message}`));
-          this.connections.push(redis);
-          const consumer = new PartitionConsumer(collection, keys, {
-            redis,
-            writer,
-            metrics: this.metrics,
-            cfg,
-            connection: name,
-            dropsDeleteMarkers: isDefaultConnection(name),
-          });
-          this.consumers.push({ connection: name, consumer });
-        }
-      }
-      this.logger.log(
-        `consumer ${this.cfg.consumer} reading ${collections.length} collections in group ${cfg.group} (connection ${name})`,
-      );
+      this.keepers.push({ connection: name, keeper: this.leaseKeeper(name, database, collections) });
     }
     this.started = true;
-    await Promise.all(this.consumers.map((c) => c.consumer.run()));
+    await Promise.all(this.keepers.map((k) => k.keeper.run()));
+  }
+
+  /** The lease keeper of one connection served: it starts a loop, in the connection's group, per partition it holds. */
+  private leaseKeeper(name: string, database: DatabaseService, collections: Collection[]): PartitionLeaseKeeper {
+    const writer = new BatchWriter(database);
+    const cfg = { ...this.cfg, group: connectionGroup(this.cfg.group, name) };
+    const startLoop = (collection: Collection, keys: PartitionKeys) =>
+      new PartitionLoop(
+        collection,
+        keys,
+        this.openRedis({ blocking: true, name: `spillway-sink:${this.cfg.consumer}` }),
+        { writer, metrics: this.metrics, cfg, connection: name, dropsDeleteMarkers: isDefaultConnection(name) },
+        this.cfg.shutdownMs,
+      );
+    const leases = new PartitionLeases(this.redis, cfg.group, cfg.consumer, cfg.leaseTtlMs);
+    this.logger.log(
+      `consumer ${cfg.consumer} sharing the partitions of ${collections.length} collections in group ${cfg.group} (connection ${name})`,
+    );
+
+    return new PartitionLeaseKeeper(collections, leases, startLoop, {
+      connection: name,
+      consumer: cfg.consumer,
+      ttlMs: cfg.leaseTtlMs,
+      metrics: this.metrics,
+    });
   }
 
   /** Makes one database's tables, retrying while it cannot be reached; a refusal is a {@link ProvisioningFailure}. */
@@ -162,14 +183,12 @@ export class StreamConsumerService implements OnApplicationBootstrap, BeforeAppl
     return this.closing;
   }
 
-  /** Stops every loop (the batch in hand commits and acks), leaves the group if nothing is pending, closes. */
+  /** Stops every loop (the batch in hand commits and acks), leaves the group if nothing is pending, gives up the leases. */
   private async close(): Promise<void> {
-    const results = await Promise.allSettled(this.consumers.map((c) => c.consumer.stop(this.cfg.shutdownMs)));
+    const results = await Promise.allSettled(this.keepers.map((k) => k.keeper.close()));
     for (const failed of results.filter((r) => r.status === 'rejected')) {
       this.logger.error(`consumer stopped with an error: ${String(failed.reason)}`);
     }
-    await Promise.allSettled(this.consumers.map((c) => c.consumer.leaveGroupIfIdle()));
-    await Promise.allSettled(this.connections.map((r) => r.quit()));
     this.logger.log(`consumer ${this.cfg.consumer} stopped`);
   }
 }

@@ -1,11 +1,10 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import type { Redis } from 'ioredis';
 import { CollectionRegistry, connectionsOf } from '@app/collections';
 import { sinkConfig } from '@app/config';
 import { allPartitions, connectionGroup, entryIdMs, type PartitionKeys } from '@app/contracts';
 import { DatabaseConnections } from '@app/persistence';
-import { REDIS_CLIENT } from '@app/redis';
+import { REDIS_CLIENT, type RedisClient } from '@app/redis';
 import { minEntryId, nextEntryId } from '../consumer/stream-replies';
 
 const INTERVAL_MS = 5000;
@@ -29,7 +28,7 @@ export class StreamMaintenanceService implements OnModuleInit, OnApplicationShut
   private busy = false;
 
   constructor(
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     @Inject(sinkConfig.KEY) private readonly cfg: ConfigType<typeof sinkConfig>,
     private readonly collections: CollectionRegistry,
     private readonly databases: DatabaseConnections,
