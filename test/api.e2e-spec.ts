@@ -1,37 +1,36 @@
 /**
  * The ingest HTTP API of CONTRACT.md section 3, checked as a user would: every route, every error status,
  * against the real Redis and databases that test/global-setup.ts starts, once with PostgreSQL behind ingest and once
- * with MariaDB (read-through and version floors come from there). The app runs in-process and is reached through
- * Fastify's inject. No sink runs here, so stream entries stay unacked.
+ * with MariaDB (read-through and version floors come from there), then once more on a Redis Cluster (3 masters, 3
+ * replicas, started for that run) with every collection in 8 partitions and PostgreSQL behind ingest. The app runs
+ * in-process and is reached through Fastify's inject. No sink runs here, so stream entries stay unacked.
  */
 import 'reflect-metadata';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Redis } from 'ioredis';
-import { type DatabaseKind, type RedisServer, startRedis } from '../tools/local-stack';
+import { type DatabaseKind, type RedisClusterServer, startRedisCluster } from '../tools/local-stack';
 import { MAX_DOCUMENT_DEPTH } from '@app/contracts';
 import {
   type ApiResponse,
   bootIngest,
-  docKey,
   expectAccepted,
   expectProblem,
   expectRawProblem,
   metricSamples,
   type Method,
+  openProbeClient,
+  type RedisSnapshot,
   send,
   sendRaw,
   type SendOptions,
   setEnv,
-  sleep,
-  snapshot,
-  streamKey,
-  unackedBacklog,
+  startStoppableServer,
+  StoreProbe,
+  stoppableCluster,
+  type StoppableRedis,
 } from './utils/api-helpers';
-import { forEachDialect } from './utils/dialects';
+import { forEachStore } from './utils/dialects';
+import { expectEventually } from './utils/expect-eventually';
 import { testServers } from './utils/servers';
 
 const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -57,7 +56,8 @@ const SESSIONS_TABLE: Readonly<Record<DatabaseKind, { create: string; insert: st
 };
 
 let app: NestFastifyApplication;
-let redis: Redis;
+/** Redis as the running variant's app uses it: the run's server, or the variant's cluster with its partitions */
+let probe: StoreProbe;
 
 const call = (method: Method, url: string, options?: SendOptions): Promise<ApiResponse> =>
   send(app, method, url, options);
@@ -84,10 +84,10 @@ async function expectRefused(
   detail?: RegExp | string,
   collection = 'sessions',
 ): Promise<ApiResponse> {
-  const before = await snapshot(redis, collection, id);
+  const before = await probe.snapshot(collection, id);
   const res = await request();
   expectProblem(res, status, detail);
-  expect(await snapshot(redis, collection, id)).toEqual(before);
+  expect(await probe.snapshot(collection, id)).toEqual(before);
 
   return res;
 }
@@ -102,7 +102,7 @@ async function expectBulkItemFailsAlone(
   written: string[],
   detail: RegExp,
 ): Promise<void> {
-  const before = await redis.xlen(streamKey(collection));
+  const before = await probe.streamLength(collection);
   const res = await call('POST', `/v1/${collection}/_bulk`, { body });
   expect({ status: res.statusCode, body: res.body }).toMatchObject({ status: 200 });
   const [first, ...rest] = written;
@@ -113,7 +113,7 @@ async function expectBulkItemFailsAlone(
       ...rest.map((id) => ({ id, version: 1 })),
     ],
   });
-  expect(await redis.xlen(streamKey(collection))).toBe(before + written.length);
+  expect(await probe.streamLength(collection)).toBe(before + written.length);
   for (const id of written) {
     const read = await call('GET', `/v1/${collection}/${id}`);
     expect(read.statusCode).toBe(200);
@@ -121,26 +121,35 @@ async function expectBulkItemFailsAlone(
   }
 }
 
-beforeAll(() => {
-  redis = new Redis(testServers().redisUrl, { lazyConnect: false });
-});
+forEachStore(({ database, clusterPartitions }) => {
+  let restoreEnv: (() => void) | undefined;
+  /** the variant's Redis Cluster; undefined on the run's single Redis */
+  let cluster: RedisClusterServer | undefined;
 
-afterAll(() => {
-  redis?.disconnect();
-});
-
-forEachDialect((database) => {
-  let restoreEnv: () => void;
-
-  // Every app this suite boots (here and in the describes below) reads this database.
+  // Every app this suite boots (here and in the describes below) reads this database, and this Redis.
   beforeAll(async () => {
-    restoreEnv = setEnv({ DATABASE_URL: database.url });
+    if (clusterPartitions === undefined) {
+      probe = new StoreProbe(await openProbeClient({ url: testServers().redisUrl }), 1);
+      restoreEnv = setEnv({ DATABASE_URL: database.url });
+    } else {
+      cluster = await startRedisCluster();
+      probe = new StoreProbe(await openProbeClient({ cluster }), clusterPartitions);
+      restoreEnv = setEnv({
+        DATABASE_URL: database.url,
+        REDIS_CLUSTER_NODES: cluster.seedNodes,
+        SPILLWAY_PARTITIONS: String(clusterPartitions),
+        // Nothing listens there: an app that used REDIS_URL's server rather than the cluster would fail every test.
+        REDIS_URL: 'redis://127.0.0.1:1',
+      });
+    }
     app = await bootIngest();
-  });
+  }, 120_000);
 
   afterAll(async () => {
     await app?.close();
-    restoreEnv();
+    probe?.disconnect();
+    restoreEnv?.();
+    await cluster?.stop();
   });
 
   describe('PUT /v1/{collection}/{id}', () => {
@@ -158,10 +167,12 @@ forEachDialect((database) => {
 
     it('puts each accepted write on the stream and in the document hash', async () => {
       const id = newId();
-      const before = await redis.xlen(streamKey('sessions'));
+      const stream = probe.streamOf('sessions', id);
+      const [before, total] = [await probe.redis.xlen(stream), await probe.streamLength('sessions')];
       expectAccepted(await put(id, session()), id, 1);
-      expect(await redis.xlen(streamKey('sessions'))).toBe(before + 1);
-      expect(await redis.exists(docKey('sessions', id))).toBe(1);
+      expect(await probe.redis.xlen(stream)).toBe(before + 1);
+      expect(await probe.streamLength('sessions')).toBe(total + 1);
+      expect(await probe.existing(probe.docKey('sessions', id))).toBe(1);
     });
   });
 
@@ -233,19 +244,21 @@ forEachDialect((database) => {
 
     it('appends an event with version 1, and an event id sent twice only once', async () => {
       const id = newId();
-      const before = await redis.xlen(streamKey('clicks'));
+      const stream = probe.streamOf('clicks', id);
+      const [before, total] = [await probe.redis.xlen(stream), await probe.streamLength('clicks')];
 
       expectAccepted(await call('POST', '/v1/clicks', { body: click(id) }), id, 1);
       expectAccepted(await call('POST', '/v1/clicks', { body: click(id) }), id, 1);
 
-      expect(await redis.xlen(streamKey('clicks'))).toBe(before + 1);
+      expect(await probe.redis.xlen(stream)).toBe(before + 1);
+      expect(await probe.streamLength('clicks')).toBe(total + 1);
     });
 
     it('appends an event under a new UUIDv7 when the body names no id', async () => {
-      const before = await redis.xlen(streamKey('clicks'));
+      const before = await probe.streamLength('clicks');
       const res = await call('POST', '/v1/clicks', { body: { sessionId: 's-1', screen: 'pay' } });
       expectAccepted(res, UUID_V7, 1);
-      expect(await redis.xlen(streamKey('clicks'))).toBe(before + 1);
+      expect(await probe.streamLength('clicks')).toBe(before + 1);
     });
   });
 
@@ -289,7 +302,7 @@ forEachDialect((database) => {
       const deleted = await seed();
       const missing = newId();
       const invalid = newId();
-      const before = await redis.xlen(streamKey('sessions'));
+      const before = await probe.streamLength('sessions');
 
       const res = await call('POST', '/v1/sessions/_bulk', {
         body: {
@@ -314,7 +327,7 @@ forEachDialect((database) => {
       expect(results[3]).toEqual({ error: { status: 404, detail: expect.stringMatching(/\S/) } });
       expect(results[4]).toEqual({ error: { status: 400, detail: expect.stringMatching(/userId/) } });
 
-      expect(await redis.xlen(streamKey('sessions'))).toBe(before + 3);
+      expect(await probe.streamLength('sessions')).toBe(before + 3);
       expect((await get(created)).json()).toEqual({ id: created, userId: 'u-1', status: 'active' });
       expect((await get(patched)).json()).toEqual({
         id: patched,
@@ -323,12 +336,12 @@ forEachDialect((database) => {
         device: { type: 'web', model: 'Chrome' },
       });
       expectProblem(await get(deleted), 404);
-      expect(await redis.exists(docKey('sessions', missing), docKey('sessions', invalid))).toBe(0);
+      expect(await probe.existing(probe.docKey('sessions', missing), probe.docKey('sessions', invalid))).toBe(0);
     });
 
     it('appends events, each id once', async () => {
       const [e1, e2] = [newId(), newId()];
-      const before = await redis.xlen(streamKey('clicks'));
+      const before = await probe.streamLength('clicks');
 
       const res = await call('POST', '/v1/clicks/_bulk', { body: { events: [click(e1), click(e2), click(e1)] } });
 
@@ -340,7 +353,7 @@ forEachDialect((database) => {
           { id: e1, version: 1 },
         ],
       });
-      expect(await redis.xlen(streamKey('clicks'))).toBe(before + 2);
+      expect(await probe.streamLength('clicks')).toBe(before + 2);
     });
 
     it.each([
@@ -557,7 +570,7 @@ forEachDialect((database) => {
     it.each(['-1', '1.5', '"1"', '1e400'])('"ifMatch": %s in a _bulk op fails that op alone', async (ifMatch) => {
       const id = await seed();
       const good = newId();
-      const before = await snapshot(redis, 'sessions', id);
+      const before = await probe.snapshot('sessions', id);
       const raw =
         `{"ops":[{"op":"put","id":"${good}","doc":{"userId":"u-1"}},` +
         `{"op":"put","id":"${id}","doc":{"userId":"u-2"},"ifMatch":${ifMatch}}]}`;
@@ -567,7 +580,7 @@ forEachDialect((database) => {
         results: [{ id: good, version: 1 }, { error: { status: 400, detail: expect.stringMatching(/ifMatch/) } }],
       });
       // Only the good op's entry was added; the refused op's document is as it was.
-      expect(await snapshot(redis, 'sessions', id)).toEqual({ ...before, streamLength: before.streamLength + 1 });
+      expect(await probe.snapshot('sessions', id)).toEqual({ ...before, streamLength: before.streamLength + 1 });
       expect((await get(good)).json()).toEqual({ id: good, userId: 'u-1' });
     });
   });
@@ -582,9 +595,9 @@ forEachDialect((database) => {
       ['POST', '/v1/nope', { userId: 'u-1' }],
       ['POST', '/v1/nope/_bulk', { ops: [{ op: 'put', id: 'x1', doc: {} }] }],
     ] as const)('%s %s', async (method, url, body) => {
-      const before = await redis.keys('spw:{nope.*');
+      const before = await probe.keysWithPrefix('spw:{nope.');
       expectProblem(await call(method, url, { body }), 404, /nope/);
-      expect(await redis.keys('spw:{nope.*')).toEqual(before);
+      expect(await probe.keysWithPrefix('spw:{nope.')).toEqual(before);
     });
   });
 
@@ -618,14 +631,14 @@ forEachDialect((database) => {
       expectAccepted(await send(small, 'PUT', `/v1/sessions/${id}`, { body: under }), id, 1);
 
       const over = session({ note: 'x'.repeat(3000) });
-      const before = await snapshot(redis, 'sessions', id);
+      const before = await probe.snapshot('sessions', id);
       expectProblem(await send(small, 'PUT', `/v1/sessions/${id}`, { body: over }), 413);
       expectProblem(await send(small, 'POST', '/v1/sessions', { body: { ...over, id } }), 413);
       expectProblem(
         await send(small, 'POST', '/v1/sessions/_bulk', { body: { ops: [{ op: 'put', id, doc: over }] } }),
         413,
       );
-      expect(await snapshot(redis, 'sessions', id)).toEqual(before);
+      expect(await probe.snapshot('sessions', id)).toEqual(before);
     });
   });
 
@@ -639,14 +652,23 @@ forEachDialect((database) => {
 
     it('accepts writes up to the limit, then answers 429 with Retry-After and writes nothing', async () => {
       // No sink runs here, so every entry stays unacked: the limit sits 3 entries above today's backlog.
-      const backlog = await unackedBacklog(redis, 'sessions');
+      const backlog = await probe.unackedBacklog('sessions');
       limited = await bootIngest({ INGEST_MAX_BACKLOG: String(backlog + 3) });
       const [first, second, third] = [newId(), newId(), newId()];
       for (const id of [first, second, third]) {
         expectAccepted(await send(limited, 'PUT', `/v1/sessions/${id}`, { body: session() }), id, 1);
       }
 
-      await sleep(1500); // the backlog figure refreshes every second
+      // The backlog figure refreshes every second; the guard reads the figure the gauge shows.
+      await expectEventually(
+        async () => {
+          const { body } = await send(limited!, 'GET', '/metrics');
+          const gauge = metricSamples(body, 'spillway_stream_backlog').find((s) => s.labels.collection === 'sessions');
+          expect(gauge?.value).toBeGreaterThanOrEqual(backlog + 3);
+        },
+        10_000,
+        50,
+      );
 
       const res = await expectRefused(
         first,
@@ -664,61 +686,75 @@ forEachDialect((database) => {
   });
 
   describe('errors: 503 Redis unreachable', () => {
-    let dir: string;
-    let extra: RedisServer;
+    /** a redis-server of its own; on a cluster, the variant's whole cluster */
+    let target: StoppableRedis;
     let cut: NestFastifyApplication | undefined;
 
-    /** Runs `check` while the app's Redis is stopped, then starts it again (AOF on: its data survives). */
+    /** Runs `check` while every server of the app's Redis is stopped, then starts them again (AOF on: data survives). */
     async function whileRedisDown(check: () => Promise<void>): Promise<void> {
-      await extra.stop();
+      await target.stop();
       try {
         await check();
       } finally {
-        await extra.start();
+        await target.start();
+      }
+    }
+
+    /** The sessions streams and one document's hash on `target`, read on a connection of their own. */
+    async function snapshotOfTarget(id: string): Promise<RedisSnapshot> {
+      const opened = await target.openProbe();
+      try {
+        return await opened.snapshot('sessions', id);
+      } finally {
+        opened.disconnect();
       }
     }
 
     beforeAll(async () => {
-      dir = mkdtempSync(join(tmpdir(), 'spillway-api-redis-'));
-      extra = await startRedis({ dir, appendOnly: true, appendFsync: 'always' });
-      cut = await bootIngest({ REDIS_URL: extra.url });
+      target = cluster ? stoppableCluster(cluster, probe.partitions) : await startStoppableServer(probe.partitions);
+      cut = await bootIngest(target.env);
     });
 
     afterAll(async () => {
       await cut?.close();
-      await extra?.stop();
-      rmSync(dir, { recursive: true, force: true });
+      await target?.close();
     });
 
     it('answers 503 to writes and reads while Redis is down, and nothing changed', async () => {
       const id = newId();
       expectAccepted(await send(cut!, 'PUT', `/v1/sessions/${id}`, { body: session() }), id, 1);
-      const probe = new Redis(extra.url);
-      const before = await snapshot(probe, 'sessions', id);
-      probe.disconnect();
+      const before = await snapshotOfTarget(id);
 
       await whileRedisDown(async () => {
-        expectProblem(await send(cut!, 'PUT', `/v1/sessions/${id}`, { body: session({ amount: 1 }) }), 503);
-        expectProblem(await send(cut!, 'PATCH', `/v1/sessions/${id}`, { body: { amount: 1 } }), 503);
-        expectProblem(await send(cut!, 'DELETE', `/v1/sessions/${id}`), 503);
-        expectProblem(await send(cut!, 'POST', '/v1/sessions', { body: session() }), 503);
-        // _bulk reports per item: a 503 for the whole request, or a 200 whose every item is a 503, will do.
-        const bulk = await send(cut!, 'POST', '/v1/sessions/_bulk', { body: { ops: [{ op: 'delete', id }] } });
+        // Sent together: a cluster client takes its retries (about 1.6 s) before it answers each one.
+        const [putAnswer, patchAnswer, deleteAnswer, postAnswer, bulk, eventAnswer, getAnswer] = await Promise.all([
+          send(cut!, 'PUT', `/v1/sessions/${id}`, { body: session({ amount: 1 }) }),
+          send(cut!, 'PATCH', `/v1/sessions/${id}`, { body: { amount: 1 } }),
+          send(cut!, 'DELETE', `/v1/sessions/${id}`),
+          send(cut!, 'POST', '/v1/sessions', { body: session() }),
+          send(cut!, 'POST', '/v1/sessions/_bulk', { body: { ops: [{ op: 'delete', id }] } }),
+          send(cut!, 'POST', '/v1/clicks', { body: click(newId()) }),
+          send(cut!, 'GET', `/v1/sessions/${id}`),
+        ]);
+        for (const answer of [putAnswer, patchAnswer, deleteAnswer, postAnswer, eventAnswer, getAnswer]) {
+          expectProblem(answer, 503);
+        }
+        // _bulk reports per item: a 503 for the whole request, or a 200 whose every item is a 503, will do. A cluster
+        // client cannot tell a node that was down from one that went away under the write: its item may say
+        // `outcome: unknown` (so may the 503s above).
         if (bulk.statusCode === 200) {
-          expect(bulk.json()).toEqual({ results: [{ error: { status: 503, detail: expect.any(String) } }] });
+          const unknown = cluster ? { outcome: expect.toBeOneOf(['unknown', undefined]) } : {};
+          expect(bulk.json()).toEqual({
+            results: [{ error: { status: 503, detail: expect.any(String), ...unknown } }],
+          });
         } else {
           expectProblem(bulk, 503);
         }
-        expectProblem(await send(cut!, 'POST', '/v1/clicks', { body: click(newId()) }), 503);
-        expectProblem(await send(cut!, 'GET', `/v1/sessions/${id}`), 503);
       });
 
-      const after = new Redis(extra.url);
-      try {
-        expect(await snapshot(after, 'sessions', id)).toEqual(before);
-      } finally {
-        after.disconnect();
-      }
+      expect(await snapshotOfTarget(id)).toEqual(before);
+      // Once Redis is back, the same app serves again.
+      await expectEventually(async () => expect((await send(cut!, 'GET', `/v1/sessions/${id}`)).statusCode).toBe(200));
     });
 
     it('/health/ready answers 503 naming the redis check while Redis is down', async () => {
@@ -728,6 +764,77 @@ forEachDialect((database) => {
         expect(ready.body).toMatch(/redis/i);
       });
     });
+
+    if (clusterPartitions !== undefined) {
+      it('answers 503 (or outcome unknown) for a slot whose master was killed, never 202, until its replica takes over', async () => {
+        const masterless = await killMasterOfPartition(cluster!, 3);
+        try {
+          const { answers, warm } = masterless;
+          // Whole requests (and the readiness probe) made while no master served the slot: each one refused.
+          const refused = answers.filter((answer) => answer.masterless);
+          expect(refused.length).toBeGreaterThan(0);
+          for (const { reply } of refused) expectRedisRefusal(reply);
+          expect(refused[0]?.ready?.statusCode).toBe(503);
+          // Around the takeover a write may go either way; one answered 202 must have been kept.
+          for (const { id, reply } of answers) {
+            if (reply.statusCode === 202) expect((await get(id)).headers.etag).toBe('"1"');
+            else expectRedisRefusal(reply);
+          }
+          await cluster!.waitForFailover();
+          await expectEventually(async () => {
+            expectAccepted(await put(masterless.newId(), session()), /./, 1);
+          }, 20_000);
+          await expectEventually(async () => expect((await call('GET', '/health/ready')).statusCode).toBe(200), 20_000);
+          // Replicated before the kill, so kept by the replica that took over.
+          expect((await get(warm)).json()).toEqual({ id: warm, ...session() });
+        } finally {
+          await masterless.restart();
+        }
+      }, 90_000);
+    }
+
+    /** A write answered 503 for want of Redis: REDIS_UNAVAILABLE, or OUTCOME_UNKNOWN (`outcome: unknown`). */
+    function expectRedisRefusal(reply: ApiResponse): void {
+      const problem = expectProblem(reply, 503);
+      if ((problem as { outcome?: string }).outcome !== 'unknown') expect(problem.detail).toMatch(/Redis/);
+    }
+
+    /**
+     * Writes an id of `partition` (replicated), SIGKILLs the master of its slot, then PUTs new ids of that partition
+     * until the master's replica has taken over; each answer says whether the whole request (and, for the first,
+     * a readiness probe) came while the replica still called itself a replica, so while no master served the slot.
+     */
+    async function killMasterOfPartition(on: RedisClusterServer, partition: number) {
+      const stream = probe.streams('sessions')[partition]!;
+      const master = await on.masterOfKey(stream);
+      const replica = (await on.replicas()).find((node) => node.masterId === master.id);
+      expect(replica, `master ${master.port} has a replica`).toBeDefined();
+      const idIn = (): string => {
+        for (;;) {
+          const id = newId();
+          if (probe.partitionOf(id) === partition) return id;
+        }
+      };
+      const warm = idIn();
+      expectAccepted(await put(warm, session()), warm, 1);
+      await on.waitForReplication();
+      const stillReplica = async () =>
+        (await on.topology(replica!.port)).find((node) => node.id === replica!.id)?.role === 'replica';
+
+      await on.kill(master.port);
+      const answers: { id: string; reply: ApiResponse; ready?: ApiResponse; masterless: boolean }[] = [];
+      const deadline = Date.now() + 30_000;
+      while ((await stillReplica()) && Date.now() < deadline) {
+        const id = idIn();
+        const [reply, ready] = await Promise.all([
+          put(id, session()),
+          answers.length === 0 ? call('GET', '/health/ready') : undefined,
+        ]);
+        answers.push({ id, reply, ready, masterless: await stillReplica() });
+      }
+
+      return { answers, warm, newId: idIn, restart: () => on.restart(master.port) };
+    }
   });
 
   describe('API keys (INGEST_API_KEYS)', () => {
@@ -795,7 +902,7 @@ forEachDialect((database) => {
         await db.close();
       }
       for (const { id } of rows) {
-        expect(await redis.exists(docKey('sessions', id))).toBe(0);
+        expect(await probe.existing(probe.docKey('sessions', id))).toBe(0);
       }
       fresh ??= await bootIngest({ DATABASE_URL: database.urlOf(scratch) });
     }
@@ -823,7 +930,7 @@ forEachDialect((database) => {
         { id: a, version: 7, doc: { id: a, userId: 'u-pg', status: 'closed' } },
         { id: b, version: 3, doc: { id: b, userId: 'u-pg', status: 'closed' } },
       ]);
-      const before = await redis.xlen(streamKey('sessions'));
+      const tails = await probe.streamTails('sessions');
 
       const res = await send(fresh!, 'POST', '/v1/sessions/_bulk', {
         body: {
@@ -848,9 +955,15 @@ forEachDialect((database) => {
         { id: c, version: 1 },
         { error: { status: 412, detail: expect.stringMatching(/If-Match/) } },
       ]);
-      const entries = await redis.xrange(streamKey('sessions'), '-', '+');
-      const headers = entries.slice(before).map(([, fields]) => (fields[0] ?? '').split(' ').slice(1, 4).join(' '));
-      expect(headers).toEqual([`put ${a} 8`, `del ${b} 4`, `put ${a} 9`, `put ${c} 1`]);
+      // In order within each partition stream (one stream, on one partition): the changes of one id stay in order.
+      const added = await probe.entriesAfter('sessions', tails);
+      const headers = added.map((entries) => entries.map((header) => header.split(' ').slice(1, 4).join(' ')));
+      const expected = [`put ${a} 8`, `del ${b} 4`, `put ${a} 9`, `put ${c} 1`];
+      expect(headers).toEqual(
+        probe
+          .streams('sessions')
+          .map((_, partition) => expected.filter((line) => probe.partitionOf(line.split(' ')[1]!) === partition)),
+      );
       const doc = await send(fresh!, 'GET', `/v1/sessions/${a}`);
       expect(doc.headers.etag).toBe('"9"');
       expect(doc.json()).toEqual({ id: a, ...session({ amount: 2 }) });
@@ -933,7 +1046,7 @@ forEachDialect((database) => {
     /** A _bulk put whose second item carries `docMembers`: that item alone fails with 400, the others land. */
     async function expectBulkItemRefused(docMembers: string, detail: RegExp): Promise<void> {
       const [good1, bad, good2] = [newId(), newId(), newId()];
-      const before = await redis.xlen(streamKey('sessions'));
+      const before = await probe.streamLength('sessions');
       const raw =
         `{"ops":[{"op":"put","id":"${good1}","doc":{"userId":"u-1"}},` +
         `{"op":"put","id":"${bad}","doc":{"userId":"u-1",${docMembers}}},` +
@@ -946,8 +1059,8 @@ forEachDialect((database) => {
         { error: { status: 400, detail: expect.stringMatching(detail) } },
         { id: good2, version: 1 },
       ]);
-      expect(await redis.xlen(streamKey('sessions'))).toBe(before + 2);
-      expect(await redis.exists(docKey('sessions', bad))).toBe(0);
+      expect(await probe.streamLength('sessions')).toBe(before + 2);
+      expect(await probe.existing(probe.docKey('sessions', bad))).toBe(0);
 
       const events = await call('POST', '/v1/clicks/_bulk', {
         raw: `{"events":[{"sessionId":"s-1","screen":"home",${docMembers}}]}`,
@@ -990,7 +1103,7 @@ forEachDialect((database) => {
           headers: { 'content-type': 'application/json' },
         })) as unknown as ApiResponse;
         expectProblem(res, 400, /UTF-8/);
-        expect(await redis.exists(docKey('sessions', id))).toBe(0);
+        expect(await probe.existing(probe.docKey('sessions', id))).toBe(0);
       });
 
       it('a charset other than UTF-8 is 415', async () => {
@@ -1127,7 +1240,7 @@ forEachDialect((database) => {
       it('an unknown collection is 404 whatever the body', async () => {
         expectProblem(await call('PUT', '/v1/no_such/x1', { raw: '{"a":"\\u0000"}' }), 404, /no_such/);
         expectProblem(await call('POST', '/v1/no%00pe', { body: session() }), 404);
-        expect(await redis.keys('spw:{no_such.*')).toEqual([]);
+        expect(await probe.keysWithPrefix('spw:{no_such.')).toEqual([]);
       });
     });
   });
@@ -1140,8 +1253,10 @@ forEachDialect((database) => {
 describe('hostile input on the wire (a listening app, raw bytes)', () => {
   let port: number;
   let wire: NestFastifyApplication | undefined;
+  let store: StoreProbe | undefined;
 
   beforeAll(async () => {
+    store = new StoreProbe(await openProbeClient({ url: testServers().redisUrl }), 1);
     wire = await bootIngest();
     await wire.listen(0, '127.0.0.1');
     port = (wire.getHttpServer().address() as { port: number }).port;
@@ -1149,6 +1264,7 @@ describe('hostile input on the wire (a listening app, raw bytes)', () => {
 
   afterAll(async () => {
     await wire?.close();
+    store?.disconnect();
   });
 
   const head = (method: string, path: string, headers: Record<string, string | number>) =>
@@ -1193,6 +1309,6 @@ describe('hostile input on the wire (a listening app, raw bytes)', () => {
     const answer = await sendRaw(port, request, { dribble: 'x', dribbleEveryMs: 1000, giveUpMs: 90_000 });
     expect(answer.closedByServer).toBe(true);
     expectRawProblem(answer, 408);
-    expect(await redis.exists(docKey('sessions', id))).toBe(0);
+    expect(await store!.existing(store!.docKey('sessions', id))).toBe(0);
   }, 120_000);
 });

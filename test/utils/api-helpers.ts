@@ -1,13 +1,19 @@
 /**
  * Helpers for test/api.e2e-spec.ts: boot the ingest app in-process, send requests through Fastify's inject (or as
- * raw bytes on a socket), check RFC 9457 problem answers, and snapshot what Redis holds for a document so a spec
- * can prove that a refused request changed nothing.
+ * raw bytes on a socket), check RFC 9457 problem answers, and snapshot what Redis (one server or a Redis Cluster)
+ * holds for a document so a spec can prove that a refused request changed nothing.
  */
 import 'reflect-metadata';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import { allPartitions, documentKeys, type PartitionedCollection, partitionOf } from '@app/contracts';
+import { forEachKeyWithPrefix, type RedisClient } from '@app/redis';
 import { createIngestApp } from '../../apps/ingest/src/ingest.app';
+import { type RedisClusterServer, startRedis } from '../../tools/local-stack';
 
 export type Method = 'GET' | 'PUT' | 'PATCH' | 'DELETE' | 'POST';
 
@@ -115,49 +121,213 @@ export function expectAccepted(res: ApiResponse, id: string | RegExp, version?: 
   return body.version;
 }
 
-/** Redis keys of CONTRACT.md / libs/contracts/src/keys.ts (partition 0, the only one today). */
-export const streamKey = (collection: string): string => `spw:{${collection}.0}:stream`;
-export const docKey = (collection: string, id: string): string => `spw:{${collection}.0}:doc:${id}`;
-
 export interface RedisSnapshot {
+  /** the length of every partition stream of the collection, summed */
   streamLength: number;
   doc: Record<string, string>;
 }
 
-/** The collection's stream length and one document's hash, to compare before and after a refused request. */
-export async function snapshot(redis: Redis, collection: string, id: string): Promise<RedisSnapshot> {
-  const [streamLength, doc] = await Promise.all([
-    redis.xlen(streamKey(collection)),
-    redis.hgetall(docKey(collection, id)),
-  ]);
+/**
+ * Spillway's keys of the collections, as a spec reads them on one server or on a Redis Cluster: an id is routed to its
+ * partition (libs/contracts keys.ts), a collection's figures are summed over its partitions, and a read of several
+ * keys asks for each one alone (keys of two partitions sit in two cluster slots, which one command cannot span).
+ */
+export class StoreProbe {
+  /** `partitions`: of every collection the spec reads (all of them, or SPILLWAY_PARTITIONS, say the same) */
+  constructor(
+    readonly redis: RedisClient,
+    readonly partitions: number,
+  ) {}
 
-  return { streamLength, doc };
+  private collection(name: string): PartitionedCollection {
+    return { name, partitions: this.partitions };
+  }
+
+  partitionOf(id: string): number {
+    return partitionOf(id, this.partitions);
+  }
+
+  /** The hash of one document. */
+  docKey(collection: string, id: string): string {
+    return documentKeys(this.collection(collection), id).document;
+  }
+
+  /** The stream a write of `id` is appended to. */
+  streamOf(collection: string, id: string): string {
+    return documentKeys(this.collection(collection), id).stream;
+  }
+
+  /** Every partition stream of the collection, partition 0 first. */
+  streams(collection: string): string[] {
+    return allPartitions(this.collection(collection)).map(({ stream }) => stream);
+  }
+
+  /** The collection's entries: every partition stream's length, summed. */
+  async streamLength(collection: string): Promise<number> {
+    const lengths = await Promise.all(this.streams(collection).map((stream) => this.redis.xlen(stream)));
+
+    return lengths.reduce((sum, length) => sum + length, 0);
+  }
+
+  /** How many of `keys` exist (EXISTS of each, summed). */
+  async existing(...keys: string[]): Promise<number> {
+    const found = await Promise.all(keys.map((key) => this.redis.exists(key)));
+
+    return found.reduce((sum, one) => sum + one, 0);
+  }
+
+  /** Every key that starts with `prefix`, sorted: on a cluster, of every master. */
+  async keysWithPrefix(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    await forEachKeyWithPrefix(this.redis, prefix, (batch) => {
+      keys.push(...batch);
+
+      return Promise.resolve();
+    });
+
+    return keys.sort();
+  }
+
+  /** The collection's stream length and one document's hash, to compare before and after a refused request. */
+  async snapshot(collection: string, id: string): Promise<RedisSnapshot> {
+    const [streamLength, doc] = await Promise.all([
+      this.streamLength(collection),
+      this.redis.hgetall(this.docKey(collection, id)),
+    ]);
+
+    return { streamLength, doc };
+  }
+
+  /**
+   * Entries of a collection that no consumer group has acked yet, figured as the ingest's backlog guard does, summed
+   * over the partitions: each stream whole without groups, else its furthest-behind group's pending plus lag.
+   */
+  async unackedBacklog(collection: string): Promise<number> {
+    const backlogs = await Promise.all(this.streams(collection).map((stream) => this.streamBacklog(stream)));
+
+    return backlogs.reduce((sum, backlog) => sum + backlog, 0);
+  }
+
+  private async streamBacklog(key: string): Promise<number> {
+    const length = await this.redis.xlen(key);
+    let groups: unknown[];
+    try {
+      groups = (await this.redis.xinfo('GROUPS', key)) as unknown[];
+    } catch {
+      return length;
+    }
+    if (groups.length === 0) return length;
+
+    return Math.max(
+      ...groups.map((raw) => {
+        const fields = raw as (string | number | null)[];
+        const get = (name: string) => fields[fields.indexOf(name) + 1];
+        const lag = get('lag');
+
+        return Number(get('pending')) + (lag === null || lag === undefined ? length : Number(lag));
+      }),
+    );
+  }
+
+  /** The id of the newest entry of each partition stream (`0-0` for an empty one), for {@link entriesAfter}. */
+  async streamTails(collection: string): Promise<string[]> {
+    return Promise.all(
+      this.streams(collection).map(async (stream) => {
+        const [newest] = await this.redis.xrevrange(stream, '+', '-', 'COUNT', 1);
+
+        return newest?.[0] ?? '0-0';
+      }),
+    );
+  }
+
+  /** The first field (the entry's header) of every entry after `tails`, partition by partition, in stream order. */
+  async entriesAfter(collection: string, tails: string[]): Promise<string[][]> {
+    return Promise.all(
+      this.streams(collection).map(async (stream, partition) => {
+        const entries = await this.redis.xrange(stream, `(${tails[partition] ?? '0-0'}`, '+');
+
+        return entries.map(([, fields]) => fields[0] ?? '');
+      }),
+    );
+  }
+
+  disconnect(): void {
+    this.redis.disconnect();
+  }
 }
 
 /**
- * Entries of a collection's stream that no consumer group has acked yet, figured as the ingest's backlog
- * guard does: the whole stream without groups, else the furthest-behind group's pending plus lag.
+ * A client for a {@link StoreProbe}: a Cluster client on `cluster`'s nodes, else one on the server at `url`. RESP2,
+ * as the apps speak it (stream replies as flat arrays). Resolves once it can send commands (a cluster client has
+ * learnt the slots and the masters that {@link StoreProbe.keysWithPrefix} scans).
  */
-export async function unackedBacklog(redis: Redis, collection: string): Promise<number> {
-  const key = streamKey(collection);
-  const length = await redis.xlen(key);
-  let groups: unknown[];
+export async function openProbeClient(
+  target: { url: string } | { cluster: Pick<RedisClusterServer, 'startupNodes'> },
+): Promise<RedisClient> {
+  const client: RedisClient =
+    'url' in target
+      ? new Redis(target.url, { protocol: 2 })
+      : new Cluster(target.cluster.startupNodes, { redisOptions: { protocol: 2 } });
+  // A spec that stops Redis on purpose sees its commands fail; the client's own reconnect errors say nothing more.
+  client.on('error', () => undefined);
+  await client.ping();
+
+  return client;
+}
+
+/**
+ * A Redis a spec may stop and start again, with an app on it: a server of its own, or every node of a Redis Cluster
+ * the suite started for its variant.
+ */
+export interface StoppableRedis {
+  /** what bootIngest() needs, on top of the environment, to use it */
+  readonly env: Record<string, string>;
+  /** every server of it stopped (SIGTERM: the AOF is flushed) */
+  stop(): Promise<void>;
+  /** every server started again on its folder; resolves once it serves (a cluster has settled) */
+  start(): Promise<void>;
+  /** a new probe on it (partitions as the suite's), to be disconnected after use */
+  openProbe(): Promise<StoreProbe>;
+  /** frees what it started for the spec (a cluster's owner stops the cluster) */
+  close(): Promise<void>;
+}
+
+/** A redis-server of its own, AOF fsynced at every write, in a temporary folder. */
+export async function startStoppableServer(partitions: number): Promise<StoppableRedis> {
+  const dir = mkdtempSync(join(tmpdir(), 'spillway-api-redis-'));
   try {
-    groups = (await redis.xinfo('GROUPS', key)) as unknown[];
-  } catch {
-    return length;
+    const server = await startRedis({ dir, appendOnly: true, appendFsync: 'always' });
+
+    return {
+      env: { REDIS_URL: server.url },
+      stop: () => server.stop(),
+      start: () => server.start(),
+      openProbe: async () => new StoreProbe(await openProbeClient({ url: server.url }), partitions),
+      close: async () => {
+        await server.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
   }
-  if (groups.length === 0) return length;
+}
 
-  return Math.max(
-    ...groups.map((raw) => {
-      const fields = raw as (string | number | null)[];
-      const get = (name: string) => fields[fields.indexOf(name) + 1];
-      const lag = get('lag');
-
-      return Number(get('pending')) + (lag === null || lag === undefined ? length : Number(lag));
-    }),
-  );
+/** Every node of `cluster`, stopped and started all together (no failover can happen: no node is left to vote). */
+export function stoppableCluster(cluster: RedisClusterServer, partitions: number): StoppableRedis {
+  return {
+    env: {},
+    stop: async () => {
+      await Promise.all(cluster.nodes.map(({ server }) => server.stop()));
+    },
+    start: async () => {
+      await Promise.all(cluster.nodes.map(({ server }) => server.start()));
+      await cluster.waitUntilSettled();
+    },
+    openProbe: async () => new StoreProbe(await openProbeClient({ cluster }), partitions),
+    close: () => Promise.resolve(),
+  };
 }
 
 /** The samples of one Prometheus metric, with their labels. */
@@ -175,8 +345,6 @@ export function metricSamples(text: string, name: string): { labels: Record<stri
 
   return samples;
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** What a server answered on a raw connection; `status` is undefined when it closed without answering. */
 export interface RawAnswer {
