@@ -6,6 +6,16 @@ import { addResult, type BatchResult, noCounts, type RejectedEntry } from './bat
 import { coalesce } from './coalesce';
 import { OutputTablesWriter } from './output-tables-writer';
 
+/** How {@link BatchWriter} writes a batch. */
+export interface WriteOptions {
+  /**
+   * Default true: the output rows of a document whose state row the batch creates are inserted without a conflict
+   * check, as such a document has no rows in the outputs that follow deletes (`documentOutputWrites`). False leaves
+   * every row to the version-guarded upsert.
+   */
+  newRows?: boolean;
+}
+
 /**
  * Writes batches of change entries into one database (a connection): a collection's state table and its output tables
  * there, one transaction per batch.
@@ -24,19 +34,25 @@ export class BatchWriter {
 
   /**
    * Writes the batch; when the database refuses it for its content, splits it in halves until the refused entries
-   * stand alone, so that their batch-mates still land. Other errors are thrown.
+   * stand alone, so that their batch-mates still land. Other errors are thrown. A collection with outputs is first
+   * written again whole without `newRows` (see {@link write}): a stored row that met a new one is then left to the
+   * version guard, as before that shortcut, and only what the database still refuses is split out.
    */
   async writeIsolating(
     collection: Collection,
     entries: ChangeEntry[],
     projections: ProjectionCache = new Map(),
+    { newRows = true }: WriteOptions = {},
   ): Promise<BatchResult> {
     try {
-      return await this.write(collection, entries, projections);
+      return await this.write(collection, entries, projections, { newRows });
     } catch (error) {
       const { errors, label } = this.database.dialect;
       if (errors.classify(error) !== 'content') {
         throw error;
+      }
+      if (newRows && collection.outputs.length > 0) {
+        return this.writeIsolating(collection, entries, projections, { newRows: false });
       }
       const [only, ...others] = entries;
       if (only !== undefined && others.length === 0) {
@@ -47,7 +63,7 @@ export class BatchWriter {
       const middle = Math.ceil(entries.length / 2);
       const result: BatchResult = { counts: noCounts(), rejected: [] };
       for (const half of [entries.slice(0, middle), entries.slice(middle)]) {
-        addResult(result, await this.writeIsolating(collection, half, projections));
+        addResult(result, await this.writeIsolating(collection, half, projections, { newRows: false }));
       }
 
       return result;
@@ -64,6 +80,7 @@ export class BatchWriter {
     collection: Collection,
     entries: ChangeEntry[],
     projections: ProjectionCache = new Map(),
+    { newRows = true }: WriteOptions = {},
   ): Promise<BatchResult> {
     const hasOutputs = collection.outputs.length > 0;
     const coalesced = coalesce(entries);
@@ -93,7 +110,9 @@ export class BatchWriter {
         counts.stale += puts.length - written.inserted - written.updated + deletes.length - written.deleted;
         if (written.rows !== undefined) {
           const { rows } = written;
-          await this.outputs.writeDocuments(session, collection, { puts, deletes, projections, rows }, counts);
+          await this.outputs.writeDocuments(session, collection, { puts, deletes, projections, rows }, counts, {
+            newRows,
+          });
         }
       }
       if (hasEvents) {

@@ -41,7 +41,8 @@ export class OutputTablesWriter {
 
   /**
    * After the state table's document write: the puts it applied (`rows`: the ids of the state rows it wrote, each
-   * with true when it inserted the row), and every delete. Counts the filtered puts.
+   * with true when it inserted the row), and every delete. Counts the filtered puts. With `newRows`, the rows of
+   * documents whose state row this write created go in without a conflict check (see `documentOutputWrites`).
    */
   async writeDocuments(
     session: SqlSession,
@@ -53,6 +54,7 @@ export class OutputTablesWriter {
       rows: ReadonlyMap<string, boolean>;
     },
     counts: BatchCounts,
+    { newRows }: { newRows: boolean },
   ): Promise<void> {
     const applied: AppliedChange[] = [];
     for (const entry of changes.puts) {
@@ -67,7 +69,7 @@ export class OutputTablesWriter {
     }
     await this.dialect.outputs.write(
       session,
-      documentOutputWrites(collection.outputs, applied, changes.deletes),
+      documentOutputWrites(collection.outputs, applied, changes.deletes, { newRows }),
       'rows-first',
     );
   }

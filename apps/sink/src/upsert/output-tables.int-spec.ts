@@ -413,6 +413,48 @@ describe('BatchWriter with output tables', () => {
     expect(await stateVersion('c-1')).toBe('1');
   });
 
+  it('leaves rows someone else stored under a new document to the version guard, and lands its batch-mates', async () => {
+    // A new document's rows go in without a conflict check; a row already stored under its key (written by hand here)
+    // makes the batch write again with every row upserted, so the older row is replaced and the newer one kept.
+    await query(
+      `INSERT INTO "${schema}".screens (session_id, position, name, spillway_version)
+       VALUES ('n-1', 1, 'stored older', 1), ('n-2', 1, 'stored newer', 9)`,
+    );
+    const screens = [
+      { position: 1, name: 'new' },
+      { position: 2, name: 'two' },
+    ];
+
+    const result = await sut.writeIsolating(sessions, [
+      put(2, { id: 'n-1', screens }),
+      put(2, { id: 'n-2', screens }),
+      put(2, { id: 'n-3', screens }),
+    ]);
+
+    expect(result).toEqual({ counts: expect.objectContaining({ inserted: 3 }), rejected: [] });
+    expect(await rowsOf('screens')).toEqual([
+      'n-1 1 new @2',
+      'n-1 2 two @2',
+      'n-2 1 stored newer @9',
+      'n-2 2 two @2',
+      'n-3 1 new @2',
+      'n-3 2 two @2',
+    ]);
+  });
+
+  it('sends text as it is: quotes, backslashes, braces, commas, spaces, NULL and empty strings', async () => {
+    const names = ['say "hi"', 'back\\slash', '{a,b}', ' padded ', 'NULL', '', 'null', 'é ✓ 😀', "it's"];
+    const screens = names.map((name, position) => ({ position, name }));
+
+    await sut.writeIsolating(sessions, [put(1, { id: 'q "1"', userId: 'a\\"b', screens })]);
+
+    const stored = await query<{ session_id: string; name: string | null }>(
+      `SELECT session_id, name FROM "${schema}".screens ORDER BY position`,
+    );
+    expect(stored).toEqual(names.map((name) => ({ session_id: 'q "1"', name })));
+    expect(await query(`SELECT user_id FROM "${schema}".facts`)).toEqual([{ user_id: 'a\\"b' }]);
+  });
+
   it('writes the state table and every output in one transaction: a failing output statement rolls all back', async () => {
     await sut.writeIsolating(sessions, [put(1, { id: 'tx-1', userId: 'before' })]);
     await query(`DROP TABLE "${schema}".by_tenant`);
@@ -483,13 +525,20 @@ describe('BatchWriter with output tables', () => {
       await client.query(`LOAD 'auto_explain'`);
       await client.query(`SET auto_explain.log_min_duration = 0`);
       await client.query(`SET auto_explain.log_level = notice`);
-      await client.query('BEGIN');
-      const write = new OutputWriteBuilder(screens, 'upsert');
-      for (let i = 0; i < 200; i++) write.remove({ id: `bulk-${i * 7}`, version: 2 });
-      for (let run = 0; run < 6; run++) {
-        await postgresDialect.outputs.write(new PostgresSession(client), [write], 'rows-first');
+      // The planner is set by a statement of its own before removals alone, and by the rows statement before them;
+      // each run in a transaction of its own, as the setting lasts until its end.
+      const removalsOnly = new OutputWriteBuilder(screens, 'upsert');
+      const withRows = new OutputWriteBuilder(screens, 'upsert');
+      withRows.add([['other', 1, 'x']], 2);
+      for (const write of [removalsOnly, withRows]) {
+        for (let i = 0; i < 200; i++) write.remove({ id: `bulk-${i * 7}`, version: 2 });
       }
-      await client.query('ROLLBACK');
+      for (let run = 0; run < 6; run++) {
+        const write = run % 2 === 0 ? removalsOnly : withRows;
+        await client.query('BEGIN');
+        await postgresDialect.outputs.write(new PostgresSession(client), [write], 'rows-first');
+        await client.query('ROLLBACK');
+      }
     } finally {
       await client.end();
     }

@@ -88,6 +88,31 @@ describe(documentOutputWrites.name, () => {
     ]);
   });
 
+  it('marks new the rows of a document whose state row it created, where the table follows deletes', () => {
+    const applied = [
+      {
+        entry: change(ChangeOp.PUT, 'a', 1),
+        createdState: true,
+        projection: { kind: 'rows', rows: [[['a', 'on']], [['a', 1, 'x']], [['a', 'on']]] } as const,
+      },
+      {
+        entry: change(ChangeOp.PUT, 'b', 2),
+        createdState: false,
+        projection: { kind: 'rows', rows: [[['b', 'on']], [['b', 1, 'y']], [['b', 'on']]] } as const,
+      },
+    ];
+
+    const sut = documentOutputWrites(outputs, applied, []);
+    const withoutNewRows = documentOutputWrites(outputs, applied, [], { newRows: false });
+
+    expect(sut.map((w) => [w.output.table, w.rowIsNew])).toEqual([
+      ['facts', [true, false]],
+      ['screens', [true, false]],
+      ['archive', [false, false]],
+    ]);
+    expect(withoutNewRows.every((w) => w.rowIsNew.every((isNew) => !isNew))).toBe(true);
+  });
+
   it('keeps the last row of a key given twice, and replaces rows whose key holds more than the document id', () => {
     const byTenant = output('by_tenant', [column('tenant', true), column('id', true), column('n')]);
 

@@ -36,6 +36,12 @@ export interface OutputWrite {
   /** Rows to write, each with its document's version; in 'upsert' mode, one row a key (the last one wins). */
   readonly rows: OutputRow[];
   readonly rowVersions: number[];
+  /**
+   * For each row, true when its document has no rows in this table: its put created the document's state row, in a
+   * table that follows deletes (see {@link AppliedChange.createdState}). A dialect may insert such rows without
+   * looking for a stored row first, as no stored row can hold their key.
+   */
+  readonly rowIsNew: boolean[];
 }
 
 /** True when a document's rows can change keys between versions, so they are replaced as a whole. */
@@ -50,6 +56,7 @@ export class OutputWriteBuilder {
   readonly removals = { ownerKeys: [] as string[], versions: [] as number[] };
   readonly rows: OutputRow[] = [];
   readonly rowVersions: number[] = [];
+  readonly rowIsNew: boolean[] = [];
   private readonly ownerType: ColumnType;
   private readonly keyIndexes: number[];
   private readonly rowByKey = new Map<string, number>();
@@ -70,11 +77,17 @@ export class OutputWriteBuilder {
     }
   }
 
-  add(rows: readonly OutputRow[] | undefined, version: number): void {
+  /** Adds a document's rows at its version; `isNew` when the document has no rows in the table (see `rowIsNew`). */
+  add(rows: readonly OutputRow[] | undefined, version: number, isNew = false): void {
     for (const row of rows ?? []) {
-      if (this.mode === 'insert-once') {
+      // Rows inserted once, and a new document's rows, keep no key map: the latter's keys hold the document's id (an
+      // owner column is a key), a document comes once to a write, and its projection refused a key given twice
+      // (OutputRows). Were one repeated all the same, the insert fails and the batch is written again without
+      // new rows, through the map below.
+      if (this.mode === 'insert-once' || isNew) {
         this.rows.push(row);
         this.rowVersions.push(version);
+        this.rowIsNew.push(isNew);
         continue;
       }
       // One statement cannot update a row twice (PostgreSQL: "cannot affect row a second time"): a key given twice,
@@ -86,9 +99,11 @@ export class OutputWriteBuilder {
         this.rowByKey.set(key, this.rows.length);
         this.rows.push(row);
         this.rowVersions.push(version);
+        this.rowIsNew.push(isNew);
       } else {
         this.rows[at] = row;
         this.rowVersions[at] = version;
+        this.rowIsNew[at] = isNew;
       }
     }
   }
@@ -108,12 +123,16 @@ export class OutputWriteBuilder {
  * - a delete removes the document's older rows, except from outputs that keep rows on delete. Every delete of the
  *   batch is sent, applied or not: the version guard keeps the rows of a newer version.
  * A put that created the document's state row removes nothing from the outputs that follow deletes: the document
- * had no rows there (in a drain of new documents that is most puts, and a removal costs an index probe each).
+ * had no rows there (in a drain of new documents that is most puts, and a removal costs an index probe each). Its rows
+ * are marked new (`rowIsNew`), so a dialect may insert them without a conflict check, unless `newRows` is false:
+ * a writer whose insert of new rows met a stored key (an output table written by someone else) writes them again
+ * with `newRows` false, so that the version guard decides for them as for the rest.
  */
 export function documentOutputWrites(
   outputs: readonly OutputTable[],
   applied: readonly AppliedChange[],
   deletes: readonly ChangeEntry[],
+  { newRows = true }: { newRows?: boolean } = {},
 ): OutputWrite[] {
   return outputs.flatMap((output, index) => {
     const write = new OutputWriteBuilder(output, 'upsert');
@@ -129,7 +148,7 @@ export function documentOutputWrites(
         if (replaces && hasRows) {
           write.remove(entry);
         }
-        write.add(projection.rows[index], entry.version);
+        write.add(projection.rows[index], entry.version, newRows && !hasRows);
       }
     }
     if (followsDeletes) {

@@ -3,13 +3,16 @@ import { escapeIdentifier } from 'pg';
 import type { ColumnType, OutputRow, OutputTable } from '@app/collections';
 import { ownerColumn } from '../../outputs/owner-keys';
 import type { Statement } from '../sql-dialect';
+import { arrayLiteral } from './array-literals';
 import { outputTableName as tableName } from './postgres-names';
 
 /**
  * The output tables' SQL for PostgreSQL. Rows travel column by column as arrays (one parameter a column, cast to the
- * column's type, unnested side by side), so a table costs one statement a batch whatever its rows. A jsonb column
- * travels as one JSON array of its values' texts, which a string join builds, where a jsonb[] parameter would have
- * the driver escape every quote of every value; a JSON null in it stands for NULL.
+ * column's type, unnested side by side), so a batch costs one statement for the rows of all its tables and one for
+ * their removals, whatever its rows (`partsStatement`). Each array goes as the text of an array literal built here
+ * (array-literals.ts), where an array of values would have the driver inspect and escape every element. A jsonb
+ * column travels as one JSON array of its values' texts, which a string join builds; a JSON null in it stands for
+ * NULL.
  */
 
 /** The PostgreSQL type of each column type. */
@@ -40,27 +43,40 @@ export const statement = (text: string): Statement => ({
  */
 const replanned = (text: string): Statement => ({ name: '', text });
 
-/** The statements that write one output table; each takes whole arrays, so a table costs one statement a batch. */
-export interface OutputStatements {
+/** How a part of a statement writes one output table. */
+export type PartKind =
   /** Inserts rows, or updates a stored row from a newer version only. Parameters: {@link rowParameters}. */
-  readonly upsert: Statement;
+  | 'upsert'
   /** Inserts rows whose key is not stored yet. Parameters: {@link rowParameters}. */
-  readonly insertOnce: Statement;
+  | 'insert-once'
   /**
-   * Removes the rows of documents that are older than a version. Parameters: the owner column's values (as text) and
-   * versions. Planned for each run: a plan cached while the table was small (an output table starts empty) seq-scans
-   * it for good, as no ANALYZE may come during a drain to invalidate it.
+   * Inserts rows that no stored row can conflict with (their documents have no rows in the table: see
+   * `OutputWrite.rowIsNew`), without ON CONFLICT: a speculative insertion costs PostgreSQL about 2 µs more a row
+   * (2000 transactions of 230 session_screens rows: 2.7 CPU-s with ON CONFLICT, 1.7 without). A stored key makes it
+   * fail with a unique violation. Parameters: {@link rowParameters}.
    */
-  readonly remove: Statement;
+  | 'insert-new'
+  /**
+   * Removes the rows of documents that are older than a version. Parameters: the owner column's values and versions
+   * ({@link removalParameters}).
+   */
+  | 'remove';
+
+/** One output table's part of a statement: what it does, and its parameters. */
+export interface StatementPart {
+  readonly output: OutputTable;
+  readonly kind: PartKind;
+  readonly parameters: readonly string[];
 }
 
-/** `INSERT INTO … (columns, version) SELECT …` from the row parameters, without its ON CONFLICT clause. */
-function insertRows(output: OutputTable): string {
+/** `INSERT INTO … (columns, version) SELECT …` from the row parameters from `$first`, without ON CONFLICT. */
+function insertRows(output: OutputTable, first: number): string {
   const targets = [...output.columns.map((c) => c.name), output.versionColumn].map(escapeIdentifier).join(', ');
+  const at = (i: number) => `$${first + i}`;
   const sources = output.columns.map((c, i) =>
-    c.type === 'jsonb' ? `jsonb_array_elements($${i + 1}::jsonb)` : `unnest($${i + 1}::${PG_TYPES[c.type]}[])`,
+    c.type === 'jsonb' ? `jsonb_array_elements(${at(i)}::jsonb)` : `unnest(${at(i)}::${PG_TYPES[c.type]}[])`,
   );
-  sources.push(`unnest($${output.columns.length + 1}::bigint[])`);
+  sources.push(`unnest(${at(output.columns.length)}::bigint[])`);
   const values = output.columns.map((c, i) => (c.type === 'jsonb' ? `nullif(r.c${i}, 'null'::jsonb)` : `r.c${i}`));
   values.push('r.version');
   const aliases = [...output.columns.map((_, i) => `c${i}`), 'version'].join(', ');
@@ -71,61 +87,128 @@ function insertRows(output: OutputTable): string {
     FROM ROWS FROM (${sources.join(', ')}) AS r(${aliases})`;
 }
 
-function outputStatements(output: OutputTable): OutputStatements {
+/** The SQL of one part, its parameters from `$first`. */
+function partSql(output: OutputTable, kind: PartKind, first: number): string {
   const version = escapeIdentifier(output.versionColumn);
-  const keys = output.columns.filter((c) => c.isKey).map((c) => escapeIdentifier(c.name));
-  const updates = [...output.columns.filter((c) => !c.isKey).map((c) => c.name), output.versionColumn]
-    .map(escapeIdentifier)
-    .map((c) => `${c} = excluded.${c}`);
-  const owner = ownerColumn(output);
+  switch (kind) {
+    case 'upsert': {
+      const keys = output.columns.filter((c) => c.isKey).map((c) => escapeIdentifier(c.name));
+      const updates = [...output.columns.filter((c) => !c.isKey).map((c) => c.name), output.versionColumn]
+        .map(escapeIdentifier)
+        .map((c) => `${c} = excluded.${c}`);
 
-  return {
-    upsert: statement(`${insertRows(output)}
+      return `${insertRows(output, first)}
   ON CONFLICT (${keys.join(', ')}) DO UPDATE
      SET ${updates.join(', ')}
-   WHERE t.${version} < excluded.${version}`),
-    insertOnce: statement(`${insertRows(output)}
-  ON CONFLICT DO NOTHING`),
-    remove: replanned(`
+   WHERE t.${version} < excluded.${version}`;
+    }
+    case 'insert-once':
+      return `${insertRows(output, first)}
+  ON CONFLICT DO NOTHING`;
+    case 'insert-new':
+      return insertRows(output, first);
+    case 'remove': {
+      const owner = ownerColumn(output);
+
+      return `
   DELETE FROM ${tableName(output)} AS t
-   USING ROWS FROM (unnest($1::${PG_TYPES[owner.type]}[]), unnest($2::bigint[])) AS d(owner, version)
-   WHERE t.${escapeIdentifier(owner.name)} = d.owner AND t.${version} < d.version`),
-  };
-}
-
-/** The parameters of the row statements: the rows column by column, then each row's version. */
-export function rowParameters(output: OutputTable, rows: readonly OutputRow[], versions: readonly number[]): unknown[] {
-  const parameters: unknown[] = output.columns.map((column, i) => {
-    const values = rows.map((row) => row[i] ?? null);
-
-    return column.type === 'jsonb' ? `[${values.map((v) => (v === null ? 'null' : String(v))).join(',')}]` : values;
-  });
-  parameters.push(versions);
-
-  return parameters;
+   USING ROWS FROM (unnest($${first}::${PG_TYPES[owner.type]}[]), unnest($${first + 1}::bigint[])) AS d(owner, version)
+   WHERE t.${escapeIdentifier(owner.name)} = d.owner AND t.${version} < d.version`;
+    }
+  }
 }
 
 /**
  * A removal joins the documents given (tens to hundreds) to the table by owner, which its index answers in a nested
  * loop. Until a table is first analyzed (autovacuum can take minutes; a drain into a new table is over sooner) the
  * planner takes 200 distinct owners, so thousands of rows for each, and hash-joins a seq scan of the whole table:
- * 108 ms against 1.3 ms for 50 documents in a 480,000-row session_screens. Only the nested loop is left to it.
+ * 108 ms against 1.3 ms for 50 documents in a 480,000-row session_screens. Only the nested loop is left to it, for
+ * the rest of the transaction: by this statement, or by a rows statement that runs before the removals.
  */
-export const BEFORE_REMOVALS: Statement = {
-  name: 'spillway:before-removals',
-  text: `SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`,
-};
+const REMOVAL_PLANNER = `SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`;
 
-/** Built once per output table: its texts, and their prepared-statement names, never change. */
-const statementsOfTables = new WeakMap<OutputTable, OutputStatements>();
+/** Sets the planner for the removals, when no rows statement comes before them to do it. */
+export const BEFORE_REMOVALS: Statement = { name: 'spillway:before-removals', text: REMOVAL_PLANNER };
 
-/** The statements of one output table; built once per table and kept (call it for every batch). */
-export function statementsOf(output: OutputTable): OutputStatements {
-  let statements = statementsOfTables.get(output);
-  if (statements === undefined) {
-    statements = outputStatements(output);
-    statementsOfTables.set(output, statements);
+/** A number for each output table, for the keys of {@link statementsByParts}. */
+const tableIds = new WeakMap<OutputTable, number>();
+let tableIdCount = 0;
+/** The statements of the combinations of parts met so far: a handful per collection, built once each. */
+const statementsByParts = new Map<string, Statement>();
+
+/**
+ * The one statement that writes several parts, each a data-modifying CTE (a part alone is its statement): a round
+ * trip of a few tens of µs of CPU on each side saved for every part but one, in each batch. Its parts never write
+ * the same row: the removals go in a statement of their own (one of them can remove the rows older than what a
+ * rows part upserts), and a table's new and upserted rows belong to different documents. With
+ * `setsRemovalPlanner`, it also sets the planner for the removals that follow it (BEFORE_REMOVALS), which cannot
+ * change its own plan. A statement of rows is prepared (named by its text); one of removals is planned for each
+ * run's values (unnamed), as a plan cached while a table was small (an output table starts empty) seq-scans it for
+ * good: in a 100,000-document drain on 2 cores that took a removal from well under 1 ms a batch to 10 ms.
+ */
+export function partsStatement(parts: readonly StatementPart[], setsRemovalPlanner = false): Statement {
+  const key = `${parts.map((p) => `${tableIdOf(p.output)}:${p.kind}`).join(',')}${setsRemovalPlanner ? '+' : ''}`;
+  let cached = statementsByParts.get(key);
+  if (cached === undefined) {
+    let first = 1;
+    const texts = parts.map((part) => {
+      const text = partSql(part.output, part.kind, first);
+      first += part.parameters.length;
+
+      return text;
+    });
+    const text =
+      texts.length === 1 && !setsRemovalPlanner
+        ? (texts[0] as string)
+        : `WITH ${texts.map((t, i) => `w${i} AS (${t})`).join(', ')}
+  ${setsRemovalPlanner ? REMOVAL_PLANNER : 'SELECT 1'}`;
+    cached = parts.every((p) => p.kind === 'remove') ? replanned(text) : statement(text);
+    statementsByParts.set(key, cached);
   }
 
-  return statements;
+  return cached;
+}
+
+function tableIdOf(output: OutputTable): number {
+  let id = tableIds.get(output);
+  if (id === undefined) {
+    id = tableIdCount += 1;
+    tableIds.set(output, id);
+  }
+
+  return id;
+}
+
+/** The parameters of a removal part: the owner column's values (as text) and the versions. */
+export function removalParameters(removals: { readonly ownerKeys: string[]; readonly versions: number[] }): string[] {
+  return [arrayLiteral(removals.ownerKeys), arrayLiteral(removals.versions)];
+}
+
+/**
+ * The parameters of a rows part for the rows at `indexes` (all when not given): the rows column by column, then each
+ * row's version, each column as the text of its array literal (a jsonb column as a JSON array).
+ */
+export function rowParameters(
+  output: OutputTable,
+  rows: readonly OutputRow[],
+  versions: readonly number[],
+  indexes?: readonly number[],
+): string[] {
+  const parameters = output.columns.map((column, i) => columnParameter(column.type, rows, i, indexes));
+  parameters.push(arrayLiteral(indexes === undefined ? versions : indexes.map((r) => versions[r])));
+
+  return parameters;
+}
+
+function columnParameter(
+  type: ColumnType,
+  rows: readonly OutputRow[],
+  column: number,
+  indexes: readonly number[] | undefined,
+): string {
+  const values = indexes === undefined ? rows.map((row) => row[column]) : indexes.map((r) => rows[r]?.[column]);
+
+  return type === 'jsonb'
+    ? `[${values.map((v) => (v === null || v === undefined ? 'null' : String(v))).join(',')}]`
+    : arrayLiteral(values);
 }

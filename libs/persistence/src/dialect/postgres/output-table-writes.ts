@@ -1,36 +1,72 @@
 import type { OutputWrite } from '../../outputs/output-writes';
-import type { OutputTableWrites, SqlSession } from '../sql-dialect';
-import { BEFORE_REMOVALS, rowParameters, statementsOf } from './output-sql';
+import type { OutputTableWrites } from '../sql-dialect';
+import { BEFORE_REMOVALS, partsStatement, removalParameters, rowParameters, type StatementPart } from './output-sql';
 
-async function writeRows(session: SqlSession, write: OutputWrite): Promise<void> {
-  if (write.rows.length > 0) {
-    const statements = statementsOf(write.output);
-    const statement = write.mode === 'upsert' ? statements.upsert : statements.insertOnce;
-    await session.rows(statement, rowParameters(write.output, write.rows, write.rowVersions));
-  }
+/** The indexes of the rows whose `rowIsNew` is `isNew`. */
+function rowsWhere(write: OutputWrite, isNew: boolean): number[] {
+  const indexes: number[] = [];
+  write.rowIsNew.forEach((flag, i) => {
+    if (flag === isNew) {
+      indexes.push(i);
+    }
+  });
+
+  return indexes;
 }
 
-async function writeRemovals(session: SqlSession, write: OutputWrite): Promise<void> {
-  const { ownerKeys, versions } = write.removals;
-  if (ownerKeys.length > 0) {
-    await session.rows(statementsOf(write.output).remove, [ownerKeys, versions]);
+/**
+ * A write's rows as parts: inserted once (events), or upserted under the version guard; in 'upsert' mode the rows
+ * of documents that have none in the table yet are inserted without a conflict check, in a part of their own.
+ */
+function rowParts(write: OutputWrite): StatementPart[] {
+  const { output, rows, rowVersions } = write;
+  if (rows.length === 0) {
+    return [];
   }
+  if (write.mode === 'insert-once') {
+    return [{ output, kind: 'insert-once', parameters: rowParameters(output, rows, rowVersions) }];
+  }
+  const newRows = write.rowIsNew.filter((isNew) => isNew).length;
+  if (newRows === 0 || newRows === rows.length) {
+    return [
+      { output, kind: newRows === 0 ? 'upsert' : 'insert-new', parameters: rowParameters(output, rows, rowVersions) },
+    ];
+  }
+
+  return [
+    { output, kind: 'insert-new', parameters: rowParameters(output, rows, rowVersions, rowsWhere(write, true)) },
+    { output, kind: 'upsert', parameters: rowParameters(output, rows, rowVersions, rowsWhere(write, false)) },
+  ];
 }
 
-/** PostgreSQL's {@link OutputTableWrites}: a statement a table for its rows, and one for its removals. */
+/**
+ * PostgreSQL's {@link OutputTableWrites}: one statement for the rows of every table and one for their removals
+ * (output-sql.ts `partsStatement`), in the order asked; the planner of the removals is set by the rows statement
+ * when it comes first, else by a statement of its own.
+ */
 export const postgresOutputWrites: OutputTableWrites = {
   async write(session, writes, order) {
-    if (writes.some((w) => w.removals.ownerKeys.length > 0)) {
+    const rows = writes.flatMap(rowParts);
+    const removals: StatementPart[] = writes
+      .filter((w) => w.removals.ownerKeys.length > 0)
+      .map((w) => ({ output: w.output, kind: 'remove', parameters: removalParameters(w.removals) }));
+    const run = (parts: StatementPart[], setsRemovalPlanner = false) =>
+      session.rows(
+        partsStatement(parts, setsRemovalPlanner),
+        parts.flatMap((p) => p.parameters),
+      );
+    const rowsFirst = order === 'rows-first' && rows.length > 0;
+    if (removals.length > 0 && !rowsFirst) {
       await session.rows(BEFORE_REMOVALS, []);
     }
-    for (const write of writes) {
-      if (order === 'rows-first') {
-        await writeRows(session, write);
-        await writeRemovals(session, write);
-      } else {
-        await writeRemovals(session, write);
-        await writeRows(session, write);
-      }
+    if (rowsFirst) {
+      await run(rows, removals.length > 0);
+    }
+    if (removals.length > 0) {
+      await run(removals);
+    }
+    if (!rowsFirst && rows.length > 0) {
+      await run(rows);
     }
   },
 };
