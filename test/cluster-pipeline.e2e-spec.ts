@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { partitionKeys, partitionOf } from '@app/contracts';
-import { AppProcess, type RedisClusterServer, slotOfKey, startRedisCluster } from '../tools/local-stack';
+import { type RedisClusterServer, slotOfKey, startRedisCluster } from '../tools/local-stack';
 import { expectEventually } from './utils/expect-eventually';
 import { metricSum } from './utils/metrics';
 import { PipelineFixture } from './utils/pipeline-fixture';
@@ -47,7 +47,6 @@ interface Verdict {
 describe('pipeline on Redis Cluster, 8 partitions', () => {
   let cluster: RedisClusterServer;
   let fx: PipelineFixture;
-  let sinks: AppProcess[] = [];
 
   beforeAll(async () => {
     cluster = await startRedisCluster();
@@ -63,24 +62,11 @@ describe('pipeline on Redis Cluster, 8 partitions', () => {
   });
 
   afterEach(async () => {
-    await Promise.all(sinks.map((s) => s.terminate()));
-    sinks = [];
     await fx.close();
     await cluster.waitUntilSettled();
   });
 
-  const startSinks = (count: number) =>
-    Promise.all(
-      Array.from({ length: count }, async () => {
-        const consumer = `sink-${sinks.length}`;
-        const sink = new AppProcess(consumer, 'sink', { ...fx.sinkEnv, SINK_CONSUMER: consumer, LOG_LEVEL: 'log' });
-        sinks.push(sink);
-        await sink.start();
-        await sink.waitUntilReady(30_000);
-
-        return sink;
-      }),
-    );
+  const startSinks = (count: number) => Promise.all(Array.from({ length: count }, () => fx.startSink()));
 
   const drained = () =>
     expectEventually(async () => {
@@ -169,7 +155,7 @@ describe('pipeline on Redis Cluster, 8 partitions', () => {
     // up what the others take.
     await expectEventually(async () => {
       const owned = await Promise.all(
-        sinks.map(async (s) => metricSum(await s.metrics(), 'spillway_sink_partitions_owned')),
+        fx.sinks.map(async (s) => metricSum(await s.metrics(), 'spillway_sink_partitions_owned')),
       );
       expect(owned.reduce((a, b) => a + b, 0)).toBe(2 * PARTITIONS);
       expect(Math.max(...owned)).toBeLessThanOrEqual(Math.ceil((2 * PARTITIONS) / 3));

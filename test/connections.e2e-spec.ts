@@ -1,6 +1,6 @@
 import { type Collection, loadCollections, type OutputTable } from '@app/collections';
 import { connectionGroup, DEFAULT_CONNECTION, DEFAULT_SINK_GROUP } from '@app/contracts';
-import { AppProcess, type DatabaseReader, openDatabaseReader } from '../tools/local-stack';
+import { type AppProcess, type DatabaseReader, openDatabaseReader } from '../tools/local-stack';
 import { mulberry32 } from '../tools/shared/random';
 import { expectEventually } from './utils/expect-eventually';
 import { metricSum } from './utils/metrics';
@@ -186,7 +186,6 @@ describe('named connections: one collection in PostgreSQL and MariaDB at once', 
   const connectionEnv = { SPILLWAY_CONNECTIONS: CONNECTION, SPILLWAY_CONNECTION_ANALYTICS_URL: mariadbUrl };
   let fx: PipelineFixture;
   let collection: Collection;
-  let sinks: AppProcess[] = [];
 
   const output = (suffix: string): OutputTable => {
     const table = collection.outputs.find((o) => o.table === `${fx.docs}_${suffix}`);
@@ -195,14 +194,7 @@ describe('named connections: one collection in PostgreSQL and MariaDB at once', 
     return table;
   };
 
-  const startSink = async (name: string, env: Record<string, string> = {}) => {
-    const sink = new AppProcess(name, 'sink', { ...fx.sinkEnv, SINK_CONSUMER: name, LOG_LEVEL: 'log', ...env });
-    sinks.push(sink);
-    await sink.start();
-    await sink.waitUntilReady(60_000);
-
-    return sink;
-  };
+  const startSink = (name: string, env: Record<string, string> = {}) => fx.startSink(env, name);
 
   const put = async (id: string, doc: object) => {
     const reply = await fx.request('PUT', `/v1/${fx.docs}/${id}`, doc);
@@ -244,8 +236,6 @@ describe('named connections: one collection in PostgreSQL and MariaDB at once', 
   });
 
   afterEach(async () => {
-    await Promise.all(sinks.map((s) => s.terminate()));
-    sinks = [];
     await mariadb.start(); // a no-op unless a failed test left it down
     const tables = [fx.docs, ...['facts', 'screens', 'totals'].map((suffix) => `${fx.docs}_${suffix}`)];
     await fx.pg.query(`DROP TABLE IF EXISTS ${[...tables, fx.events].map((t) => `"${t}"`).join(', ')}`);

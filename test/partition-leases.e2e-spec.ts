@@ -1,5 +1,4 @@
 import { DEFAULT_SINK_GROUP } from '@app/contracts';
-import { AppProcess } from '../tools/local-stack';
 import { expectEventually } from './utils/expect-eventually';
 import { metricSum } from './utils/metrics';
 import { PipelineFixture } from './utils/pipeline-fixture';
@@ -19,21 +18,8 @@ const LEASE_TTL_MS = 3000;
  */
 describe('partition leases', () => {
   let fx: PipelineFixture;
-  const sinks: AppProcess[] = [];
 
-  const startSink = async (name: string) => {
-    const sink = new AppProcess(name, 'sink', {
-      ...fx.sinkEnv,
-      SINK_CONSUMER: name,
-      SINK_LEASE_TTL_MS: String(LEASE_TTL_MS),
-      LOG_LEVEL: 'log',
-    });
-    sinks.push(sink);
-    await sink.start();
-    await sink.waitUntilReady(30_000);
-
-    return sink;
-  };
+  const startSink = (name: string) => fx.startSink({ SINK_LEASE_TTL_MS: String(LEASE_TTL_MS) }, name);
 
   /** Per partition of a collection, the sinks whose lease on it has not lapsed, by Redis's clock. */
   const leaseHolders = async (collection: string): Promise<string[][]> => {
@@ -75,7 +61,6 @@ describe('partition leases', () => {
   });
 
   afterEach(async () => {
-    await Promise.all(sinks.splice(0).map((s) => s.terminate()));
     await fx.close();
   });
 

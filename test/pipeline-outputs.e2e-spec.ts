@@ -1,5 +1,4 @@
 import { loadCollections } from '@app/collections';
-import { AppProcess } from '../tools/local-stack';
 import { forEachDialect } from './utils/dialects';
 import { expectEventually } from './utils/expect-eventually';
 import { metricSum } from './utils/metrics';
@@ -112,17 +111,8 @@ const LOAD: SessionLoad = { shape: SESSIONS, seed: 1515, ids: 120, clients: 8, p
 describe('pipeline with typed outputs', () => {
   forEachDialect((database) => {
     let fx: PipelineFixture;
-    let sinks: AppProcess[] = [];
 
-    const startSink = async () => {
-      const consumer = `sink-${sinks.length}`;
-      const sink = new AppProcess(consumer, 'sink', { ...fx.sinkEnv, SINK_CONSUMER: consumer, LOG_LEVEL: 'log' });
-      sinks.push(sink);
-      await sink.start();
-      await sink.waitUntilReady(30_000);
-
-      return sink;
-    };
+    const startSink = () => fx.startSink();
 
     const drained = async (timeoutMs = 90_000) => {
       await expectEventually(async () => expect(await fx.backlog(fx.docs)).toBe(0), timeoutMs);
@@ -137,8 +127,6 @@ describe('pipeline with typed outputs', () => {
     });
 
     afterEach(async () => {
-      await Promise.all(sinks.map((s) => s.terminate()));
-      sinks = [];
       try {
         await fx.db.dropSchema(`${fx.docs}_ext`);
       } finally {
@@ -227,7 +215,7 @@ describe('pipeline with typed outputs', () => {
       // Ingest takes writes of the documents Redis holds while the database is down; the sinks ack none of them.
       expect(whileDown.accepted).toBeGreaterThan(0);
       expect(whileDown.backlog).toBeGreaterThanOrEqual(whileDown.accepted);
-      const pages = await Promise.all(sinks.filter((s) => s !== victim).map((s) => s.metrics()));
+      const pages = await Promise.all(fx.sinks.filter((s) => s !== victim).map((s) => s.metrics()));
       const reclaimed = pages.map((p) => metricSum(p, 'spillway_sink_reclaimed_total')).reduce((a, b) => a + b, 0);
       expect(reclaimed).toBeGreaterThanOrEqual(held);
       const filteredEntries = pages

@@ -1,5 +1,5 @@
 import { ChangeOp, encodeEntry, MAX_DOCUMENT_DEPTH, partitionKeys, TOMBSTONE_LINGER_S } from '@app/contracts';
-import { AppProcess, type DatabaseKind } from '../tools/local-stack';
+import type { DatabaseKind } from '../tools/local-stack';
 import { forEachDialect } from './utils/dialects';
 import { expectEventually } from './utils/expect-eventually';
 import { PipelineFixture } from './utils/pipeline-fixture';
@@ -31,24 +31,8 @@ const POISON: Readonly<Record<DatabaseKind, { doc: Record<string, unknown>; reas
 describe('pipeline', () => {
   forEachDialect((database) => {
     let fx: PipelineFixture;
-    let sinks: AppProcess[] = [];
 
-    /** A sink process named after its consumer, logging at 'log' so that its output tells what it did. */
-    const startSink = async (env: Record<string, string> = {}) => {
-      const consumer = `sink-${sinks.length}`;
-      const sink = new AppProcess(consumer, 'sink', {
-        ...fx.sinkEnv,
-        ...env,
-        SINK_CONSUMER: consumer,
-        LOG_LEVEL: 'log',
-      });
-      sinks.push(sink);
-      await sink.start();
-      await sink.waitUntilReady(30_000);
-
-      return sink;
-    };
-
+    const startSink = (env: Record<string, string> = {}) => fx.startSink(env);
     const startSinks = (count: number) => Promise.all(Array.from({ length: count }, () => startSink()));
 
     const drained = async (timeoutMs = 60_000) => {
@@ -72,8 +56,6 @@ describe('pipeline', () => {
     });
 
     afterEach(async () => {
-      await Promise.all(sinks.map((s) => s.terminate()));
-      sinks = [];
       await fx.close();
     });
 
@@ -88,7 +70,7 @@ describe('pipeline', () => {
       await expectTablesEqualRedis();
       expect(await fx.eventIds()).toEqual([...sent.eventIds].sort());
       const rows = (await fx.tableRows()).size;
-      const pages = await Promise.all(sinks.map((s) => s.metrics()));
+      const pages = await Promise.all(fx.sinks.map((s) => s.metrics()));
       const written = pages.map((p) => metricSum(p, 'spillway_sink_entries_total', { collection: fx.docs }));
       expect(written.filter((n) => n > 0).length).toBeGreaterThan(1); // the group shared the work
       console.log(
@@ -287,7 +269,7 @@ describe('pipeline', () => {
         await new Promise((resolve) => setTimeout(resolve, 2000));
         expect(await fx.backlog(fx.docs)).toBeGreaterThanOrEqual(during.accepted);
         expect(await fx.backlog(fx.events)).toBe(100);
-        for (const sink of sinks) {
+        for (const sink of fx.sinks) {
           expect(await sink.readyStatus()).toBe(503);
         }
       } finally {

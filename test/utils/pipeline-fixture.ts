@@ -7,7 +7,7 @@ import { Pool } from 'pg';
 import { allPartitions, DEFAULT_SINK_GROUP, documentKeys, type PartitionKeys } from '@app/contracts';
 import { forEachKeyWithPrefix, type RedisClient } from '@app/redis';
 import { createIngestApp } from '../../apps/ingest/src/ingest.app';
-import type { DatabaseReader, DatabaseServer, RedisClusterServer } from '../../tools/local-stack';
+import { AppProcess, type DatabaseReader, type DatabaseServer, type RedisClusterServer } from '../../tools/local-stack';
 import { testDatabase, testServers } from './servers';
 
 export interface Reply {
@@ -103,7 +103,25 @@ export class PipelineFixture {
     await this.app.getHttpAdapter().getInstance().ready();
   }
 
+  /** The sink processes {@link startSink} started and {@link close} has not stopped yet. */
+  readonly sinks: AppProcess[] = [];
+
+  /**
+   * Starts a sink process (the built app) on the fixture's collections, logging at 'log' so that its output tells what
+   * it did; `name` is its consumer name (default `sink-<n>`), `env` added settings. Resolves once it is ready.
+   */
+  async startSink(env: Record<string, string> = {}, name = `sink-${this.sinks.length}`): Promise<AppProcess> {
+    const sink = new AppProcess(name, 'sink', { ...this.sinkEnv, SINK_CONSUMER: name, LOG_LEVEL: 'log', ...env });
+    this.sinks.push(sink);
+    await sink.start();
+    await sink.waitUntilReady(60_000);
+
+    return sink;
+  }
+
+  /** Stops (SIGTERM) every sink still running, ingest, and the clients; removes the collection files. */
   async close(): Promise<void> {
+    await Promise.all(this.sinks.splice(0).map((s) => s.terminate()));
     await this.app?.close();
     process.env = this.savedEnv;
     this.redis.disconnect();

@@ -1,10 +1,26 @@
 // The end-of-run verdict: the database (PostgreSQL or MariaDB) against Redis, both against the client's ledger, the
-// stream against what must be left on it, and the dead-letter stream against the poison the run injected.
+// streams against what must be left on them, and the dead-letter streams against the poison the run injected. Every
+// partition of each collection is read; on a Redis Cluster, every master is scanned.
+//
+// What must hold, whatever the run: the database equals Redis for every document; every acknowledged write is
+// reflected by Redis and every acknowledged event has its row; nothing is pending; the dead letters are exactly the
+// poison. One exception, counted and never hidden: a Redis Cluster master's SIGKILL can lose writes it acknowledged
+// and had not yet replicated (asynchronous replication). Such a loss is "lost by failover" only when it is on a
+// partition of the killed master and was acknowledged within that kill's LossWindow; any other loss, including one in
+// a graceful failover or a resharding, is a mismatch.
 import { isDeepStrictEqual } from 'node:util';
-import type { Redis } from 'ioredis';
-import { DeadLetterField, decodeEntry, DEFAULT_SINK_GROUP, DocField, partitionKeys } from '@app/contracts';
-import { forEachKeyWithPrefix } from '@app/redis';
+import {
+  allPartitions,
+  DeadLetterField,
+  decodeEntry,
+  DEFAULT_SINK_GROUP,
+  DocField,
+  type PartitionedCollection,
+  partitionOf,
+} from '@app/contracts';
+import { forEachKeyWithPrefix, type RedisClient } from '@app/redis';
 import type { DatabaseReader } from '../local-stack';
+import { type FailoverLoss, FailoverLosses, type MasterKill } from './failover-losses';
 import { DELETED, type Ledger, UNKNOWN } from './ledger';
 import type { Poison } from './poison';
 
@@ -18,6 +34,7 @@ interface RedisDocument {
 
 export interface Verdict {
   documents: { ids: number; rows: number; exact: number; deleted: number; ambiguous: number };
+  lostByFailover: FailoverLoss;
   events: { acknowledged: number; rows: number; unanswered: number };
   pending: Record<string, number>;
   deadLetters: { id: string | undefined; reason: string | undefined }[];
@@ -40,10 +57,18 @@ class Findings {
   }
 }
 
-/** Every document hash of the collection, live or tombstone. */
-async function redisDocuments(redis: Redis, collection: string): Promise<Map<string, RedisDocument>> {
-  const prefix = partitionKeys(collection).document('');
+/** Every document hash of the collection, live or tombstone, over every partition. */
+async function redisDocuments(
+  redis: RedisClient,
+  collection: PartitionedCollection,
+): Promise<Map<string, RedisDocument>> {
   const found = new Map<string, RedisDocument>();
+  for (const keys of allPartitions(collection)) await readDocuments(redis, keys.document(''), found);
+
+  return found;
+}
+
+async function readDocuments(redis: RedisClient, prefix: string, found: Map<string, RedisDocument>): Promise<void> {
   await forEachKeyWithPrefix(redis, prefix, async (keys) => {
     const pipeline = redis.pipeline();
     keys.forEach((key) => pipeline.hmget(key, DocField.VERSION, DocField.DOC, DocField.DELETED));
@@ -58,8 +83,6 @@ async function redisDocuments(redis: Redis, collection: string): Promise<Map<str
       });
     });
   });
-
-  return found;
 }
 
 export async function checkConvergence({
@@ -69,27 +92,34 @@ export async function checkConvergence({
   docs,
   events,
   poison,
+  masterKills = [],
 }: {
-  redis: Redis;
+  /** one server's client or a cluster client */
+  redis: RedisClient;
   /** the stack's database, whatever its kind */
   database: DatabaseReader;
   ledger: Ledger;
-  docs: string;
-  events: string;
+  docs: PartitionedCollection;
+  events: PartitionedCollection;
   poison: readonly Poison[];
+  /** the run's master kills, in order: the only faults that may lose acknowledged writes */
+  masterKills?: readonly MasterKill[];
 }): Promise<Verdict> {
   const findings = new Findings();
+  const losses = new FailoverLosses(masterKills);
   const [inRedis, rowResult, tombResult, eventResult] = await Promise.all([
     redisDocuments(redis, docs),
-    database.rows<{ id: string; version: string; doc: unknown }>(docs, { columns: ['id', 'version', 'doc'] }),
+    database.rows<{ id: string; version: string; doc: unknown }>(docs.name, { columns: ['id', 'version', 'doc'] }),
     // every collection's: a short table, filtered here in the same way on either database
     database.rows<{ collection: string; id: string; version: string }>('spillway_tombstones', {
       columns: ['collection', 'id', 'version'],
     }),
-    database.rows<{ id: string; doc: unknown }>(events, { columns: ['id', 'doc'] }),
+    database.rows<{ id: string; doc: unknown }>(events.name, { columns: ['id', 'doc'] }),
   ]);
   const rows = new Map(rowResult.map((r) => [r.id, { version: Number(r.version), doc: r.doc }]));
-  const tombstones = new Map(tombResult.filter((r) => r.collection === docs).map((r) => [r.id, Number(r.version)]));
+  const tombstones = new Map(
+    tombResult.filter((r) => r.collection === docs.name).map((r) => [r.id, Number(r.version)]),
+  );
 
   let exact = 0;
   let ambiguous = 0;
@@ -119,25 +149,44 @@ export async function checkConvergence({
       if (live || row) findings.add('document nobody wrote', id);
       continue;
     }
-    if (record.duplicateVersions > 0) {
-      findings.add('one version acknowledged twice', `${id} (${record.duplicateVersions}×)`);
+    const partition = `${docs.name}.${partitionOf(id, docs.partitions)}`;
+    // Two acknowledgements of one version: Redis lost the first and gave its version out again.
+    for (const { version, firstSeq, seq } of record.reissued) {
+      const kill = firstSeq === undefined ? losses.lastKillBefore(partition, seq) : losses.killOf(partition, firstSeq);
+      if (kill === undefined) {
+        const first = firstSeq === undefined ? 'first request forgotten' : `first in request #${firstSeq}`;
+        findings.add('one version acknowledged twice', `${id} v${version} (${first}, second in #${seq})`);
+      } else losses.add(kill, 'documentWrites', 1);
     }
+    // The version whose acknowledged state Redis must hold.
+    let settled = record.maxAcked;
     if (finalVersion < record.maxAcked) {
-      findings.add('acknowledged write lost', `${id} acknowledged v${record.maxAcked}, holds v${finalVersion}`);
-      continue;
-    }
-    if (finalVersion - record.maxAcked > record.unknown) {
+      // Redis holds an older version than the newest acknowledged: every acknowledged write after it is gone.
+      const kill = losses.killOf(partition, record.maxAckedSeq);
+      if (kill === undefined) {
+        findings.add(
+          'acknowledged write lost',
+          `${id} acknowledged v${record.maxAcked} (request #${record.maxAckedSeq}), holds v${finalVersion}`,
+        );
+        continue;
+      }
+      losses.add(kill, 'documentWrites', record.versions.countAbove(finalVersion));
+      if (!record.versions.has(finalVersion)) {
+        ambiguous += 1; // what Redis kept was itself never acknowledged (or nothing is left)
+        continue;
+      }
+      settled = finalVersion;
+    } else if (finalVersion - record.maxAcked > record.unknown) {
       findings.add(
         'versions nobody wrote',
         `${id} acknowledged v${record.maxAcked}, holds v${finalVersion}, ${record.unknown} unanswered requests`,
       );
       continue;
-    }
-    if (finalVersion > record.maxAcked || record.maxAcked === 0) {
+    } else if (finalVersion > record.maxAcked || record.maxAcked === 0) {
       ambiguous += 1; // an unanswered request was applied after the last acknowledged one
       continue;
     }
-    const expected = ledger.stateAt(id, record.maxAcked);
+    const expected = ledger.stateAt(id, settled);
     if (expected === UNKNOWN) {
       ambiguous += 1;
     } else if (expected === DELETED) {
@@ -157,8 +206,12 @@ export async function checkConvergence({
   const eventRows = new Map(eventResult.map((r) => [r.id, r.doc]));
   for (const [id, body] of ledger.events) {
     const doc = eventRows.get(id);
-    if (doc === undefined) findings.add('acknowledged event missing', id);
-    else if (!isDeepStrictEqual(doc, body)) {
+    if (doc === undefined) {
+      const partition = `${events.name}.${partitionOf(id, events.partitions)}`;
+      const kill = losses.killOf(partition, ledger.eventRequests.get(id) ?? 0);
+      if (kill === undefined) findings.add('acknowledged event missing', id);
+      else losses.add(kill, 'events', 1);
+    } else if (!isDeepStrictEqual(doc, body)) {
       findings.add('event row differs', `${id}: ${JSON.stringify(doc)} vs ${JSON.stringify(body)}`);
     }
   }
@@ -189,6 +242,7 @@ export async function checkConvergence({
 
   return {
     documents: { ids: ids.size, rows: rows.size, exact, deleted: deletedChecked, ambiguous },
+    lostByFailover: losses.total,
     events: { acknowledged: ledger.events.size, rows: eventRows.size, unanswered: ledger.unknownEvents.size },
     pending,
     deadLetters: letters.map((l) => ({ id: l.id, reason: l.reason })),
@@ -198,11 +252,18 @@ export async function checkConvergence({
   };
 }
 
-async function pendingCounts(redis: Redis, collections: readonly string[]): Promise<Record<string, number>> {
+/** Entries delivered and not acked, by collection, over every partition. */
+async function pendingCounts(
+  redis: RedisClient,
+  collections: readonly PartitionedCollection[],
+): Promise<Record<string, number>> {
   const result: Record<string, number> = {};
   for (const collection of collections) {
-    const summary = await redis.xpending(partitionKeys(collection).stream, DEFAULT_SINK_GROUP);
-    result[collection] = Number(summary[0]);
+    let pending = 0;
+    for (const { stream } of allPartitions(collection)) {
+      pending += Number((await redis.xpending(stream, DEFAULT_SINK_GROUP))[0]);
+    }
+    result[collection.name] = pending;
   }
 
   return result;
@@ -240,10 +301,11 @@ function readLetter(list: readonly string[]): Letter {
   return { id, sourceId, reason: extra.get(DeadLetterField.REASON) };
 }
 
-async function deadLetters(redis: Redis, collections: readonly string[]): Promise<Letter[]> {
+/** Every dead letter of the collections, over every partition. */
+async function deadLetters(redis: RedisClient, collections: readonly PartitionedCollection[]): Promise<Letter[]> {
   const letters: Letter[] = [];
-  for (const collection of collections) {
-    const entries = await redis.xrange(partitionKeys(collection).deadLetters, '-', '+');
+  for (const keys of collections.flatMap((collection) => allPartitions(collection))) {
+    const entries = await redis.xrange(keys.deadLetters, '-', '+');
     letters.push(...entries.map(([, list]) => readLetter(list)));
   }
 

@@ -1,9 +1,13 @@
 // Faults on a seeded schedule, one at a time: each kind comes once per round, in a seeded order, with seeded
 // pauses, and every fault ends with the stack whole again (servers up, the replica count restored).
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DEFAULT_SINK_GROUP, partitionKeys } from '@app/contracts';
+import { allPartitions, DEFAULT_SINK_GROUP, partitioned } from '@app/contracts';
+import type { RedisClient } from '@app/redis';
 import type { DatabaseKind, DatabaseStopMode, Stack } from '../local-stack';
 import { mulberry32 } from '../shared/random';
+import { CLUSTER_FAULTS, clusterFaults } from './cluster-faults';
+import type { FaultOutcome } from './fault-outcome';
+import type { Ledger } from './ledger';
 
 /** Each database's faults: PostgreSQL's fast and immediate shutdowns, MariaDB's `mariadb-admin shutdown` and kill. */
 const DATABASE_FAULTS = {
@@ -11,33 +15,48 @@ const DATABASE_FAULTS = {
   mariadb: ['mariadb-shutdown', 'mariadb-kill'],
 } as const satisfies Record<DatabaseKind, readonly string[]>;
 
-const APP_FAULTS_BEFORE = ['sink-kill', 'sink-kill-all', 'sink-freeze'] as const;
-const APP_FAULTS_AFTER = ['redis-crash', 'sink-scale', 'ingest-kill'] as const;
+/** What runs Redis: one server, or a Redis Cluster. */
+export type RedisKind = 'server' | 'cluster';
 
-/** Every fault kind of every database. */
+/**
+ * Each Redis kind's faults: one server's SIGKILL and restart on its AOF; a cluster's failovers (graceful, and a
+ * master's SIGKILL) and resharding (cluster-faults.ts). A cluster has no single server to restart on its AOF: its
+ * crash is the master kill, after which a replica serves.
+ */
+const REDIS_FAULTS = {
+  server: ['redis-crash'],
+  cluster: CLUSTER_FAULTS,
+} as const satisfies Record<RedisKind, readonly string[]>;
+
+const APP_FAULTS_BEFORE = ['sink-kill', 'sink-kill-all', 'sink-freeze'] as const;
+const APP_FAULTS_AFTER = ['sink-scale', 'ingest-kill'] as const;
+
+/** Every fault kind of every database and Redis kind. */
 export const FAULT_KINDS = [
   ...APP_FAULTS_BEFORE,
   ...DATABASE_FAULTS.postgres,
   ...DATABASE_FAULTS.mariadb,
+  ...REDIS_FAULTS.server,
+  ...REDIS_FAULTS.cluster,
   ...APP_FAULTS_AFTER,
 ] as const;
 
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-/** The fault kinds a run on `database` can inject, in the order that seeds the schedule. */
-export const faultKindsFor = (database: DatabaseKind): FaultKind[] => [
+/** The fault kinds a run on `database` and `redis` (default one server) can inject, in the order that seeds the schedule. */
+export const faultKindsFor = (database: DatabaseKind, redis: RedisKind = 'server'): FaultKind[] => [
   ...APP_FAULTS_BEFORE,
   ...DATABASE_FAULTS[database],
+  ...REDIS_FAULTS[redis],
   ...APP_FAULTS_AFTER,
 ];
 
 export const isFaultKind = (kind: string): kind is FaultKind => (FAULT_KINDS as readonly string[]).includes(kind);
 
-export interface FaultRecord {
+export interface FaultRecord extends FaultOutcome {
   /** seconds since the run started */
   at: number;
   kind: FaultKind;
-  detail: string;
   ms: number;
 }
 
@@ -49,25 +68,36 @@ export interface Faults {
    * the current round has come (so a short run still sees each kind).
    */
   stop(options?: { round?: boolean }): Promise<void>;
+  /** Runs `task` between two faults (a fault due meanwhile waits for it). */
+  exclusive<T>(task: () => Promise<T>): Promise<T>;
 }
 
 export function startFaults({
   stack,
+  ledger,
   seed,
   kinds,
   claimIdleMs,
   docs,
   startedAt,
+  replicaLag,
 }: {
-  stack: Stack;
+  stack: Stack<RedisClient>;
+  /** the run's ledger, which a master kill marks (see LossWindow) */
+  ledger: Ledger;
   seed: number;
   kinds: readonly FaultKind[];
   claimIdleMs: number;
   docs: string;
   startedAt: number;
+  /** see clusterFaults() */
+  replicaLag?: boolean;
 }): Faults {
-  const foreign = kinds.filter((kind) => !faultKindsFor(stack.databaseKind).includes(kind));
-  if (foreign.length > 0) throw new Error(`faults ${foreign.join(', ')} do not apply to ${stack.databaseKind}`);
+  const redisKind: RedisKind = stack.isCluster ? 'cluster' : 'server';
+  const foreign = kinds.filter((kind) => !faultKindsFor(stack.databaseKind, redisKind).includes(kind));
+  if (foreign.length > 0) {
+    throw new Error(`faults ${foreign.join(', ')} do not apply to ${stack.databaseKind} on a Redis ${redisKind}`);
+  }
   const random = mulberry32(seed ^ 0x5eed);
   const between = (min: number, max: number): number => Math.round(min + random() * (max - min));
   const pickRunning = () => {
@@ -90,16 +120,22 @@ export function startFaults({
     return `${what}, restarted after ${pause} ms`;
   };
 
+  /** Entries `consumer` holds pending, over every partition of the document collection. */
   const heldBy = async (consumer: string): Promise<number> => {
     const redis = stack.redisClient;
-    const summary = await redis.xpending(partitionKeys(docs).stream, DEFAULT_SINK_GROUP).catch((): unknown[] => []);
-    const consumers = (summary[3] ?? []) as [string, string][];
-    const row = consumers.find((r) => r[0] === consumer);
+    const spec = stack.collections.find((c) => c.name === docs) ?? { name: docs };
+    let held = 0;
+    for (const { stream } of allPartitions(partitioned(spec))) {
+      const summary = await redis.xpending(stream, DEFAULT_SINK_GROUP).catch((): unknown[] => []);
+      const consumers = (summary[3] ?? []) as [string, string][];
+      held += Number(consumers.find((r) => r[0] === consumer)?.[1] ?? 0);
+    }
 
-    return row ? Number(row[1]) : 0;
+    return held;
   };
 
-  const faults: Record<FaultKind, () => Promise<string>> = {
+  const faults: Record<FaultKind, () => Promise<string | FaultOutcome>> = {
+    ...clusterFaults({ stack, ledger, random, replicaLag }),
     async 'sink-kill'() {
       const victim = pickRunning();
       if (!victim) return 'no sink running';
@@ -176,6 +212,14 @@ export function startFaults({
     },
   };
 
+  let lock: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(task: () => Promise<T>): Promise<T> => {
+    const run = lock.then(task);
+    lock = run.catch(() => undefined);
+
+    return run;
+  };
+
   let finishRound = false;
   let deck: FaultKind[] = [];
   const loop = (async () => {
@@ -184,16 +228,21 @@ export function startFaults({
       if (!running && !(finishRound && deck.length > 0)) break;
       if (deck.length === 0) deck = shuffle([...kinds], random);
       const kind = deck.shift() as FaultKind;
-      const at = Date.now();
-      const detail = await faults[kind]();
+      const { at, outcome } = await exclusive(async () => ({ at: Date.now(), outcome: await faults[kind]() }));
       injected[kind] = (injected[kind] ?? 0) + 1;
-      timeline.push({ at: Math.round((at - startedAt) / 100) / 10, kind, detail, ms: Date.now() - at });
+      timeline.push({
+        at: Math.round((at - startedAt) / 100) / 10,
+        kind,
+        ...(typeof outcome === 'string' ? { detail: outcome } : outcome),
+        ms: Date.now() - at,
+      });
     }
   })();
 
   return {
     timeline,
     injected,
+    exclusive,
     async stop({ round = false } = {}) {
       finishRound = round;
       running = false;

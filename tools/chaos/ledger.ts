@@ -4,7 +4,13 @@
 // of one id, ordered by version, replay its history whatever order the concurrent clients saw the answers in.
 // A request whose answer never came (ingest killed mid-request) may or may not have been applied: it is counted
 // as "unknown" and may fill one version nobody acknowledged, but no more than one.
+//
+// Every request is numbered as it is sent, and each acknowledgement keeps the number of its request, so that the check
+// can tell whether a write Redis lost was sent just before a Redis Cluster master was killed (LedgerMark). The number
+// of the request, not the order of the answers: a _bulk answer can come seconds after the master applied its items,
+// once its other partitions' items got through a failover.
 import { applyMergePatch } from '@app/contracts';
+import { VersionRanges } from './version-ranges';
 
 export const DELETED = Symbol('deleted');
 export const UNKNOWN = Symbol('unknown');
@@ -16,23 +22,49 @@ export interface AckedWrite {
   body?: JsonObject;
 }
 
+/**
+ * A version acknowledged twice: Redis lost one write (a failover) and handed its version out again. The lost one is
+ * the one sent first, which the dead master applied; its answer can come after the other's (a _bulk held up by the
+ * failover).
+ */
+export interface ReissuedVersion {
+  version: number;
+  /** the request number of the lost acknowledgement, when the ledger still kept both writes */
+  firstSeq: number | undefined;
+  /** the request number of the later of the two acknowledgements */
+  seq: number;
+}
+
 export class DocumentRecord {
-  /** acknowledged writes by version, from the newest put or delete on */
-  readonly writes = new Map<number, AckedWrite>();
+  /** acknowledged writes by version, from the newest put or delete on, each with its request number */
+  readonly writes = new Map<number, AckedWrite & { seq: number }>();
+  /** every version acknowledged, compactly */
+  readonly versions = new VersionRanges();
   maxAcked = 0;
+  /** the request number of the acknowledgement of maxAcked */
+  maxAckedSeq = 0;
   /** requests whose outcome is unknown */
   unknown = 0;
-  /** two acknowledgements that named the same version: must never happen */
+  /** two acknowledgements that named the same version: only a failover that lost the first may cause one */
   duplicateVersions = 0;
+  readonly reissued: ReissuedVersion[] = [];
+}
+
+/** How many requests had been sent at a moment of the run. */
+export interface LedgerMark {
+  requests: number;
 }
 
 export class Ledger {
   readonly documents = new Map<string, DocumentRecord>();
   /** event id → body, for every acknowledged event */
   readonly events = new Map<string, JsonObject>();
+  /** event id → the number of the request that first got it acknowledged */
+  readonly eventRequests = new Map<string, number>();
   /** event ids whose POST outcome is unknown */
   readonly unknownEvents = new Set<string>();
   ackedDocumentWrites = 0;
+  requestsSent = 0;
 
   record(id: string): DocumentRecord {
     let record = this.documents.get(id);
@@ -44,16 +76,45 @@ export class Ledger {
     return record;
   }
 
-  acked(id: string, version: number, write: AckedWrite): void {
+  /** Numbers a request about to be sent; give the number to acked() or ackedEvent() with its answer. */
+  nextRequest(): number {
+    this.requestsSent += 1;
+
+    return this.requestsSent;
+  }
+
+  /** The requests sent so far: one sent after this has a higher number than the mark's count. */
+  mark(): LedgerMark {
+    return { requests: this.requestsSent };
+  }
+
+  /** An acknowledged document write; `request` is its request's number (default: a request of its own). */
+  acked(id: string, version: number, write: AckedWrite, request = this.nextRequest()): void {
     const record = this.record(id);
     this.ackedDocumentWrites += 1;
-    if (record.writes.has(version)) record.duplicateVersions += 1;
-    record.writes.set(version, write);
-    if (version > record.maxAcked) record.maxAcked = version;
+    const seq = request;
+    const known = record.writes.get(version);
+    if (!record.versions.add(version)) {
+      record.duplicateVersions += 1;
+      const lost = known === undefined ? undefined : Math.min(known.seq, seq);
+      record.reissued.push({ version, firstSeq: lost, seq: Math.max(known?.seq ?? seq, seq) });
+    }
+    // Of two acknowledgements of one version, Redis holds the one sent last: the other was lost.
+    if (!known || known.seq < seq) record.writes.set(version, { ...write, seq });
+    if (version > record.maxAcked) {
+      record.maxAcked = version;
+      record.maxAckedSeq = seq;
+    }
     // A put or delete makes the past irrelevant to what the document is now: keep memory bounded.
     if (write.op !== 'patch') {
       for (const older of record.writes.keys()) if (older < version) record.writes.delete(older);
     }
+  }
+
+  /** An acknowledged event; `request` is its request's number (default: a request of its own). */
+  ackedEvent(id: string, body: JsonObject, request = this.nextRequest()): void {
+    this.events.set(id, body);
+    if (!this.eventRequests.has(id)) this.eventRequests.set(id, request);
   }
 
   unknownOutcome(id: string): void {

@@ -1,11 +1,13 @@
 // Chaos run: a whole Spillway on loopback under seeded traffic and seeded faults, then a check that the database
-// (PostgreSQL, or MariaDB with --db mariadb) holds exactly what Redis acknowledged. Usage: npm run chaos -- --help
+// (PostgreSQL, or MariaDB with --db mariadb) holds exactly what Redis acknowledged (one redis-server, or a Redis
+// Cluster with --cluster). Usage: npm run chaos -- --help
+import { MAX_PARTITIONS } from '@app/contracts';
 import type { DatabaseKind } from '../local-stack';
 import { runTool, stringFlags } from '../shared/cli';
 import { DATABASE_FLAG_HELP, readDatabaseFlag } from './database-flag';
-import { faultKindsFor, type FaultKind, isFaultKind } from './faults';
+import { faultKindsFor, type FaultKind, isFaultKind, type RedisKind } from './faults';
 import { formatChaosReport } from './report';
-import { runChaos } from './runner';
+import { CLUSTER_PARTITIONS, runChaos } from './runner';
 
 const USAGE = `Usage: npm run chaos -- [flags]
 
@@ -14,16 +16,29 @@ seeded traffic while injecting seeded faults, then drains and checks that the ta
 acknowledged.
 
   --db KIND          ${DATABASE_FLAG_HELP}, and its faults
+  --cluster          a local Redis Cluster (3 masters, 3 replicas) instead of one redis-server, and its faults
+                     in place of redis-crash; acknowledged writes that a killed master had not yet replicated are
+                     counted as "lost by failover", any other loss fails the run
+  --partitions N     each collection's partitions (default ${CLUSTER_PARTITIONS} with --cluster, else 1)
+  --replica-lag      with --cluster: every other master-kill first pauses the master's replica and cuts its
+                     link, 300 ms before the SIGKILL, so that the kill loses what the master acknowledged meanwhile
   --duration S       seconds of traffic and faults (default 120)
+  --finish-round     go on after --duration until every fault kind of the round under way has struck
   --replicas N       sink replicas (default 4)
   --clients N        concurrent HTTP clients (default 32)
   --ids N            document ids (default 2000; 1% of them take half the writes)
   --rate N           requests per second at most (default: as fast as answered)
-  --faults LIST      comma-separated kinds or "none"; default all the database's:
+  --faults LIST      comma-separated kinds or "none"; default all the database's and Redis's:
                        postgres: ${faultKindsFor('postgres').join(', ')}
                        mariadb:  ${faultKindsFor('mariadb').join(', ')}
+                       --cluster: ${faultKindsFor('postgres', 'cluster')
+                         .filter((kind) => !faultKindsFor('postgres').includes(kind))
+                         .join(', ')} in place of redis-crash
                      (pg-stop-fast: pg_ctl stop -m fast, pg-stop-immediate: -m immediate; mariadb-shutdown:
-                     mariadb-admin shutdown, mariadb-kill: SIGKILL to mariadbd; each restarts it after 1-5 s)
+                     mariadb-admin shutdown, mariadb-kill: SIGKILL to mariadbd; each restarts it after 1-5 s;
+                     cluster-failover: CLUSTER FAILOVER on a replica; master-kill: SIGKILL of a master, its replica
+                     takes over, it comes back as a replica; reshard: a partition's slot moved to another master,
+                     then redis-cli --cluster reshard of 50-400 slots, under load)
   --poison N         entries made undeliverable on purpose (default 4)
   --claim-idle MS    SINK_CLAIM_IDLE_MS of the sinks (default 3000)
   --seed N           replays a run's operations and fault schedule (default random, printed)
@@ -34,14 +49,15 @@ acknowledged.
 Exit codes: 0 passed, 1 failed (mismatches, crashes or answers outside the contract), 2 bad usage.
 `;
 
-/** The --faults list: kinds of the database's, "none", or (not given) all of them. */
-function readFaults(list: string, database: DatabaseKind): FaultKind[] {
-  const known = faultKindsFor(database);
+/** The --faults list: kinds of the database's and Redis's, "none", or (not given) all of them. */
+function readFaults(list: string, database: DatabaseKind, redis: RedisKind): FaultKind[] {
+  const known = faultKindsFor(database, redis);
   if (list === '') return known;
   const faults = list === 'none' ? [] : list.split(',').map((f) => f.trim());
   const unknown = faults.filter((f) => !isFaultKind(f) || !known.includes(f));
   if (unknown.length) {
-    throw new Error(`unknown fault kind ${unknown.join(', ')} for ${database}; known: ${known.join(', ')}`);
+    const where = `${database} on ${redis === 'cluster' ? 'a Redis Cluster' : 'one redis-server'}`;
+    throw new Error(`unknown fault kind ${unknown.join(', ')} for ${where}; known: ${known.join(', ')}`);
   }
 
   return faults.filter(isFaultKind);
@@ -61,16 +77,25 @@ runTool({
       faults: undefined,
       poison: '4',
       'claim-idle': '3000',
+      partitions: undefined,
     }),
     keep: { type: 'boolean', default: false },
+    cluster: { type: 'boolean', default: false },
+    'finish-round': { type: 'boolean', default: false },
+    'replica-lag': { type: 'boolean', default: false },
   },
   read: (flags) => {
     const database = readDatabaseFlag(flags.string('db'));
-    const faults = readFaults(flags.string('faults'), database);
+    const cluster = flags.boolean('cluster');
+    const faults = readFaults(flags.string('faults'), database, cluster ? 'cluster' : 'server');
 
     return {
       database,
+      cluster,
+      partitions: flags.optionalInt('partitions', 1, MAX_PARTITIONS),
       duration: flags.int('duration', 5, 3600),
+      finishFaultRound: flags.boolean('finish-round'),
+      replicaLag: flags.boolean('replica-lag'),
       replicas: flags.int('replicas', 1, 16),
       clients: flags.int('clients', 1, 512),
       ids: flags.int('ids', 100, 1_000_000),

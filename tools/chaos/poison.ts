@@ -1,6 +1,6 @@
 // Entries the run appends on purpose for the sink to dead-letter.
-import type { Redis } from 'ioredis';
 import { ChangeOp, documentKeys, EntryFieldV1, type PartitionedCollection } from '@app/contracts';
+import type { RedisClient } from '@app/redis';
 import type { DatabaseKind } from '../local-stack';
 
 /** An entry the run appended on purpose for the sink to dead-letter. */
@@ -26,7 +26,7 @@ const REFUSED_JSON: Record<DatabaseKind, { doc: (id: string) => string; why: str
  * longer writes, so the run also keeps the sink's reading of a pre-upgrade backlog honest.
  */
 export async function injectPoison(
-  redis: Redis,
+  redis: RedisClient,
   collection: PartitionedCollection,
   n: number,
   database: DatabaseKind,

@@ -1,5 +1,6 @@
 // The chaos and soak reports as text.
-import type { ChaosReport, Memory, Sample } from './runner';
+import type { Verdict } from './check';
+import { type ChaosReport, CLUSTER_PARTITIONS, type Memory, type Sample } from './runner';
 
 const table = (rows: readonly (readonly (string | number)[])[]): string => {
   const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
@@ -31,6 +32,71 @@ const memoryLine = (m: Memory): string => {
   return `ingest ${m.ingest ?? '-'} MB; sinks ${sinks}`;
 };
 
+/** Per master kill: what it lost, or that it lost nothing. */
+function failoverLossLines({ lostByFailover }: Verdict): string[] {
+  return lostByFailover.byFault.map(
+    ({ fault, documentWrites, events }) =>
+      `  ${fault}: ${documentWrites} acknowledged document writes and ${events} acknowledged events lost`,
+  );
+}
+
+const count = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/** The run's Redis and partitions, as the options say them. */
+function layoutOf(report: ChaosReport): { cluster: boolean; partitions: number | undefined } {
+  const options = report.options as { cluster?: boolean; partitions?: number };
+
+  return { cluster: options.cluster === true, partitions: options.partitions };
+}
+
+/**
+ * What held, said plainly: the database equals Redis; every acknowledged write is in Redis and every acknowledged
+ * event in the database, save what a master kill lost before replicating it (counted); nothing pending; the dead
+ * letters are exactly the poison.
+ */
+function verdictLine(report: ChaosReport): string {
+  const { verdict, faults } = report;
+  if (verdict.mismatches > 0) {
+    return (
+      `verdict: ${count(verdict.mismatches, 'mismatch', 'mismatches')}: the database, Redis and the acknowledged ` +
+      'writes disagree beyond what a killed master can lose'
+    );
+  }
+  const lost = verdict.lostByFailover;
+  const kills = count(lost.byFault.length, 'master kill');
+  const exception =
+    lost.byFault.length === 0
+      ? ''
+      : lost.documentWrites + lost.events === 0
+        ? ` (the ${kills} lost nothing)`
+        : `, save ${count(lost.documentWrites, 'document write')} and ${count(lost.events, 'event')} that ` +
+          `${kills} acknowledged and had not yet replicated`;
+  const graceful = [
+    count(faults.injected['cluster-failover'] ?? 0, 'CLUSTER FAILOVER'),
+    count(faults.injected.reshard ?? 0, 'reshard'),
+  ];
+  const lossless = layoutOf(report).cluster ? `; ${graceful.join(' and ')} lost nothing` : '';
+
+  return (
+    'verdict: the database equals Redis; every acknowledged write is in Redis and every acknowledged event in the ' +
+    `database${exception}${lossless}; nothing is pending; the dead letters are the ` +
+    `${count(report.poison.length, 'injected entry', 'injected entries')}, once each`
+  );
+}
+
+function layoutLine(report: ChaosReport): string {
+  const { cluster, partitions } = layoutOf(report);
+  const redis = cluster ? ', on a Redis Cluster (3 masters, 3 replicas)' : '';
+  const cut =
+    partitions === undefined
+      ? cluster
+        ? ` with ${CLUSTER_PARTITIONS} partitions`
+        : ''
+      : ` with ${partitions} partitions`;
+
+  return `${redis}${cut}`;
+}
+
 export function formatChaosReport(report: ChaosReport): string {
   const { verdict } = report;
   const injected = Object.entries(report.faults.injected)
@@ -39,7 +105,7 @@ export function formatChaosReport(report: ChaosReport): string {
   const { documents, events } = verdict;
   const lines = [
     '',
-    `chaos run, seed ${report.seed}: ${report.passed ? 'PASSED' : 'FAILED'}`,
+    `chaos run, seed ${report.seed}${layoutLine(report)}: ${report.passed ? 'PASSED' : 'FAILED'}`,
     `  replay: ${report.replay} (same operations and fault schedule; their interleaving follows the clock)`,
     '',
     `operations: ${report.traffic.requests} requests in ${(report.sentMs / 1000).toFixed(1)} s; acknowledged ` +
@@ -61,13 +127,22 @@ export function formatChaosReport(report: ChaosReport): string {
       .map(([c, n]) => `${c} ${n}`)
       .join(', ')}`,
     `dead letters: ${verdict.deadLetters.length} (${verdict.deadLetters.map((d) => d.reason).join('; ') || 'none'})`,
+    ...(verdict.lostByFailover.byFault.length
+      ? [
+          `lost by failover: ${verdict.lostByFailover.documentWrites} acknowledged document writes and ` +
+            `${verdict.lostByFailover.events} acknowledged events (a killed master had not replicated them)`,
+          ...failoverLossLines(verdict),
+        ]
+      : []),
     `mismatches: ${verdict.mismatches}${verdict.mismatches ? ` ${JSON.stringify(verdict.mismatchesByKind)}` : ''}`,
     ...verdict.examples.map((e) => `  ${e}`),
+    verdictLine(report),
     '',
     `memory at start:    ${memoryLine(report.memory.start)}`,
     `memory at load end: ${memoryLine(report.memory.loadEnd)}`,
     `memory at end:      ${memoryLine(report.memory.end)}`,
     ...(report.failures.length ? ['', 'FAILURES:', ...report.failures.map((f) => `  ${f}`)] : []),
+    ...(report.appOutput ? ['', 'the last lines of each app:', report.appOutput] : []),
     '',
   ];
 

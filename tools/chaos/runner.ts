@@ -3,10 +3,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { partitioned } from '@app/contracts';
+import { type PartitionedCollection, partitioned } from '@app/contracts';
+import type { RedisClient } from '@app/redis';
 import { type DatabaseKind, Stack } from '../local-stack';
 import { mulberry32 } from '../shared/random';
 import { checkConvergence, type Verdict } from './check';
+import type { MasterKill } from './failover-losses';
 import { type FaultKind, type FaultRecord, startFaults } from './faults';
 import { Ledger } from './ledger';
 import { injectPoison, type Poison } from './poison';
@@ -15,6 +17,8 @@ import { startTraffic, TrafficStats } from './workload';
 export const DOCS = 'chaos_docs';
 export const EVENTS = 'chaos_events';
 const SAMPLE_EVERY_MS = 1000;
+/** Partitions of each collection on a Redis Cluster, unless told otherwise. */
+export const CLUSTER_PARTITIONS = 8;
 
 /** The load of one run: seeded traffic, and the faults and poison entries to inject meanwhile. */
 export interface LoadOptions {
@@ -30,9 +34,19 @@ export interface LoadOptions {
   claimIdleMs: number;
   /** go on after `duration` until every kind of the current fault round has come */
   finishFaultRound?: boolean;
+  /** on a cluster, every other master kill cuts its replica off 300 ms before (see cluster-faults.ts) */
+  replicaLag?: boolean;
 }
 
-export interface ChaosOptions extends LoadOptions {
+/** Where the run's Redis is and how its collections are cut. */
+export interface RedisLayout {
+  /** run on a local Redis Cluster of 3 masters and 3 replicas instead of one redis-server */
+  cluster?: boolean;
+  /** each collection's `partitions:`; default 1 on one server, CLUSTER_PARTITIONS on a cluster */
+  partitions?: number;
+}
+
+export interface ChaosOptions extends LoadOptions, RedisLayout {
   /** the database the sinks write to; default 'postgres' */
   database?: DatabaseKind;
   replicas: number;
@@ -85,45 +99,63 @@ export interface ChaosReport {
   memory: { start: Memory; loadEnd: Memory; end: Memory };
   backlog: { max: number; samples: Sample[] };
   failures: string[];
+  /** the last lines each app printed, when the run failed */
+  appOutput?: string;
   passed: boolean;
 }
 
 const mb = (bytes: number | undefined): number | undefined =>
   bytes === undefined ? undefined : Math.round((bytes / 1048576) * 10) / 10;
 
-export function memory(stack: Stack): Memory {
+export function memory(stack: Stack<RedisClient>): Memory {
   return {
     ingest: mb(stack.ingest?.rssBytes()),
     sinks: Object.fromEntries(stack.sinks.map((s) => [s.name, mb(s.rssBytes())])),
   };
 }
 
+/** A collection of the run's stack, by name, with its partition count. */
+export const collectionOf = (stack: Stack<RedisClient>, name: string): PartitionedCollection =>
+  partitioned(stack.collections.find((c) => c.name === name) ?? { name });
+
 /**
- * The stack a chaos or soak run drives: Redis with appendfsync always (or `redisFsync`), PostgreSQL or MariaDB, one
- * document and one event collection.
+ * The stack a chaos or soak run drives: Redis (one server, or a Redis Cluster of 3 masters and 3 replicas) with
+ * appendfsync always (or `redisFsync`), PostgreSQL or MariaDB, one document and one event collection.
  */
-export function chaosStack(options: {
-  dir?: string;
-  database?: DatabaseKind;
-  replicas: number;
-  claimIdleMs: number;
-  redisFsync?: 'always' | 'everysec';
-}): Stack {
-  return new Stack({
+export function chaosStack(
+  options: RedisLayout & {
+    dir?: string;
+    database?: DatabaseKind;
+    replicas: number;
+    claimIdleMs: number;
+    redisFsync?: 'always' | 'everysec';
+  },
+): Stack<RedisClient> {
+  const partitions = options.partitions ?? (options.cluster ? CLUSTER_PARTITIONS : undefined);
+  const partitioning = partitions === undefined ? {} : { partitions };
+
+  return new Stack<RedisClient>({
     dir: options.dir ?? mkdtempSync(join(tmpdir(), 'spillway-chaos-')),
     database: options.database,
     replicas: options.replicas,
     redisFsync: options.redisFsync ?? 'always',
+    redisCluster: options.cluster ? {} : undefined,
     // PostgreSQL: no fsync (a process crash loses nothing fsync would keep) and, as some servers run, asynchronous
     // commits by default: the sink must turn synchronous commits on for its own sessions, and the pg-stop faults
     // check it. MariaDB: the redo log written at each commit and flushed once a second, which a mariadbd crash
     // loses nothing of.
     databaseDurable: false,
     collections: [
-      { name: DOCS, kind: 'document', schema: { type: 'object', required: ['owner'] } },
-      { name: EVENTS, kind: 'event' },
+      { name: DOCS, kind: 'document', schema: { type: 'object', required: ['owner'] }, ...partitioning },
+      { name: EVENTS, kind: 'event', ...partitioning },
     ],
-    sinkEnv: { SINK_CLAIM_IDLE_MS: String(options.claimIdleMs), SINK_BLOCK_MS: '500', SINK_SHUTDOWN_MS: '8000' },
+    sinkEnv: {
+      SINK_CLAIM_IDLE_MS: String(options.claimIdleMs),
+      SINK_BLOCK_MS: '500',
+      SINK_SHUTDOWN_MS: '8000',
+      // Many partitions leased over the sinks: a killed sink's leases lapse in 3 s rather than 10.
+      ...(options.cluster ? { SINK_LEASE_TTL_MS: '3000' } : {}),
+    },
   });
 }
 
@@ -139,7 +171,7 @@ export interface LoadResult {
  * Returns once the faults have stopped with the stack whole and every request has its answer.
  */
 export async function runLoad(
-  stack: Stack,
+  stack: Stack<RedisClient>,
   { ledger, stats, say }: RunRecord,
   options: LoadOptions,
 ): Promise<LoadResult> {
@@ -161,11 +193,13 @@ export async function runLoad(
   const faults = options.faults.length
     ? startFaults({
         stack,
+        ledger,
         seed: options.seed,
         kinds: options.faults,
         claimIdleMs: options.claimIdleMs,
         docs: DOCS,
         startedAt,
+        replicaLag: options.replicaLag,
       })
     : undefined;
   const random = mulberry32(options.seed ^ 0xbad);
@@ -173,6 +207,14 @@ export async function runLoad(
     (a, b) => a - b,
   );
   const poison: Poison[] = [];
+  const injectOne = () => injectPoison(stack.redisClient, collectionOf(stack, DOCS), poison.length, stack.databaseKind);
+  // On a cluster the run's own entries are on the replicas before the next fault, so no master kill loses one.
+  const injectDurably = async (): Promise<Poison> => {
+    const entry = await injectOne();
+    await stack.redisClusterHandle.waitForReplication();
+
+    return entry;
+  };
   let faultsShown = 0;
   const showFaults = (): void => {
     for (const fault of faults?.timeline.slice(faultsShown) ?? []) say(`  ${fault.at}s ${fault.kind}: ${fault.detail}`);
@@ -182,9 +224,7 @@ export async function runLoad(
     await sleep(SAMPLE_EVERY_MS);
     while (poisonAt.length > 0 && (poisonAt[0] ?? Infinity) <= Date.now()) {
       poisonAt.shift();
-      poison.push(
-        await injectPoison(stack.redisClient, partitioned({ name: DOCS }), poison.length, stack.databaseKind),
-      );
+      poison.push(await (stack.isCluster ? (faults?.exclusive(injectDurably) ?? injectDurably()) : injectOne()));
     }
     const backlog = await stack.backlog().catch(() => undefined);
     const mem = memory(stack);
@@ -209,21 +249,29 @@ export async function runLoad(
   };
 }
 
+/** The master kills of a fault timeline, with what each may have lost (see check.ts). */
+export const masterKillsOf = (timeline: readonly FaultRecord[]): MasterKill[] =>
+  timeline.flatMap(({ at, kind, partitions = [], lossWindow }) =>
+    lossWindow ? [{ fault: `${at} s ${kind}`, partitions, ...lossWindow }] : [],
+  );
+
 /** After the load: drain, check, and list what failed. */
 export async function drainAndVerify(
-  stack: Stack,
+  stack: Stack<RedisClient>,
   { ledger, stats }: Pick<RunRecord, 'ledger' | 'stats'>,
   poison: readonly Poison[],
   drainTimeoutMs: number,
+  timeline: readonly FaultRecord[] = [],
 ): Promise<{ drainMs: number; verdict: Verdict; failures: string[] }> {
   const drainMs = await stack.waitDrained(drainTimeoutMs);
   const verdict = await checkConvergence({
     redis: stack.redisClient,
     database: stack.databaseReader,
     ledger,
-    docs: DOCS,
-    events: EVENTS,
+    docs: collectionOf(stack, DOCS),
+    events: collectionOf(stack, EVENTS),
     poison,
+    masterKills: masterKillsOf(timeline),
   });
   const unexpectedExits = stack.unexpectedExits();
   const apps = [stack.ingestApp, ...stack.sinks];
@@ -246,7 +294,7 @@ export async function drainAndVerify(
 }
 
 /** The last lines each app printed, for an error report. */
-export function appOutputTails(stack: Stack): string {
+export function appOutputTails(stack: Stack<RedisClient>): string {
   return [stack.ingest, ...stack.allSinks]
     .filter((app) => app !== undefined)
     .map((app) => `--- ${app.name}\n${app.output.slice(-15).join('\n')}`)
@@ -267,7 +315,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const stack = chaosStack(options);
   const record: RunRecord = { ledger: new Ledger(), stats: new TrafficStats(), say };
   try {
-    say(`starting Redis, ${stack.databaseKind}, ingest and ${options.replicas} sinks in ${stack.dir}`);
+    const redis = options.cluster ? 'a Redis Cluster (3 masters, 3 replicas)' : 'Redis';
+    const partitions = collectionOf(stack, DOCS).partitions;
+    say(`starting ${redis}, ${stack.databaseKind}, ingest and ${options.replicas} sinks in ${stack.dir}`);
+    if (partitions > 1) say(`each collection has ${partitions} partitions`);
     await stack.start();
     const memoryAtStart = memory(stack);
     const faultList = options.faults.length ? options.faults.join(', ') : 'no faults';
@@ -275,15 +326,30 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     const load = await runLoad(stack, record, options);
     const memoryAtLoadEnd = memory(stack);
     say('waiting for the backlog to drain');
-    const { drainMs, verdict, failures } = await drainAndVerify(stack, record, load.poison, options.drainTimeoutMs);
+    const { drainMs, verdict, failures } = await drainAndVerify(
+      stack,
+      record,
+      load.poison,
+      options.drainTimeoutMs,
+      load.faults.timeline,
+    );
+    const layout = options.cluster
+      ? `--cluster ${partitions === CLUSTER_PARTITIONS ? '' : `--partitions ${partitions} `}`
+      : partitions > 1
+        ? `--partitions ${partitions} `
+        : '';
     const flags =
+      layout +
       `${stack.databaseKind === 'postgres' ? '' : `--db ${stack.databaseKind} `}` +
       `--seed ${options.seed} --duration ${options.duration} --replicas ${options.replicas} ` +
       `--clients ${options.clients} --ids ${options.ids}`;
 
     return {
       seed: options.seed,
-      replay: `npm run chaos -- ${flags}${options.faults.length ? '' : ' --faults none'}`,
+      replay:
+        `npm run chaos -- ${flags}${options.faults.length ? '' : ' --faults none'}` +
+        (options.finishFaultRound ? ' --finish-round' : '') +
+        (options.replicaLag ? ' --replica-lag' : ''),
       options: { ...options, onProgress: undefined },
       sentMs: load.sentMs,
       drainMs,
@@ -294,6 +360,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       memory: { start: memoryAtStart, loadEnd: memoryAtLoadEnd, end: memory(stack) },
       backlog: { max: Math.max(0, ...load.samples.map((s) => s.backlog)), samples: load.samples },
       failures,
+      ...(failures.length ? { appOutput: appOutputTails(stack) } : {}),
       passed: failures.length === 0,
     };
   } catch (error) {

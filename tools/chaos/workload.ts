@@ -137,6 +137,8 @@ export function startTraffic({
     if (reply.status === 202 || reply.status === 200) return 'ok';
     if (!REFUSALS.has(reply.status)) {
       stats.violation(`${describe}: ${reply.status} ${JSON.stringify(reply.body).slice(0, 300)}`);
+      // A server error (a 500 is outside the contract) says nothing of what was written before it failed.
+      if (reply.status >= 500) return 'unknown';
     }
 
     return 'refused';
@@ -173,6 +175,7 @@ export function startTraffic({
 
   /** Sends one operation and enters its answer; returns the reply ({ error } when none came). */
   const execute = async (op: Operation): Promise<Reply> => {
+    const request = ledger.nextRequest(); // numbered as it is sent (see ledger.ts)
     switch (op.kind) {
       case 'put':
       case 'create': {
@@ -185,7 +188,9 @@ export function startTraffic({
             ? await send('PUT', documentPath(op.id), op.body, headers)
             : await send('POST', `/v1/${options.docs}`, { ...op.body, id: op.id });
         const outcome = judge(conditional ? 'put-if-match' : op.kind, reply, `${op.kind} ${op.id}`);
-        if (outcome === 'ok') ledger.acked(op.id, versionOf(reply), { op: 'put', body: { ...op.body, id: op.id } });
+        if (outcome === 'ok') {
+          ledger.acked(op.id, versionOf(reply), { op: 'put', body: { ...op.body, id: op.id } }, request);
+        }
         if (outcome === 'unknown') ledger.unknownOutcome(op.id);
 
         return reply;
@@ -195,7 +200,7 @@ export function startTraffic({
         const body = op.kind === 'patch' ? op.body : undefined;
         const reply = await send(op.kind === 'patch' ? 'PATCH' : 'DELETE', documentPath(op.id), body);
         const outcome = judge(op.kind, reply, `${op.kind} ${op.id}`);
-        if (outcome === 'ok') ledger.acked(op.id, versionOf(reply), { op: op.kind, body });
+        if (outcome === 'ok') ledger.acked(op.id, versionOf(reply), { op: op.kind, body }, request);
         if (outcome === 'unknown') ledger.unknownOutcome(op.id);
 
         return reply;
@@ -203,7 +208,7 @@ export function startTraffic({
       case 'event': {
         const reply = await send('POST', `/v1/${options.events}`, op.body);
         const outcome = judge('event', reply, `event ${op.id}`);
-        if (outcome === 'ok') ledger.events.set(op.id, op.body);
+        if (outcome === 'ok') ledger.ackedEvent(op.id, op.body, request);
         if (outcome === 'unknown') ledger.unknownEvents.add(op.id);
 
         return reply;
@@ -218,7 +223,7 @@ export function startTraffic({
             acked: (item, result) => {
               const body =
                 item.op === 'put' ? { ...item.doc, id: item.id } : item.op === 'patch' ? item.doc : undefined;
-              ledger.acked(item.id, Number(result.version), { op: item.op, body });
+              ledger.acked(item.id, Number(result.version), { op: item.op, body }, request);
             },
             unknown: (item) => ledger.unknownOutcome(item.id),
           });
@@ -233,7 +238,7 @@ export function startTraffic({
         if (outcome === 'ok') {
           settleItems(reply, op.events, {
             describe: (e) => `_bulk event ${e.id}`,
-            acked: (e) => ledger.events.set(e.id, e.body),
+            acked: (e) => ledger.ackedEvent(e.id, e.body, request),
             unknown: (e) => ledger.unknownEvents.add(e.id),
           });
         }

@@ -1,18 +1,21 @@
-// A whole Spillway on loopback for the fault and load tools (chaos, fuzz, soak, bench): its own Redis and database
-// (PostgreSQL, or MariaDB) in a folder of its own, one ingest process and N sink processes (the built apps), each of
-// which can be killed, frozen, stopped and started again while the others run.
+// A whole Spillway on loopback for the fault and load tools (chaos, fuzz, soak, bench): its own Redis (one server, or a
+// local Redis Cluster) and database (PostgreSQL, or MariaDB) in a folder of its own, one ingest process and N sink
+// processes (the built apps), each of which can be killed, frozen, stopped and started again while the others run.
 import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { allPartitions, DEFAULT_SINK_GROUP, partitioned } from '@app/contracts';
+import type { RedisClient } from '@app/redis';
 import { AppProcess, type UnexpectedExit } from './app-process';
 import { ensureServerBinaries } from './binaries';
 import { sleep } from './commands';
 import { type DatabaseKind, type DatabaseReader, type DatabaseServer, startDatabaseServer } from './database-server';
 import { stopAll } from './processes';
 import { ensureBuilt } from './project';
-import { type RedisFsync, type RedisServer, startRedis } from './redis';
+import type { RedisFsync, RedisServer } from './redis';
+import type { RedisClusterServer } from './redis-cluster';
+import { type StackRedis, type StackRedisOptions, startStackRedis } from './stack-redis';
 
 /** A collection file the stack writes for the apps (JSON is YAML: the loader reads it as any other). */
 export interface CollectionSpec {
@@ -25,14 +28,14 @@ export interface CollectionSpec {
   extra?: Record<string, unknown>;
 }
 
-/** What a Stack runs. */
-export interface StackOptions {
+/** What a Stack runs, whatever its Redis. */
+export interface StackCommonOptions {
   /** its folder: collection files, Redis and database data; removed by stop() unless kept */
   dir: string;
   /** sink processes to start with; default 2 */
   replicas?: number;
   collections: CollectionSpec[];
-  /** Redis's AOF fsync; default 'always' */
+  /** Redis's AOF fsync (every node's, on a cluster); default 'always' */
   redisFsync?: RedisFsync;
   /** the database the apps write to; default 'postgres' */
   database?: DatabaseKind;
@@ -44,29 +47,45 @@ export interface StackOptions {
   ingestEnv?: Record<string, string>;
 }
 
+/**
+ * What a Stack runs. `redisCluster`: a local Redis Cluster (3 masters with a replica each, unless told otherwise)
+ * instead of one redis-server, whose nodes the apps get as REDIS_CLUSTER_NODES. Only a `Stack<RedisClient>` may run
+ * one: a plain `Stack` runs one redis-server and hands out its `Redis` client.
+ */
+export type StackOptions<R extends RedisClient = Redis> = StackCommonOptions &
+  ([R] extends [Redis] ? { redisCluster?: undefined } : { redisCluster?: StackRedisOptions['cluster'] });
+
 /** Entries not yet acked by the group, by collection name. */
 export type Backlog = Record<string, number>;
 
-export class Stack {
+/**
+ * A Spillway on loopback. `R` is its Redis client's type: `Redis` (the default) for one redis-server, `RedisClient` for
+ * a stack that may run a Redis Cluster (see StackOptions).
+ */
+export class Stack<R extends RedisClient = Redis> {
   readonly dir: string;
   readonly collections: CollectionSpec[];
+  /** the one redis-server; undefined on a cluster */
   redisServer: RedisServer | undefined;
+  /** the local Redis Cluster, when the stack runs one */
+  redisCluster: RedisClusterServer | undefined;
   databaseServer: DatabaseServer | undefined;
   ingest: AppProcess | undefined;
   /** the sink replicas running now */
   sinks: AppProcess[] = [];
   /** every sink process ever started, for the crash check */
   readonly allSinks: AppProcess[] = [];
-  /** a client of the stack's Redis; it waits out Redis restarts */
-  redis: Redis | undefined;
+  /** a client of the stack's Redis (a cluster client on a cluster); it waits out Redis restarts and failovers */
+  redis: R | undefined;
   /** a reader on the stack's database, whatever its kind; it shrugs off database restarts */
   database: DatabaseReader | undefined;
   /** a small pool on the stack's database when it is PostgreSQL; it shrugs off PostgreSQL restarts */
   pg: pg.Pool | undefined;
+  private stackRedis: StackRedis | undefined;
   private sinkCounter = 0;
   private sinkEnv: Record<string, string> = {};
 
-  constructor(readonly options: StackOptions) {
+  constructor(readonly options: StackOptions<R>) {
     this.dir = options.dir;
     this.collections = options.collections;
   }
@@ -75,8 +94,19 @@ export class Stack {
     return this.ingest?.url ?? '';
   }
 
+  /** the one server's URL; on a cluster, a node's (see redisEnv) */
   get redisUrl(): string {
-    return this.redisServer?.url ?? '';
+    return this.stackRedis?.env.REDIS_URL ?? '';
+  }
+
+  /** REDIS_URL, and REDIS_CLUSTER_NODES on a cluster: how the apps reach the stack's Redis */
+  get redisEnv(): Record<string, string> {
+    return this.stackRedis?.env ?? {};
+  }
+
+  /** Whether the stack runs a Redis Cluster rather than one redis-server. */
+  get isCluster(): boolean {
+    return this.options.redisCluster !== undefined;
   }
 
   get databaseUrl(): string {
@@ -98,9 +128,16 @@ export class Stack {
     return this.started(this.database, 'database');
   }
 
-  /** The Redis client; throws when the stack is not started. */
-  get redisClient(): Redis {
+  /** The Redis client (a cluster client on a cluster); throws when the stack is not started. */
+  get redisClient(): R {
     return this.started(this.redis, 'redis');
+  }
+
+  /** The local Redis Cluster; throws when the stack is not started or runs one redis-server. */
+  get redisClusterHandle(): RedisClusterServer {
+    if (!this.isCluster) throw new Error(`Stack in ${this.dir} runs one redis-server, not a Redis Cluster`);
+
+    return this.started(this.redisCluster, 'redisCluster');
   }
 
   /** The PostgreSQL pool; throws when the stack is not started, or runs MariaDB (see databaseReader). */
@@ -134,17 +171,23 @@ export class Stack {
       writeFileSync(join(collectionsDir, `${spec.name}.yaml`), JSON.stringify({ ...extra, ...spec }, null, 2));
     }
     const kind = this.databaseKind;
-    const [redisServer, databaseServer] = await Promise.all([
-      startRedis({ dir: join(this.dir, 'redis'), appendOnly: true, appendFsync: this.options.redisFsync ?? 'always' }),
+    const [stackRedis, databaseServer] = await Promise.all([
+      startStackRedis({
+        dir: this.dir,
+        fsync: this.options.redisFsync ?? 'always',
+        cluster: this.options.redisCluster,
+      }),
       startDatabaseServer(kind, {
         dir: join(this.dir, kind),
         durable: this.options.databaseDurable ?? true,
       }),
     ]);
-    this.redisServer = redisServer;
+    this.stackRedis = stackRedis;
+    this.redisServer = stackRedis.server;
+    this.redisCluster = stackRedis.cluster;
     this.databaseServer = databaseServer;
-    this.redis = new Redis(redisServer.url, { protocol: 2, maxRetriesPerRequest: null });
-    this.redis.on('error', () => undefined); // Redis restarts are part of the runs; commands wait for the reconnect
+    // StackOptions<R> lets a stack run a cluster only when R admits a cluster client.
+    this.redis = stackRedis.openClient() as R;
     this.database = databaseServer.reader();
     if (kind === 'postgres') {
       this.pg = new pg.Pool({ connectionString: databaseServer.url, max: 2 });
@@ -152,7 +195,7 @@ export class Stack {
     }
     const common = {
       LOG_LEVEL: 'warn', // the run tools report what matters themselves; an app's output is kept for a crash report
-      REDIS_URL: redisServer.url,
+      ...stackRedis.env,
       DATABASE_URL: databaseServer.url,
       COLLECTIONS_DIR: collectionsDir,
     };
@@ -183,8 +226,12 @@ export class Stack {
     return sink.terminate();
   }
 
-  /** Crashes Redis (SIGKILL) and waits for the exit; start it again (on its AOF) with redisServer.start(). */
+  /**
+   * Crashes the one redis-server (SIGKILL) and waits for the exit; start it again (on its AOF) with
+   * redisServer.start(). Throws on a cluster: its faults are the cluster's own (redisClusterHandle).
+   */
   async crashRedis(): Promise<void> {
+    if (this.isCluster) throw new Error(`Stack in ${this.dir} runs a Redis Cluster: no one redis-server to crash`);
     const server = this.started(this.redisServer, 'redisServer');
     server.kill('SIGKILL');
     await server.exited;

@@ -1,6 +1,5 @@
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import type { RedisConnectionSettings } from '@app/config';
-import * as scripts from './lua/generated';
 import type { RedisClient } from './redis-client';
 import { defineSpillwayScripts } from './redis.scripts';
 
@@ -70,22 +69,14 @@ function connectMasters(cluster: Cluster): void {
 const CLUSTER_RETRY_DELAY_MS = 100;
 const MAX_REDIRECTIONS = 16;
 
-/**
- * Scripts whose first argument is their key count (`-n.lua`). A cluster client's auto-pipelining groups a command by
- * the slot of its first argument, which for these is the count, not a key: it would put a script call in another
- * slot's pipeline, which ioredis then refuses whole ("All keys in the pipeline should belong to the same slots
- * allocation group"). They are sent on their own; every other command is still auto-pipelined.
- */
-const KEY_COUNT_FIRST_SCRIPTS = Object.values(scripts)
-  .filter((script) => script.numberOfKeys === undefined)
-  .map((script) => script.name);
-
 function clusterOptions(settings: RedisConnectionSettings, options: ConnectionOptions): ClusterOptions {
   return {
     scaleReads: 'master',
     enableOfflineQueue: !options.failFast,
-    enableAutoPipelining: options.autoPipelining ?? false,
-    autoPipeliningIgnoredCommands: KEY_COUNT_FIRST_SCRIPTS,
+    // No auto-pipelining on a cluster: when a slot moves or a master changes, ioredis sends an auto-pipeline again
+    // and then refuses it whole ("All keys in the pipeline should belong to the same slots allocation group",
+    // ioredis issues 1734 and 2075), which the chaos runs met as 500s during resharding and failovers.
+    enableAutoPipelining: false,
     clusterRetryStrategy: retryDelayMs,
     // A fail-fast client's node connections reconnect on their own with maxRetriesPerRequest 0 (below): a command in
     // flight when its node goes away then fails with MaxRetriesPerRequestError, an outcome the ingest reports as
