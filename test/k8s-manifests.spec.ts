@@ -82,9 +82,11 @@ const KNOWN_SETTINGS = new Set([
   'SINK_SHUTDOWN_MS',
   'SPILLWAY_CONNECTIONS',
   'SINK_CONNECTIONS',
-  // issue 17: partitions and Redis Cluster
+  // partitions, Redis Cluster and partition leases (docs/scaling.md)
   'SPILLWAY_PARTITIONS',
   'REDIS_CLUSTER_NODES',
+  'REDIS_PASSWORD',
+  'SINK_LEASE_TTL_MS',
 ]);
 
 /** A named connection's URL (libs/config connectionUrlVariable): secret, so only in a Secret. */
