@@ -1,7 +1,7 @@
 import type { DatabaseKind } from '../tools/local-stack';
 import { faultKindsFor, type FaultKind } from '../tools/chaos/faults';
 import { formatChaosReport } from '../tools/chaos/report';
-import { runChaos } from '../tools/chaos/runner';
+import { type ChaosOptions, type ChaosReport, runChaos } from '../tools/chaos/runner';
 
 const DATABASES: { kind: DatabaseKind; label: string; restarts: string }[] = [
   { kind: 'postgres', label: 'PostgreSQL', restarts: 'fast and immediate shutdowns' },
@@ -18,32 +18,42 @@ const DATABASES: { kind: DatabaseKind; label: string; restarts: string }[] = [
  *
  * A loop rather than describe.each, whose `$label` comes out quoted ('MariaDB'), which `-t "on MariaDB"` misses.
  */
+/**
+ * A short run with `faults` (and the options given): 3 sinks, 16 clients over 500 ids, 2 poison entries, seeded by
+ * SPILLWAY_CHAOS_SEED (default 7), going on until every fault has struck. Checks what every run must show: each fault
+ * struck, real traffic, no mismatch, the poison dead-lettered once each, no failure. Returns the report.
+ */
+async function runShortChaos(
+  faults: FaultKind[],
+  options: Pick<ChaosOptions, 'database' | 'cluster' | 'duration' | 'drainTimeoutMs'>,
+): Promise<ChaosReport> {
+  const report = await runChaos({
+    ...options,
+    seed: Number(process.env.SPILLWAY_CHAOS_SEED ?? 7),
+    replicas: 3,
+    clients: 16,
+    ids: 500,
+    faults,
+    finishFaultRound: true,
+    poison: 2,
+    claimIdleMs: 2000,
+  });
+  console.log(formatChaosReport(report));
+
+  expect(Object.keys(report.faults.injected).sort()).toEqual([...faults].sort());
+  expect(report.traffic.acknowledgedDocumentWrites).toBeGreaterThan(1000);
+  expect(report.verdict.examples).toEqual([]);
+  expect(report.verdict.mismatches).toBe(0);
+  expect(report.verdict.deadLetters).toHaveLength(2);
+  expect(report.failures).toEqual([]);
+
+  return report;
+}
+
 for (const { kind, label, restarts } of DATABASES) {
   describe(`chaos (short run) on ${label}`, () => {
     it(`loses, duplicates and resurrects nothing while sinks, ingest, Redis and the database are killed and restarted (${restarts})`, async () => {
-      const seed = Number(process.env.SPILLWAY_CHAOS_SEED ?? 7);
-      const faults = faultKindsFor(kind);
-      const report = await runChaos({
-        database: kind,
-        seed,
-        duration: 20,
-        replicas: 3,
-        clients: 16,
-        ids: 500,
-        faults,
-        finishFaultRound: true,
-        poison: 2,
-        claimIdleMs: 2000,
-        drainTimeoutMs: 120_000,
-      });
-      console.log(formatChaosReport(report));
-
-      expect(Object.keys(report.faults.injected).sort()).toEqual([...faults].sort());
-      expect(report.traffic.acknowledgedDocumentWrites).toBeGreaterThan(1000);
-      expect(report.verdict.examples).toEqual([]);
-      expect(report.verdict.mismatches).toBe(0);
-      expect(report.verdict.deadLetters).toHaveLength(2);
-      expect(report.failures).toEqual([]);
+      await runShortChaos(faultKindsFor(kind), { database: kind, duration: 20, drainTimeoutMs: 120_000 });
     }, 420_000);
   });
 }
@@ -60,27 +70,7 @@ for (const { kind, label, restarts } of DATABASES) {
 describe('chaos (short run) on a Redis Cluster', () => {
   it('loses nothing in failovers and resharding but what a killed master had not replicated, and counts that', async () => {
     const faults: FaultKind[] = ['cluster-failover', 'master-kill', 'reshard', 'sink-kill'];
-    const report = await runChaos({
-      cluster: true,
-      seed: Number(process.env.SPILLWAY_CHAOS_SEED ?? 7),
-      duration: 10,
-      replicas: 3,
-      clients: 16,
-      ids: 500,
-      faults,
-      finishFaultRound: true,
-      poison: 2,
-      claimIdleMs: 2000,
-      drainTimeoutMs: 60_000,
-    });
-    console.log(formatChaosReport(report));
-
-    expect(Object.keys(report.faults.injected).sort()).toEqual([...faults].sort());
-    expect(report.traffic.acknowledgedDocumentWrites).toBeGreaterThan(1000);
-    expect(report.verdict.examples).toEqual([]);
-    expect(report.verdict.mismatches).toBe(0);
-    expect(report.verdict.deadLetters).toHaveLength(2);
-    expect(report.failures).toEqual([]);
+    const report = await runShortChaos(faults, { cluster: true, duration: 10, drainTimeoutMs: 60_000 });
     const { lostByFailover } = report.verdict;
     expect(lostByFailover.byFault).toHaveLength(report.faults.injected['master-kill'] ?? 0);
     const acknowledged = report.traffic.acknowledgedDocumentWrites + report.traffic.acknowledgedEvents;
