@@ -1,5 +1,6 @@
 // npm run bench: measures Spillway against the raw limits of Redis and PostgreSQL in one run (issue 4) and writes
-// bench/results/<date>.json, .md and .svg. Usage: npm run bench -- --help
+// bench/results/<date>.json, .md and .svg; with --cluster, on a local Redis Cluster against one server (issue 17).
+// Usage: npm run bench -- --help
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureBuilt, ROOT, runNpm } from '../tools/local-stack';
@@ -35,6 +36,11 @@ async function main(): Promise<number> {
   ensureBuilt();
   ensureLuaGenerated();
   // Loaded only now: the phases import @app/redis, whose scripts are the generated modules.
+  if (options.cluster) {
+    const { runClusterBench } = await import('./lib/cluster-run');
+
+    return runClusterBench(options, start);
+  }
   const { runBench } = await import('./lib/run');
 
   return runBench(options, start);

@@ -56,7 +56,7 @@ function pidInFile(file: string): number | undefined {
  * The database server's CPU seconds so far: PostgreSQL's postmaster and its backends (processes), or mariadbd, whose
  * connections are threads of the one process (and counted in its time).
  */
-export function databaseCpuSeconds(stack: Stack): number {
+export function databaseCpuSeconds(stack: Pick<Stack, 'databaseServer'>): number {
   const server = stack.databaseServer;
   if (!server) return 0;
 

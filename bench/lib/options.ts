@@ -20,13 +20,23 @@ and sink processes (the built apps) on loopback, in a temporary folder, and meas
 Writes bench/results/<date>.json, .md and .svg (<date>-quick.* with --quick, <date>-partial.* with --only or
 --entries, --replicas or --rounds; -mariadb before those on MariaDB) and prints the markdown table.
 
+--cluster runs the Redis Cluster bench instead (bench/lib/cluster-run.ts; about 5 minutes, --quick about 2): a local
+cluster of 3 masters and 3 replicas beside one redis-server, PostgreSQL, and in one run: the raw Redis write rate of
+the one server and of the 3 masters, PostgreSQL's raw upsert rate, ingest PUT and _bulk on each (a collection of 8
+partitions), and the drain on the cluster with --replicas sinks over --partitions partitions; the CPU each part spent
+a write, an entry and a row, and a model of the rates on more cores. Writes <date>-cluster.json and .md
+(<date>-cluster-quick.* / -cluster-partial.*). --only, --rounds and --db do not apply.
+
   --db KIND        postgres (default) or mariadb: the database the sinks write to and phase 1 measures
   --quick          small smoke run (50k entries, short phases; about 2 minutes)
   --only LIST      phases to run, e.g. 1,3 or raw,sink (default all)
-  --entries N      backlog entries for the sink drain (default 1000000; --quick 50000)
+  --entries N      backlog entries for the sink drain (default 1000000; --quick 50000; with --cluster 300000 a
+                   drain, --quick 20000)
   --replicas LIST  sink replica counts of the uniform drain (default 1,2,4)
   --rounds N       drains of each replica count, every other round in reverse order; the figures are their mean
                    (default 2; --quick 1); the mapped drain runs once unless this is given
+  --cluster        the Redis Cluster bench (see above)
+  --partitions LIST  with --cluster: partition counts of the drain matrix (default 1,4,8)
   --seed N         payload and id seed (default 1)
   --out DIR        results folder (default bench/results)
   -h, --help       this text
@@ -39,6 +49,10 @@ const ALL_PHASES = '1,2,3,4,5,6';
 export interface BenchOptions {
   /** the database the sinks write to */
   database: DatabaseKind;
+  /** the Redis Cluster bench (bench/lib/cluster-run.ts) instead of phases 1-6 */
+  cluster: boolean;
+  /** with `cluster`: the partition counts of the drain matrix */
+  partitionCounts: number[];
   quick: boolean;
   /** phase numbers, 1 to 6 */
   only: number[];
@@ -87,6 +101,8 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
     options: {
       db: { type: 'string', default: 'postgres' },
       quick: { type: 'boolean', default: false },
+      cluster: { type: 'boolean', default: false },
+      partitions: { type: 'string', default: '1,4,8' },
       only: { type: 'string' },
       entries: { type: 'string' },
       replicas: { type: 'string', default: '1,2,4' },
@@ -107,13 +123,18 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
       return phase;
     }),
   );
-  const quick = values.quick;
-  const entries =
-    values.entries === undefined ? (quick ? 50_000 : 1_000_000) : int(values.entries, 'entries', 1000, 20_000_000);
+  const { quick, cluster } = values;
+  if (cluster && (values.only !== undefined || values.rounds !== undefined || database !== 'postgres')) {
+    throw new Error('--only, --rounds and --db mariadb do not apply with --cluster');
+  }
+  const defaultEntries = cluster ? (quick ? 20_000 : 300_000) : quick ? 50_000 : 1_000_000;
+  const entries = values.entries === undefined ? defaultEntries : int(values.entries, 'entries', 1000, 20_000_000);
   const rounds = values.rounds === undefined ? undefined : int(values.rounds, 'rounds', 1, 10);
 
   return {
     database,
+    cluster,
+    partitionCounts: values.partitions.split(',').map((p) => int(p.trim(), 'partitions', 1, 64)),
     quick,
     only: [...only].sort(),
     entries,
@@ -123,7 +144,8 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
       values.only !== undefined ||
       values.entries !== undefined ||
       values.replicas !== '1,2,4' ||
-      values.rounds !== undefined,
+      values.rounds !== undefined ||
+      values.partitions !== '1,4,8',
     ids: 100_000,
     docPool: 2000,
     redisDurationMs: quick ? 3000 : 8000,

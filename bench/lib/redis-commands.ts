@@ -2,7 +2,7 @@
 // acknowledging and asking for versions each cost the server. A command that a Lua script calls is counted on its
 // own and again inside the script's EVALSHA, so the figures do not add up to Redis's CPU time; what is left of that
 // beyond the commands is reading requests and writing replies.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@app/redis';
 import { round } from './stats';
 
 /** By command name (`xinfo|groups` for subcommands). */
@@ -14,7 +14,7 @@ export interface CommandCost {
   usecPerEntry: number | null;
 }
 
-export async function commandStats(redis: Redis): Promise<CommandStats> {
+export async function commandStats(redis: Pick<RedisClient, 'info'>): Promise<CommandStats> {
   const text = await redis.info('commandstats');
   const stats: CommandStats = {};
   for (const [, name, calls, usec] of text.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {

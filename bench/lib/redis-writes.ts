@@ -1,9 +1,8 @@
 // The ways the bench calls the writeDocuments script, with the script and its argument layout from @app/redis (as
 // ingest calls it): one document a call with many calls in flight, pipelines of such calls, many documents a call,
 // and big pipelines to pre-fill a backlog.
-import type { Redis } from 'ioredis';
 import { type PartitionKeys, partitionKeys } from '@app/contracts';
-import { type ScriptChange, versionFloorArg, writeDocumentsArgs } from '@app/redis';
+import { type RedisClient, type ScriptChange, versionFloorArg, writeDocumentsArgs } from '@app/redis';
 import { withId } from './workload';
 
 /** The collection every phase writes (config/collections/sessions.yaml). */
@@ -55,10 +54,10 @@ export function putArgs(id: string, doc: string, nowMs: number, floor: string): 
 }
 
 /** One call; per change its result. The connection must have the scripts defined (defineSpillwayScripts). */
-export const callWrite = (redis: Redis, args: WriteCall): Promise<number[]> => redis.writeDocuments(...args);
+export const callWrite = (redis: RedisClient, args: WriteCall): Promise<number[]> => redis.writeDocuments(...args);
 
 /** The results of every change of every call, in order. */
-export async function pipelineWrites(redis: Redis, calls: WriteCall[]): Promise<number[]> {
+export async function pipelineWrites(redis: RedisClient, calls: WriteCall[]): Promise<number[]> {
   const pipeline = redis.pipeline();
   for (const args of calls) pipeline.writeDocuments(...args);
   const replies = (await pipeline.exec()) ?? [];
@@ -76,9 +75,12 @@ interface PipelinedOptions {
   onResults?: (calls: WriteCall[], results: number[]) => void;
 }
 
-/** Runs `makeCall` as a stream of pipelines of `batchSize`, `inFlight` at a time, until it returns undefined. */
+/**
+ * Runs `makeCall` as a stream of pipelines of `batchSize`, `inFlight` at a time, until it returns undefined. On a Redis
+ * Cluster client every call of a pipeline must be of one slot: one partition's.
+ */
 export async function pipelined(
-  redis: Redis,
+  redis: RedisClient,
   makeCall: () => WriteCall | undefined,
   { batchSize, inFlight, onResults }: PipelinedOptions,
 ): Promise<void> {
@@ -107,7 +109,7 @@ export async function pipelined(
  * and never need PostgreSQL's version floor.
  */
 export async function seedDocuments(
-  redis: Redis,
+  redis: RedisClient,
   ids: string[],
   docs: string[],
   keys: PartitionKeys = KEYS,
@@ -139,28 +141,38 @@ interface BacklogOptions {
   pick: () => string;
   docs: string[];
   random: () => number;
-  mix?: { patch: number; delete: number };
+  mix?: ChangeMix;
   /** the collection written; default `sessions` */
   keys?: PartitionKeys;
 }
 
+/** The shares of a backlog's changes that are patches and deletes (the rest are puts). */
+export interface ChangeMix {
+  patch: number;
+  delete: number;
+}
+
+interface BacklogChangeOptions {
+  pick: () => string;
+  docs: string[];
+  random: () => number;
+  mix?: ChangeMix;
+}
+
 /**
- * Appends `entries` changes to the stream through the Lua script: puts, patches (a put of the merged document, as
- * ingest writes a PATCH) and deletes, in the given shares, over the ids `pick` returns. Deletes and patches go only
- * to ids that are live, so every call appends an entry. Returns the mix actually written.
+ * The changes of a backlog, one a call: puts, patches (a put of the merged document, as ingest writes a PATCH) and
+ * deletes, in the given shares, over the ids `pick` returns; deletes and patches go only to ids that are live, so every
+ * change appends an entry. `counts` tells the mix handed out so far.
  */
-export async function fillBacklog(
-  redis: Redis,
-  { entries, pick, docs, random, mix = { patch: 0.2, delete: 0.05 }, keys = KEYS }: BacklogOptions,
-): Promise<BacklogMix> {
+export function backlogChanges({ pick, docs, random, mix = { patch: 0.2, delete: 0.05 } }: BacklogChangeOptions): {
+  next: () => BenchChange;
+  counts: BacklogMix;
+} {
   const live = new Set<string>();
   const counts: BacklogMix = { put: 0, patch: 0, delete: 0, refused: 0 };
   let issued = 0;
-  let now = Date.now();
-  const makeCall = (): WriteCall | undefined => {
-    if (issued >= entries) return undefined;
+  const next = (): BenchChange => {
     issued += 1;
-    if ((issued & 1023) === 0) now = Date.now();
     const id = pick();
     const roll = random();
     const doc = docs[issued % docs.length] as string;
@@ -168,20 +180,42 @@ export async function fillBacklog(
       live.delete(id);
       counts.delete += 1;
 
-      return writeArgs([{ op: 'del', id, json: '' }], now, keys);
+      return { op: 'del', id, json: '' };
     }
     counts[live.has(id) && roll < mix.delete + mix.patch ? 'patch' : 'put'] += 1;
     live.add(id);
 
-    return writeArgs([{ op: 'put', id, json: doc }], now, keys);
+    return { op: 'put', id, json: doc };
+  };
+
+  return { next, counts };
+}
+
+/**
+ * Appends `entries` changes to the stream through the Lua script (see backlogChanges). Returns the mix actually
+ * written.
+ */
+export async function fillBacklog(
+  redis: RedisClient,
+  { entries, pick, docs, random, mix, keys = KEYS }: BacklogOptions,
+): Promise<BacklogMix> {
+  const changes = backlogChanges({ pick, docs, random, mix });
+  let issued = 0;
+  let now = Date.now();
+  const makeCall = (): WriteCall | undefined => {
+    if (issued >= entries) return undefined;
+    issued += 1;
+    if ((issued & 1023) === 0) now = Date.now();
+
+    return writeArgs([changes.next()], now, keys);
   };
   await pipelined(redis, makeCall, {
     batchSize: 2000,
     inFlight: 3,
     onResults: (_, results) => {
-      for (const r of results) if (r <= 0) counts.refused += 1;
+      for (const r of results) if (r <= 0) changes.counts.refused += 1;
     },
   });
 
-  return counts;
+  return changes.counts;
 }

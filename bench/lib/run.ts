@@ -218,7 +218,7 @@ interface SessionsFile {
  * transform and outputs (a state table only, the plain drain and every other phase), and `sessions_mapped` with them
  * and a state table of its own (the mapped drain); and the output tables the file names.
  */
-function benchCollections(): { plain: CollectionSpec; mapped: CollectionSpec; outputTables: string[] } {
+export function benchCollections(): { plain: CollectionSpec; mapped: CollectionSpec; outputTables: string[] } {
   const file = parseYaml(readFileSync(join(ROOT, 'config', 'collections', 'sessions.yaml'), 'utf8')) as SessionsFile;
   const { name: _name, kind: _kind, schema, transform, output, ...rest } = file;
   const outputTables = (output ?? []).flatMap((o) => (o.with?.table ? [o.with.table] : []));
