@@ -4,7 +4,7 @@
 // each Redis), and the drain matrix on the cluster; then the unit costs, the model, and the results written as
 // bench/results/<date>-cluster.json and .md. Loaded by bench/main.ts once the apps are built and the Lua generated.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
@@ -29,7 +29,7 @@ import { clusterMarkdown } from './cluster-report';
 import { type ClusterBenchResults, clusterSettings, unitCosts } from './cluster-results';
 import { clusterTarget, type RedisTarget, singleServerTarget } from './cluster-targets';
 import { databaseCpuSeconds, processCpuSeconds } from './cpu';
-import { loadNow, type RunStart, uptimeLine } from './host';
+import { loadNow, machineFacts, type RunStart, uptimeLine } from './host';
 import { say } from './log';
 import type { BenchOptions } from './options';
 import type { PhaseInputs } from './phase';
@@ -83,10 +83,7 @@ export async function runClusterBench(options: BenchOptions, start: RunStart): P
     options,
     settings,
     machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      memoryGb: Math.round(totalmem() / 2 ** 30),
-      node: process.version,
+      ...machineFacts(),
       redis: '',
       postgres: '',
     },

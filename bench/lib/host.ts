@@ -1,6 +1,6 @@
 // What the results say about the machine and its load, which other work on a shared machine changes.
 import { execFileSync } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 
 /** Local date YYYY-MM-DD. */
 export const today = (): string => {
@@ -37,5 +37,15 @@ export function runStart(): RunStart {
     startedMs: Date.now(),
     load: loadNow(),
     uptime: uptimeLine(),
+  };
+}
+
+/** The machine a run measures: cores, CPU model, memory and Node.js (the servers' versions are added per run). */
+export function machineFacts(): { cpus: number; cpuModel: string; memoryGb: number; node: string } {
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
   };
 }

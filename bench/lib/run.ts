@@ -1,7 +1,7 @@
 // One bench run: the stack up, the chosen phases in turn, the stack down, then the results written as JSON, markdown
 // and SVG. Loaded by bench/main.ts once the apps are built and the Lua scripts generated.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { defineSpillwayScripts } from '@app/redis';
@@ -9,7 +9,7 @@ import { type CollectionSpec, ROOT, Stack, stopAllOnSignals } from '../../tools/
 import { BenchDatabase } from './bench-database';
 import { chartSvg } from './chart';
 import { e2ePhase } from './e2e-phase';
-import { loadNow, type RunStart, uptimeLine } from './host';
+import { loadNow, machineFacts, type RunStart, uptimeLine } from './host';
 import { ingestPhase } from './ingest-phase';
 import { putRequests, runLoad } from './load';
 import { say } from './log';
@@ -33,10 +33,7 @@ export async function runBench(options: BenchOptions, start: RunStart): Promise<
     startedAt: start.startedAt,
     options,
     machine: {
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? 'unknown',
-      memoryGb: Math.round(totalmem() / 2 ** 30),
-      node: process.version,
+      ...machineFacts(),
       redis: '',
     },
     load: { start: start.load, end: [], uptimeStart: start.uptime, uptimeEnd: '' },
