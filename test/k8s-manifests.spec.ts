@@ -87,6 +87,8 @@ const KNOWN_SETTINGS = new Set([
   'REDIS_CLUSTER_NODES',
   'REDIS_PASSWORD',
   'SINK_LEASE_TTL_MS',
+  'SINK_WAIT_REPLICAS',
+  'SINK_MISSING_REPLICA_WAIT_MS',
 ]);
 
 /** A named connection's URL (libs/config connectionUrlVariable): secret, so only in a Secret. */

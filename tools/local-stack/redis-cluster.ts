@@ -286,6 +286,26 @@ export class RedisClusterServer {
     await server.exited;
   }
 
+  /**
+   * Cuts the master on `masterPort` off from its replica, as a network would: the replica is paused (SIGSTOP) and the
+   * master drops its link (CLIENT KILL TYPE replica), so what the master takes from then on never reaches it, even once
+   * resumed (what sat in the dropped link's buffers is gone). Returns the replica's port, for `resume()` (SIGCONT).
+   */
+  async cutOffReplica(masterPort: number): Promise<number> {
+    const master = await this.self(masterPort);
+    const replica = (await this.replicas()).find((view) => view.masterId === master.id);
+    if (!replica) throw new Error(`master ${masterPort} has no replica to cut off`);
+    this.node(replica.port).server.kill('SIGSTOP');
+    await nodeCommand(masterPort, 'CLIENT', 'KILL', 'TYPE', 'replica');
+
+    return replica.port;
+  }
+
+  /** SIGCONT to a node cutOffReplica() paused. */
+  resume(port: number): void {
+    this.node(port).server.kill('SIGCONT');
+  }
+
   /** Waits until the cluster has settled (see the class comment); topology() then tells the roles. */
   async waitUntilSettled(timeoutMs = this.timeoutMs): Promise<void> {
     await this.waitUntil('the cluster to settle', () => this.settledProblem(), timeoutMs);

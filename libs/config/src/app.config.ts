@@ -44,6 +44,8 @@ export const sinkConfig = registerAs('sink', () => {
     blockMs: env.SINK_BLOCK_MS,
     claimIdleMs: env.SINK_CLAIM_IDLE_MS,
     leaseTtlMs: env.SINK_LEASE_TTL_MS,
+    waitReplicas: env.SINK_WAIT_REPLICAS,
+    missingReplicaWaitMs: env.SINK_MISSING_REPLICA_WAIT_MS,
     maxDeliveries: env.SINK_MAX_DELIVERIES,
     shutdownMs: env.SINK_SHUTDOWN_MS,
   };

@@ -155,6 +155,27 @@ export class Env {
   @Max(600_000)
   SINK_LEASE_TTL_MS = 10_000;
 
+  /**
+   * How many replicas of a partition's Redis master must hold a batch before the sink writes it to the database
+   * (capped at the replicas connected; 0: write at once), so that a failover never leaves the database holding a
+   * version the new master lost and will hand out again.
+   */
+  @toInt()
+  @IsInt()
+  @Min(0)
+  @Max(16)
+  SINK_WAIT_REPLICAS = 1;
+
+  /**
+   * How long the sink keeps holding batches for a replica that was connected and is gone (cut off, or a failover under
+   * way: the master may be about to lose what only it holds) before it writes with the replicas still connected.
+   */
+  @toInt()
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  SINK_MISSING_REPLICA_WAIT_MS = 60_000;
+
   @toInt()
   @IsInt()
   @Min(1)

@@ -49,6 +49,11 @@ export interface PartitionKeys {
   /** A random token the sink stores once; when it is gone or changed, Redis has lost the partition's data. */
   readonly epoch: string;
   /**
+   * A counter the sink increments right before it waits for the partition's replicas: a write of its own, so that the
+   * WAIT after it covers every entry read before it (Redis 7.2 and later move a client's WAIT offset only on writes).
+   */
+  readonly replicationMark: string;
+  /**
    * Who reads this partition for a consumer group: a sorted set of consumer names scored by when each one's lease
    * lapses (Redis server time, ms), renewed by its holder; one name unless there are more sinks than partitions.
    */
@@ -70,6 +75,7 @@ export function partitionKeys(collection: string, partition = 0): PartitionKeys 
       stream: `${base}:stream`,
       deadLetters: `${base}:dlq`,
       epoch: `${base}:epoch`,
+      replicationMark: `${base}:replicated`,
       lease: (group) => `${base}:lease:${group}`,
       document: (id) => `${base}:doc:${id}`,
     };

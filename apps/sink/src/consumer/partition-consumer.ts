@@ -10,6 +10,7 @@ import type { BatchWriter } from '../upsert/batch-writer';
 import { recordBatch } from './batch-metrics';
 import { rejectedLetters, type SortedBatch, sortEntries } from './batch-sorting';
 import { PartitionStream } from './partition-stream';
+import { ReplicaWait } from './replica-wait';
 import { RetryingBatchWriter, type WriteOutcome } from './retrying-batch-writer';
 import type { RawEntry } from './stream-replies';
 import { SupersededFilter } from './superseded-filter';
@@ -40,6 +41,7 @@ export class PartitionConsumer {
   private readonly logger: Logger;
   private readonly stream: PartitionStream;
   private readonly superseded: SupersededFilter;
+  private readonly replicaWait: ReplicaWait;
   private readonly writer: RetryingBatchWriter;
   private running?: Promise<void>;
   private stopping = false;
@@ -53,6 +55,7 @@ export class PartitionConsumer {
     this.logger = new Logger(`PartitionConsumer:${keys.stream}:${deps.connection}`);
     this.stream = new PartitionStream(deps.redis, keys, deps.cfg);
     this.superseded = new SupersededFilter((ids) => this.stream.versionsOf(ids));
+    this.replicaWait = new ReplicaWait(deps.redis, keys.replicationMark, deps.cfg);
     this.writer = new RetryingBatchWriter(
       collection,
       this.stream,
@@ -61,7 +64,10 @@ export class PartitionConsumer {
     );
     // A connection made again, or a cluster slot served by another node, may reach a server that lacks what the old
     // one held (a replica that lagged).
-    onServerChange(deps.redis, keys.stream, () => this.superseded.forget());
+    onServerChange(deps.redis, keys.stream, () => {
+      this.superseded.forget();
+      this.replicaWait.forget();
+    });
   }
 
   /** True while the last write attempt failed for a reason other than the data: readiness reports it. */
@@ -122,7 +128,18 @@ export class PartitionConsumer {
   private async fetch(block = true): Promise<SortedBatch | undefined> {
     const raw = (await this.claimIdle()) ?? (await this.stream.readNew(block));
 
-    return raw.length > 0 ? this.sortOut(raw) : undefined;
+    return raw.length > 0 && (await this.heldByReplicas()) ? this.sortOut(raw) : undefined;
+  }
+
+  /** Waits until replicas of the partition's master hold what was read (see ReplicaWait); false when stopping first. */
+  private heldByReplicas(): Promise<boolean> {
+    return this.replicaWait.replicated(
+      () => this.stopping,
+      (replicas) =>
+        this.logger.warn(
+          `waiting for ${replicas} replica(s) of the partition's Redis master to hold the batch before writing it`,
+        ),
+    );
   }
 
   /**
@@ -141,7 +158,7 @@ export class PartitionConsumer {
   private async drainOwnPending(): Promise<void> {
     for (;;) {
       const entries = await this.stream.readOwnPending();
-      if (entries.length === 0 || this.stopping) {
+      if (entries.length === 0 || this.stopping || !(await this.heldByReplicas())) {
         return;
       }
       await this.handle(await this.sortOut(await this.stream.withDeliveryCounts(entries)));
