@@ -128,7 +128,7 @@ export async function landingChecks(
 
 /**
  * Whether a Redis key is one a refused request could have left: anything but a stream, dead-letter stream, epoch,
- * sink lease or partition count of a collection, the sinks' membership, or a valid document of fz_docs and fz_events (the sinks create every collection's stream and group with MKSTREAM),
+ * replication mark, sink lease or partition count of a collection, the sinks' membership, or a valid document of fz_docs and fz_events (the sinks create every collection's stream and group with MKSTREAM),
  * so a document of fz_hostile, of a hostile "hx-" id, or of an unknown collection.
  */
 function isStrayKey(key: string): boolean {
@@ -136,6 +136,7 @@ function isStrayKey(key: string): boolean {
     key === keys.stream ||
     key === keys.deadLetters ||
     key === keys.epoch ||
+    key === keys.replicationMark ||
     key === keys.lease(DEFAULT_SINK_GROUP) ||
     (name !== HOSTILE && key.startsWith(keys.document('')) && !key.startsWith(keys.document('hx-')));
 
