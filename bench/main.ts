@@ -36,6 +36,11 @@ async function main(): Promise<number> {
   ensureBuilt();
   ensureLuaGenerated();
   // Loaded only now: the phases import @app/redis, whose scripts are the generated modules.
+  if (options.durability) {
+    const { runDurabilityBench } = await import('./lib/durability-run');
+
+    return runDurabilityBench(options, start);
+  }
   if (options.cluster) {
     const { runClusterBench } = await import('./lib/cluster-run');
 

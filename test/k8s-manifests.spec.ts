@@ -29,13 +29,15 @@ import { Service, type IService } from 'kubernetes-models/v1/Service';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IContainerPort } from 'kubernetes-models/v1/ContainerPort';
 import type { IProbe } from 'kubernetes-models/v1/Probe';
+import { getMetadataStorage } from 'class-validator';
 import { Registry } from 'prom-client';
 import { parse as parseYaml, parseAllDocuments, stringify as stringifyYaml } from 'yaml';
 // The plain files, not the @app/* barrels: those also export Nest modules, which this static check does not need.
 import { loadCollections } from '../libs/collections/src/collections.loader';
 import { partitionKeys } from '../libs/contracts/src/keys';
 import { DEFAULT_SINK_GROUP } from '../libs/contracts/src/streams';
-import { connectionUrlVariable, splitList, validate as validateEnv } from '../libs/config/src/env.schema';
+import { connectionUrlVariable, Env, splitList, validate as validateEnv } from '../libs/config/src/env.schema';
+import { isSecretSetting } from '../libs/config/src/secret-settings';
 import { SpillwayMetrics } from '../libs/metrics/src/spillway.metrics';
 import { APP_NODE_FLAGS } from '../tools/local-stack/project';
 import { CrdSchemas } from './utils/crd-schema';
@@ -62,34 +64,19 @@ const CONTRACT_METRICS = [
   'spillway_sink_retries_total',
 ];
 
-/** CONTRACT.md section 8: the settings a ConfigMap or Secret may carry. */
-const KNOWN_SETTINGS = new Set([
-  'REDIS_URL',
-  'DATABASE_URL',
-  'PORT',
-  'COLLECTIONS_DIR',
-  'LOG_LEVEL',
-  'INGEST_API_KEYS',
-  'INGEST_MAX_BODY',
-  'INGEST_MAX_BACKLOG',
-  'INGEST_DOC_TTL_S',
-  'SINK_GROUP',
-  'SINK_CONSUMER',
-  'SINK_BATCH_SIZE',
-  'SINK_BLOCK_MS',
-  'SINK_CLAIM_IDLE_MS',
-  'SINK_MAX_DELIVERIES',
-  'SINK_SHUTDOWN_MS',
-  'SPILLWAY_CONNECTIONS',
-  'SINK_CONNECTIONS',
-  // partitions, Redis Cluster and partition leases (docs/scaling.md)
-  'SPILLWAY_PARTITIONS',
-  'REDIS_CLUSTER_NODES',
-  'REDIS_PASSWORD',
-  'SINK_LEASE_TTL_MS',
-  'SINK_WAIT_REPLICAS',
-  'SINK_MISSING_REPLICA_WAIT_MS',
-]);
+/**
+ * The settings a ConfigMap or Secret may carry (CONTRACT.md section 8 and those added since): every field of the apps'
+ * `Env` class, and `<NAME>_FILE` for each secret setting (libs/config secret-settings.ts).
+ */
+const ENV_SETTINGS = new Set(
+  getMetadataStorage()
+    .getTargetValidationMetadatas(Env, '', true, false)
+    .map((m) => m.propertyName),
+);
+
+function isKnownSetting(key: string): boolean {
+  return ENV_SETTINGS.has(key) || (key.endsWith('_FILE') && isSecretSetting(key.slice(0, -'_FILE'.length)));
+}
 
 /** A named connection's URL (libs/config connectionUrlVariable): secret, so only in a Secret. */
 const CONNECTION_URL_SETTING = /^SPILLWAY_CONNECTION_[A-Z][A-Z0-9_]*_URL$/;
@@ -297,12 +284,37 @@ function settingsOf(scope: Scope, kind: 'ConfigMap' | 'Secret', name: string): R
   return secret && (secret.stringData ?? {});
 }
 
+/** What a container finds at `path` in a Secret volume it mounts; undefined when no mounted Secret is there. */
+function mountedSecretFile(
+  scope: Scope,
+  deployment: IDeployment,
+  path: string,
+): { secret: string; key: string; value: string | undefined; optional: boolean } | undefined {
+  for (const mount of onlyContainer(deployment).volumeMounts ?? []) {
+    const dir = mount.mountPath.replace(/\/$/, '');
+    const source = podSpecOf(deployment).volumes?.find((v) => v.name === mount.name)?.secret;
+    if (!source?.secretName || !path.startsWith(`${dir}/`)) {
+      continue;
+    }
+    const file = path.slice(dir.length + 1);
+    const key = source.items ? source.items.find((item) => item.path === file)?.key : file;
+    if (key === undefined) {
+      return undefined;
+    }
+    const value = settingsOf(scope, 'Secret', source.secretName)?.[key];
+
+    return { secret: source.secretName, key, value, optional: source.optional === true };
+  }
+
+  return undefined;
+}
+
 /**
  * A container's environment as the kubelet composes it: every `envFrom` source in order (a later one wins; an
  * optional one that does not exist is skipped), then `env` (which wins over `envFrom`). Throws for a source or key
  * that does not exist and is not optional: the pod would not start.
  */
-function containerEnv(scope: Scope, container: IContainer): Record<string, string> {
+function declaredEnv(scope: Scope, container: IContainer): Record<string, string> {
   const env: Record<string, string> = {};
   for (const source of container.envFrom ?? []) {
     const ref = source.configMapRef ?? source.secretRef;
@@ -329,16 +341,43 @@ function containerEnv(scope: Scope, container: IContainer): Record<string, strin
   return env;
 }
 
-/** Whether a container takes `key` from a Secret that holds it, through envFrom or a secretKeyRef. */
-function fromSecret(container: IContainer, key: string): boolean {
-  const holds = (name: string | undefined) => settingsOf('with components', 'Secret', name ?? '')?.[key] !== undefined;
+/**
+ * A container's environment as the app sees it: as the kubelet composes it (declaredEnv), then, as the apps do at
+ * start, each secret setting's `<NAME>_FILE` replaced by `<NAME>` with what the mounted Secret holds at that path.
+ * Throws for a file that is not there: the app would stop at start.
+ */
+function containerEnv(scope: Scope, deployment: IDeployment): Record<string, string> {
+  const container = onlyContainer(deployment);
+  const env = declaredEnv(scope, container);
+  for (const [variable, path] of Object.entries(env)) {
+    const name = variable.slice(0, -'_FILE'.length);
+    if (!variable.endsWith('_FILE') || !isSecretSetting(name)) {
+      continue;
+    }
+    const file = mountedSecretFile(scope, deployment, path);
+    if (file?.value === undefined) {
+      throw new Error(`${container.name}: ${variable} names ${path}, which no mounted Secret holds (${scope})`);
+    }
+    env[name] = file.value.replace(/[\r\n]+$/, '');
+    delete env[variable];
+  }
 
-  return (
-    (container.envFrom ?? []).some((s) => s.secretRef && holds(s.secretRef.name)) ||
-    (container.env ?? []).some(
-      (e) => e.name === key && e.valueFrom?.secretKeyRef?.key === key && holds(e.valueFrom.secretKeyRef.name),
-    )
-  );
+  return env;
+}
+
+/** Whether a deployment reads `key` from a file of a mounted Secret that holds it, through `<key>_FILE`. */
+function fromSecretFile(deployment: IDeployment, key: string): boolean {
+  const path = declaredEnv('with components', onlyContainer(deployment))[`${key}_FILE`];
+
+  return path !== undefined && mountedSecretFile('with components', deployment, path)?.key === key;
+}
+
+/** Whether a container takes any secret setting from an environment variable (envFrom a Secret, or a secretKeyRef). */
+function secretsInEnvironment(container: IContainer): string[] {
+  return [
+    ...(container.envFrom ?? []).filter((s) => s.secretRef).map((s) => `envFrom ${s.secretRef?.name}`),
+    ...(container.env ?? []).filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.name),
+  ];
 }
 
 describe('k8s manifests', () => {
@@ -454,7 +493,7 @@ describe('k8s manifests', () => {
     it('the env ConfigMap holds only known, non-secret settings that the apps accept', () => {
       const data = env();
       for (const key of Object.keys(data)) {
-        expect({ key, known: KNOWN_SETTINGS.has(key) }).toEqual({ key, known: true });
+        expect({ key, known: isKnownSetting(key) }).toEqual({ key, known: true });
       }
       for (const secretKey of ['REDIS_URL', 'DATABASE_URL', 'INGEST_API_KEYS']) {
         expect(data).not.toHaveProperty(secretKey);
@@ -476,7 +515,7 @@ describe('k8s manifests', () => {
     it('the named connections: a ConfigMap of known settings, a Secret with the URL of each connection it names', () => {
       const connections = settingsOf('with components', 'ConfigMap', 'spillway-connections') ?? {};
       for (const key of Object.keys(connections)) {
-        expect({ key, known: KNOWN_SETTINGS.has(key) }).toEqual({ key, known: true });
+        expect({ key, known: isKnownSetting(key) }).toEqual({ key, known: true });
       }
       const names = splitList(connections.SPILLWAY_CONNECTIONS);
       expect(names).toEqual(['analytics']);
@@ -504,7 +543,7 @@ describe('k8s manifests', () => {
     it.each(deployments.map((d) => [d.metadata?.name, d] as const))(
       '%s starts with an environment the apps accept',
       (_name, deployment) => {
-        const env = containerEnv(scope, onlyContainer(deployment));
+        const env = containerEnv(scope, deployment);
         expect(() => validateEnv(env)).not.toThrow();
       },
     );
@@ -513,7 +552,7 @@ describe('k8s manifests', () => {
       const served = Object.fromEntries(
         deployments
           .filter((d) => onlyContainer(d).command?.includes('dist/apps/sink/main.js'))
-          .map((d) => [d.metadata?.name, containerEnv(scope, onlyContainer(d)).SINK_CONNECTIONS ?? 'every one']),
+          .map((d) => [d.metadata?.name, containerEnv(scope, d).SINK_CONNECTIONS ?? 'every one']),
       );
       expect(served).toEqual(
         scope === 'base'
@@ -538,14 +577,15 @@ describe('k8s manifests', () => {
   });
 
   it.each(['spillway-ingest', 'spillway-sink'])(
-    '%s reads the named connections through optional envFrom, so a component needs no patch of it',
+    '%s reads the named connections through optional envFrom and volume, so a component needs no patch of it',
     (name) => {
-      expect(onlyContainer(find<IDeployment>('Deployment', name)).envFrom).toEqual(
-        expect.arrayContaining([
-          { configMapRef: { name: 'spillway-connections', optional: true } },
-          { secretRef: { name: 'spillway-connection-urls', optional: true } },
-        ]),
+      const deployment = find<IDeployment>('Deployment', name);
+      expect(onlyContainer(deployment).envFrom).toEqual(
+        expect.arrayContaining([{ configMapRef: { name: 'spillway-connections', optional: true } }]),
       );
+      const urls = podSpecOf(deployment).volumes?.find((v) => v.secret?.secretName === 'spillway-connection-urls');
+      expect(urls?.secret?.optional).toBe(true);
+      expect(onlyContainer(deployment).volumeMounts?.some((m) => m.name === urls?.name)).toBe(true);
     },
   );
 
@@ -632,6 +672,23 @@ describe('k8s manifests', () => {
       });
     });
 
+    it('reads every secret from a file of a mounted Secret (<NAME>_FILE), none from an environment variable', () => {
+      const pod = podSpecOf(deployment());
+      const container = onlyContainer(deployment());
+      expect(secretsInEnvironment(container)).toEqual([]);
+      for (const mount of container.volumeMounts ?? []) {
+        const volume = pod.volumes?.find((v) => v.name === mount.name);
+        if (volume?.secret) {
+          // Readable by the app's group only (fsGroup), never by others, and never written.
+          expect({ volume: volume.name, mode: volume.secret.defaultMode, readOnly: mount.readOnly }).toEqual({
+            volume: volume.name,
+            mode: 0o440,
+            readOnly: true,
+          });
+        }
+      }
+    });
+
     it('mounts the collections ConfigMap at COLLECTIONS_DIR and reads settings from the ConfigMap and Secret', () => {
       const pod = podSpecOf(deployment());
       const container = onlyContainer(deployment());
@@ -640,7 +697,7 @@ describe('k8s manifests', () => {
       expect(pod.volumes?.find((v) => v.name === mount?.name)?.configMap?.name).toBe('spillway-collections');
       expect(container.envFrom).toEqual(expect.arrayContaining([{ configMapRef: { name: 'spillway-env' } }]));
       for (const key of secrets) {
-        expect({ key, fromSecret: fromSecret(container, key) }).toEqual({ key, fromSecret: true });
+        expect({ key, fromSecretFile: fromSecretFile(deployment(), key) }).toEqual({ key, fromSecretFile: true });
       }
       expect(container.env?.some((e) => e.name === 'SINK_CONSUMER')).toBe(false);
     });

@@ -36,6 +36,9 @@ a write, an entry and a row, and a model of the rates on more cores. Writes <dat
   --rounds N       drains of each replica count, every other round in reverse order; the figures are their mean
                    (default 2; --quick 1); the mapped drain runs once unless this is given
   --cluster        the Redis Cluster bench (see above)
+  --durability     the durability levels bench instead (bench/lib/durability-run.ts, about 2 minutes, --quick 1):
+                   PUT and _bulk at memory, replicated, aof and persisted against a Redis master with one replica,
+                   and the lag of persisted writes under load; writes <date>-durability.md
   --partitions LIST  with --cluster: partition counts of the drain matrix (default 1,4,8)
   --seed N         payload and id seed (default 1)
   --out DIR        results folder (default bench/results)
@@ -53,6 +56,8 @@ export interface BenchOptions {
   cluster: boolean;
   /** with `cluster`: the partition counts of the drain matrix */
   partitionCounts: number[];
+  /** the durability levels bench (bench/lib/durability-run.ts) instead of phases 1-6 */
+  durability: boolean;
   quick: boolean;
   /** phase numbers, 1 to 6 */
   only: number[];
@@ -102,6 +107,7 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
       db: { type: 'string', default: 'postgres' },
       quick: { type: 'boolean', default: false },
       cluster: { type: 'boolean', default: false },
+      durability: { type: 'boolean', default: false },
       partitions: { type: 'string', default: '1,4,8' },
       only: { type: 'string' },
       entries: { type: 'string' },
@@ -134,6 +140,7 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
   return {
     database,
     cluster,
+    durability: values.durability,
     partitionCounts: values.partitions.split(',').map((p) => int(p.trim(), 'partitions', 1, 64)),
     quick,
     only: [...only].sort(),

@@ -4,10 +4,11 @@
 //
 // What must hold, whatever the run: the database equals Redis for every document; every acknowledged write is
 // reflected by Redis and every acknowledged event has its row; nothing is pending; the dead letters are exactly the
-// poison. One exception, counted and never hidden: a Redis Cluster master's SIGKILL can lose writes it acknowledged
-// and had not yet replicated (asynchronous replication). Such a loss is "lost by failover" only when it is on a
-// partition of the killed master and was acknowledged within that kill's LossWindow; any other loss, including one in
-// a graceful failover or a resharding, is a mismatch.
+// poison. One exception, counted and never hidden: a Redis Cluster master's or a Sentinel master's SIGKILL can lose
+// writes it acknowledged and had not yet replicated (asynchronous replication). Such a loss is "lost by failover" only
+// when it is on a partition of the killed master, was acknowledged within that kill's LossWindow, and its answer named
+// the `memory` durability level; any other loss, including one in a graceful failover or a resharding, or of a write
+// acknowledged as replicated (or further), is a mismatch.
 import { isDeepStrictEqual } from 'node:util';
 import {
   allPartitions,
@@ -151,11 +152,13 @@ export async function checkConvergence({
     }
     const partition = `${docs.name}.${partitionOf(id, docs.partitions)}`;
     // Two acknowledgements of one version: Redis lost the first and gave its version out again.
-    for (const { version, firstSeq, seq } of record.reissued) {
+    for (const { version, firstSeq, seq, lostLevel } of record.reissued) {
       const kill = firstSeq === undefined ? losses.lastKillBefore(partition, seq) : losses.killOf(partition, firstSeq);
       if (kill === undefined) {
         const first = firstSeq === undefined ? 'first request forgotten' : `first in request #${firstSeq}`;
         findings.add('one version acknowledged twice', `${id} v${version} (${first}, second in #${seq})`);
+      } else if (lostLevel !== undefined) {
+        findings.add(`acknowledged ${lostLevel} write lost`, `${id} v${version} (request #${firstSeq}), reissued`);
       } else losses.add(kill, 'documentWrites', 1);
     }
     // The version whose acknowledged state Redis must hold.
@@ -170,7 +173,14 @@ export async function checkConvergence({
         );
         continue;
       }
-      losses.add(kill, 'documentWrites', record.versions.countAbove(finalVersion));
+      const durableLost = record.durableVersions.countAbove(finalVersion);
+      if (durableLost > 0) {
+        findings.add(
+          'acknowledged replicated (or further) write lost',
+          `${id}: ${durableLost} such versions above v${finalVersion}, which Redis holds`,
+        );
+      }
+      losses.add(kill, 'documentWrites', record.versions.countAbove(finalVersion) - durableLost);
       if (!record.versions.has(finalVersion)) {
         ambiguous += 1; // what Redis kept was itself never acknowledged (or nothing is left)
         continue;
@@ -210,6 +220,7 @@ export async function checkConvergence({
       const partition = `${events.name}.${partitionOf(id, events.partitions)}`;
       const kill = losses.killOf(partition, ledger.eventRequests.get(id) ?? 0);
       if (kill === undefined) findings.add('acknowledged event missing', id);
+      else if (ledger.durableEvents.has(id)) findings.add('acknowledged replicated (or further) event missing', id);
       else losses.add(kill, 'events', 1);
     } else if (!isDeepStrictEqual(doc, body)) {
       findings.add('event row differs', `${id}: ${JSON.stringify(doc)} vs ${JSON.stringify(body)}`);

@@ -23,7 +23,7 @@ const REPLICATION_BOUND_MS = 2000;
  * close behind for a kill to lose anything; this makes the run measure the loss the check must count, as a replica
  * cut off by the network would.
  */
-const LINK_CUT_BEFORE_KILL_MS = 300;
+export const LINK_CUT_BEFORE_KILL_MS = 300;
 
 /** Slots a `redis-cli --cluster reshard` moves, at most. */
 const RESHARD_SLOTS = { min: 50, max: 400 };
@@ -143,7 +143,7 @@ export function clusterFaults({
 }
 
 /** CLIENT KILL TYPE replica on the master on `port`: its replicas lose their link until they reconnect. */
-async function cutReplicaLink(port: number): Promise<void> {
+export async function cutReplicaLink(port: number): Promise<void> {
   const master = new Redis({ host: LOOPBACK_HOST, port, protocol: 2, lazyConnect: true, maxRetriesPerRequest: 0 });
   master.on('error', () => undefined); // the command's own rejection says it
   try {

@@ -2,9 +2,9 @@
 import type { LedgerMark } from './ledger';
 
 /**
- * The acknowledged writes a Redis Cluster master kill may have lost: those to its partitions whose requests were
- * sent between `from`, taken 2 s before the SIGKILL, and `to`, taken at the SIGKILL. A request sent later cannot have
- * been applied by the dead master; one sent earlier had been applied and replicated long before (a request's time
+ * The acknowledged writes a Redis Cluster or Sentinel master kill may have lost: those to its partitions whose
+ * requests were sent between `from`, taken 2 s before the SIGKILL, and `to`, taken at the SIGKILL. A request sent later
+ * cannot have been applied by the dead master; one sent earlier had been applied and replicated long before (a request's time
  * in ingest and the replica's lag are far below 2 s on loopback).
  */
 export interface LossWindow {

@@ -8,6 +8,7 @@ import { mulberry32 } from '../shared/random';
 import { CLUSTER_FAULTS, clusterFaults } from './cluster-faults';
 import type { FaultOutcome } from './fault-outcome';
 import type { Ledger } from './ledger';
+import { SENTINEL_FAULTS, sentinelFaults } from './sentinel-faults';
 
 /** Each database's faults: PostgreSQL's fast and immediate shutdowns, MariaDB's `mariadb-admin shutdown` and kill. */
 const DATABASE_FAULTS = {
@@ -15,17 +16,19 @@ const DATABASE_FAULTS = {
   mariadb: ['mariadb-shutdown', 'mariadb-kill'],
 } as const satisfies Record<DatabaseKind, readonly string[]>;
 
-/** What runs Redis: one server, or a Redis Cluster. */
-export type RedisKind = 'server' | 'cluster';
+/** What runs Redis: one server, a Redis Cluster, or a master and its replica watched by Sentinels. */
+export type RedisKind = 'server' | 'cluster' | 'sentinel';
 
 /**
  * Each Redis kind's faults: one server's SIGKILL and restart on its AOF; a cluster's failovers (graceful, and a
- * master's SIGKILL) and resharding (cluster-faults.ts). A cluster has no single server to restart on its AOF: its
- * crash is the master kill, after which a replica serves.
+ * master's SIGKILL) and resharding (cluster-faults.ts); Sentinel's failover after the master's SIGKILL
+ * (sentinel-faults.ts). A cluster or a Sentinel setup has no single server to restart on its AOF: its crash is the
+ * master kill, after which a replica serves.
  */
 const REDIS_FAULTS = {
   server: ['redis-crash'],
   cluster: CLUSTER_FAULTS,
+  sentinel: SENTINEL_FAULTS,
 } as const satisfies Record<RedisKind, readonly string[]>;
 
 const APP_FAULTS_BEFORE = ['sink-kill', 'sink-kill-all', 'sink-freeze'] as const;
@@ -38,6 +41,7 @@ export const FAULT_KINDS = [
   ...DATABASE_FAULTS.mariadb,
   ...REDIS_FAULTS.server,
   ...REDIS_FAULTS.cluster,
+  ...REDIS_FAULTS.sentinel,
   ...APP_FAULTS_AFTER,
 ] as const;
 
@@ -52,6 +56,17 @@ export const faultKindsFor = (database: DatabaseKind, redis: RedisKind = 'server
 ];
 
 export const isFaultKind = (kind: string): kind is FaultKind => (FAULT_KINDS as readonly string[]).includes(kind);
+
+/** What runs the Redis of `stack`. */
+export const redisKindOf = (stack: Stack<RedisClient>): RedisKind =>
+  stack.isCluster ? 'cluster' : stack.isSentinel ? 'sentinel' : 'server';
+
+/** How a report names a Redis kind. */
+export const REDIS_KIND_LABELS: Record<RedisKind, string> = {
+  server: 'one redis-server',
+  cluster: 'a Redis Cluster (3 masters, 3 replicas)',
+  sentinel: 'Redis Sentinel (a master, its replica, 3 Sentinels)',
+};
 
 export interface FaultRecord extends FaultOutcome {
   /** seconds since the run started */
@@ -93,7 +108,7 @@ export function startFaults({
   /** see clusterFaults() */
   replicaLag?: boolean;
 }): Faults {
-  const redisKind: RedisKind = stack.isCluster ? 'cluster' : 'server';
+  const redisKind = redisKindOf(stack);
   const foreign = kinds.filter((kind) => !faultKindsFor(stack.databaseKind, redisKind).includes(kind));
   if (foreign.length > 0) {
     throw new Error(`faults ${foreign.join(', ')} do not apply to ${stack.databaseKind} on a Redis ${redisKind}`);
@@ -136,6 +151,7 @@ export function startFaults({
 
   const faults: Record<FaultKind, () => Promise<string | FaultOutcome>> = {
     ...clusterFaults({ stack, ledger, random, replicaLag }),
+    ...sentinelFaults({ stack, ledger, random, replicaLag }),
     async 'sink-kill'() {
       const victim = pickRunning();
       if (!victim) return 'no sink running';

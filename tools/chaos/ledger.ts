@@ -9,6 +9,9 @@
 // can tell whether a write Redis lost was sent just before a Redis Cluster master was killed (LedgerMark). The number
 // of the request, not the order of the answers: a _bulk answer can come seconds after the master applied its items,
 // once its other partitions' items got through a failover.
+//
+// Each acknowledgement also keeps the durability level its answer named (the `Durability` response header, `memory`
+// when there is none): only a `memory` write may be lost by a failover; one that was replicated (or further) never.
 import { applyMergePatch } from '@app/contracts';
 import { VersionRanges } from './version-ranges';
 
@@ -22,6 +25,12 @@ export interface AckedWrite {
   body?: JsonObject;
 }
 
+/** The one durability level whose acknowledged writes a failover may lose: the primary's memory alone. */
+export const LOSSY_LEVEL = 'memory';
+
+/** Whether a failover may lose a write acknowledged at `level` (only `memory`'s). */
+export const allowsLoss = (level: string): boolean => level === LOSSY_LEVEL;
+
 /**
  * A version acknowledged twice: Redis lost one write (a failover) and handed its version out again. The lost one is
  * the one sent first, which the dead master applied; its answer can come after the other's (a _bulk held up by the
@@ -33,13 +42,20 @@ export interface ReissuedVersion {
   firstSeq: number | undefined;
   /** the request number of the later of the two acknowledgements */
   seq: number;
+  /**
+   * the level the lost acknowledgement named, when it allows no loss (and the ledger still kept both writes): set, the
+   * loss is a mismatch
+   */
+  lostLevel?: string;
 }
 
 export class DocumentRecord {
-  /** acknowledged writes by version, from the newest put or delete on, each with its request number */
-  readonly writes = new Map<number, AckedWrite & { seq: number }>();
+  /** acknowledged writes by version, from the newest put or delete on, each with its request number and level */
+  readonly writes = new Map<number, AckedWrite & { seq: number; level: string }>();
   /** every version acknowledged, compactly */
   readonly versions = new VersionRanges();
+  /** the versions acknowledged at a level that allows no loss (replicated, aof, persisted) */
+  readonly durableVersions = new VersionRanges();
   maxAcked = 0;
   /** the request number of the acknowledgement of maxAcked */
   maxAckedSeq = 0;
@@ -63,6 +79,10 @@ export class Ledger {
   readonly eventRequests = new Map<string, number>();
   /** event ids whose POST outcome is unknown */
   readonly unknownEvents = new Set<string>();
+  /** event ids acknowledged at a level that allows no loss */
+  readonly durableEvents = new Set<string>();
+  /** acknowledgements (document writes and events) by the level their answer named */
+  readonly acksByLevel: Record<string, number> = {};
   ackedDocumentWrites = 0;
   requestsSent = 0;
 
@@ -88,19 +108,30 @@ export class Ledger {
     return { requests: this.requestsSent };
   }
 
-  /** An acknowledged document write; `request` is its request's number (default: a request of its own). */
-  acked(id: string, version: number, write: AckedWrite, request = this.nextRequest()): void {
+  /**
+   * An acknowledged document write; `request` is its request's number (default: a request of its own), `level` the
+   * durability its answer named.
+   */
+  acked(id: string, version: number, write: AckedWrite, request = this.nextRequest(), level = LOSSY_LEVEL): void {
     const record = this.record(id);
     this.ackedDocumentWrites += 1;
+    this.acksByLevel[level] = (this.acksByLevel[level] ?? 0) + 1;
     const seq = request;
     const known = record.writes.get(version);
     if (!record.versions.add(version)) {
       record.duplicateVersions += 1;
       const lost = known === undefined ? undefined : Math.min(known.seq, seq);
-      record.reissued.push({ version, firstSeq: lost, seq: Math.max(known?.seq ?? seq, seq) });
+      const lostLevel = known === undefined ? undefined : known.seq < seq ? known.level : level;
+      record.reissued.push({
+        version,
+        firstSeq: lost,
+        seq: Math.max(known?.seq ?? seq, seq),
+        ...(lostLevel === undefined || allowsLoss(lostLevel) ? {} : { lostLevel }),
+      });
     }
+    if (!allowsLoss(level)) record.durableVersions.add(version);
     // Of two acknowledgements of one version, Redis holds the one sent last: the other was lost.
-    if (!known || known.seq < seq) record.writes.set(version, { ...write, seq });
+    if (!known || known.seq < seq) record.writes.set(version, { ...write, seq, level });
     if (version > record.maxAcked) {
       record.maxAcked = version;
       record.maxAckedSeq = seq;
@@ -112,7 +143,9 @@ export class Ledger {
   }
 
   /** An acknowledged event; `request` is its request's number (default: a request of its own). */
-  ackedEvent(id: string, body: JsonObject, request = this.nextRequest()): void {
+  ackedEvent(id: string, body: JsonObject, request = this.nextRequest(), level = LOSSY_LEVEL): void {
+    this.acksByLevel[level] = (this.acksByLevel[level] ?? 0) + 1;
+    if (!allowsLoss(level)) this.durableEvents.add(id);
     this.events.set(id, body);
     if (!this.eventRequests.has(id)) this.eventRequests.set(id, request);
   }

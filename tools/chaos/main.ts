@@ -1,11 +1,11 @@
 // Chaos run: a whole Spillway on loopback under seeded traffic and seeded faults, then a check that the database
-// (PostgreSQL, or MariaDB with --db mariadb) holds exactly what Redis acknowledged (one redis-server, or a Redis
-// Cluster with --cluster). Usage: npm run chaos -- --help
-import { MAX_PARTITIONS } from '@app/contracts';
+// (PostgreSQL, or MariaDB with --db mariadb) holds exactly what Redis acknowledged (one redis-server, a Redis Cluster
+// with --cluster, or a master and its replica behind Sentinels with --sentinel). Usage: npm run chaos -- --help
+import { DURABILITY_LEVELS, isDurability, MAX_PARTITIONS } from '@app/contracts';
 import type { DatabaseKind } from '../local-stack';
 import { runTool, stringFlags } from '../shared/cli';
 import { DATABASE_FLAG_HELP, readDatabaseFlag } from './database-flag';
-import { faultKindsFor, type FaultKind, isFaultKind, type RedisKind } from './faults';
+import { faultKindsFor, type FaultKind, isFaultKind, REDIS_KIND_LABELS, type RedisKind } from './faults';
 import { formatChaosReport } from './report';
 import { CLUSTER_PARTITIONS, runChaos } from './runner';
 
@@ -19,9 +19,16 @@ acknowledged.
   --cluster          a local Redis Cluster (3 masters, 3 replicas) instead of one redis-server, and its faults
                      in place of redis-crash; acknowledged writes that a killed master had not yet replicated are
                      counted as "lost by failover", any other loss fails the run
+  --sentinel         a master and its replica watched by 3 Sentinels instead of one redis-server, which the apps
+                     find through REDIS_SENTINELS; sentinel-failover in place of redis-crash: the master's SIGKILL,
+                     the Sentinels promote the replica, the old master comes back as its replica. Acknowledged
+                     writes the kill lost are counted as "lost by failover" as on a cluster
+  --durability L     send \`Durability: L\` with every write (${DURABILITY_LEVELS.join(', ')}); a write whose answer
+                     names a level other than memory must never be lost, even by a failover
   --partitions N     each collection's partitions (default ${CLUSTER_PARTITIONS} with --cluster, else 1)
-  --replica-lag      with --cluster: every other master-kill first pauses the master's replica and cuts its
-                     link, 300 ms before the SIGKILL, so that the kill loses what the master acknowledged meanwhile
+  --replica-lag      with --cluster or --sentinel: every other master-kill or sentinel-failover first pauses the
+                     master's replica and cuts its link, 300 ms before the SIGKILL, so that the kill loses what the
+                     master acknowledged meanwhile
   --duration S       seconds of traffic and faults (default 120)
   --finish-round     go on after --duration until every fault kind of the round under way has struck
   --replicas N       sink replicas (default 4)
@@ -32,6 +39,9 @@ acknowledged.
                        postgres: ${faultKindsFor('postgres').join(', ')}
                        mariadb:  ${faultKindsFor('mariadb').join(', ')}
                        --cluster: ${faultKindsFor('postgres', 'cluster')
+                         .filter((kind) => !faultKindsFor('postgres').includes(kind))
+                         .join(', ')} in place of redis-crash
+                       --sentinel: ${faultKindsFor('postgres', 'sentinel')
                          .filter((kind) => !faultKindsFor('postgres').includes(kind))
                          .join(', ')} in place of redis-crash
                      (pg-stop-fast: pg_ctl stop -m fast, pg-stop-immediate: -m immediate; mariadb-shutdown:
@@ -56,7 +66,7 @@ function readFaults(list: string, database: DatabaseKind, redis: RedisKind): Fau
   const faults = list === 'none' ? [] : list.split(',').map((f) => f.trim());
   const unknown = faults.filter((f) => !isFaultKind(f) || !known.includes(f));
   if (unknown.length) {
-    const where = `${database} on ${redis === 'cluster' ? 'a Redis Cluster' : 'one redis-server'}`;
+    const where = `${database} on ${REDIS_KIND_LABELS[redis]}`;
     throw new Error(`unknown fault kind ${unknown.join(', ')} for ${where}; known: ${known.join(', ')}`);
   }
 
@@ -78,20 +88,30 @@ runTool({
       poison: '4',
       'claim-idle': '3000',
       partitions: undefined,
+      durability: undefined,
     }),
     keep: { type: 'boolean', default: false },
     cluster: { type: 'boolean', default: false },
+    sentinel: { type: 'boolean', default: false },
     'finish-round': { type: 'boolean', default: false },
     'replica-lag': { type: 'boolean', default: false },
   },
   read: (flags) => {
     const database = readDatabaseFlag(flags.string('db'));
     const cluster = flags.boolean('cluster');
-    const faults = readFaults(flags.string('faults'), database, cluster ? 'cluster' : 'server');
+    const sentinel = flags.boolean('sentinel');
+    if (cluster && sentinel) throw new Error('--cluster and --sentinel: choose one');
+    const faults = readFaults(flags.string('faults'), database, cluster ? 'cluster' : sentinel ? 'sentinel' : 'server');
+    const durability = flags.string('durability');
+    if (durability !== '' && !isDurability(durability)) {
+      throw new Error(`--durability must be one of ${DURABILITY_LEVELS.join(', ')}, not ${durability}`);
+    }
 
     return {
       database,
       cluster,
+      sentinel,
+      ...(isDurability(durability) ? { durability } : {}),
       partitions: flags.optionalInt('partitions', 1, MAX_PARTITIONS),
       duration: flags.int('duration', 5, 3600),
       finishFaultRound: flags.boolean('finish-round'),

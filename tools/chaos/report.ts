@@ -42,11 +42,21 @@ function failoverLossLines({ lostByFailover }: Verdict): string[] {
 
 const count = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
-/** The run's Redis and partitions, as the options say them. */
-function layoutOf(report: ChaosReport): { cluster: boolean; partitions: number | undefined } {
-  const options = report.options as { cluster?: boolean; partitions?: number };
+/** The run's Redis, partitions and durability header, as the options say them. */
+function layoutOf(report: ChaosReport): {
+  cluster: boolean;
+  sentinel: boolean;
+  partitions: number | undefined;
+  durability: string | undefined;
+} {
+  const options = report.options as { cluster?: boolean; sentinel?: boolean; partitions?: number; durability?: string };
 
-  return { cluster: options.cluster === true, partitions: options.partitions };
+  return {
+    cluster: options.cluster === true,
+    sentinel: options.sentinel === true,
+    partitions: options.partitions,
+    durability: options.durability,
+  };
 }
 
 /**
@@ -59,7 +69,7 @@ function verdictLine(report: ChaosReport): string {
   if (verdict.mismatches > 0) {
     return (
       `verdict: ${count(verdict.mismatches, 'mismatch', 'mismatches')}: the database, Redis and the acknowledged ` +
-      'writes disagree beyond what a killed master can lose'
+      'writes disagree beyond what a killed master can lose of its memory writes'
     );
   }
   const lost = verdict.lostByFailover;
@@ -85,8 +95,12 @@ function verdictLine(report: ChaosReport): string {
 }
 
 function layoutLine(report: ChaosReport): string {
-  const { cluster, partitions } = layoutOf(report);
-  const redis = cluster ? ', on a Redis Cluster (3 masters, 3 replicas)' : '';
+  const { cluster, sentinel, partitions, durability } = layoutOf(report);
+  const redis = cluster
+    ? ', on a Redis Cluster (3 masters, 3 replicas)'
+    : sentinel
+      ? ', on Redis Sentinel (a master, its replica, 3 Sentinels)'
+      : '';
   const cut =
     partitions === undefined
       ? cluster
@@ -94,7 +108,7 @@ function layoutLine(report: ChaosReport): string {
         : ''
       : ` with ${partitions} partitions`;
 
-  return `${redis}${cut}`;
+  return `${redis}${cut}${durability ? `, every write asking for Durability: ${durability}` : ''}`;
 }
 
 export function formatChaosReport(report: ChaosReport): string {
@@ -110,6 +124,11 @@ export function formatChaosReport(report: ChaosReport): string {
     '',
     `operations: ${report.traffic.requests} requests in ${(report.sentMs / 1000).toFixed(1)} s; acknowledged ` +
       `${report.traffic.acknowledgedDocumentWrites} document writes and ${report.traffic.acknowledgedEvents} events`,
+    `  by the durability level their answer named: ${
+      Object.entries(report.traffic.acknowledgedByLevel ?? {})
+        .map(([level, n]) => `${level} ${n}`)
+        .join(', ') || 'none'
+    }`,
     trafficTable(report.traffic.byKind).replace(/^/gm, '  '),
     '',
     `faults: ${injected || 'none'}`,

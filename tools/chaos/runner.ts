@@ -3,13 +3,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type PartitionedCollection, partitioned } from '@app/contracts';
+import { type Durability, type PartitionedCollection, partitioned } from '@app/contracts';
 import type { RedisClient } from '@app/redis';
 import { type DatabaseKind, Stack } from '../local-stack';
 import { mulberry32 } from '../shared/random';
 import { checkConvergence, type Verdict } from './check';
 import type { MasterKill } from './failover-losses';
-import { type FaultKind, type FaultRecord, startFaults } from './faults';
+import { type FaultKind, type FaultRecord, REDIS_KIND_LABELS, redisKindOf, startFaults } from './faults';
 import { Ledger } from './ledger';
 import { injectPoison, type Poison } from './poison';
 import { startTraffic, TrafficStats } from './workload';
@@ -36,12 +36,16 @@ export interface LoadOptions {
   finishFaultRound?: boolean;
   /** on a cluster, every other master kill cuts its replica off 300 ms before (see cluster-faults.ts) */
   replicaLag?: boolean;
+  /** the `Durability` header every write sends; none by default (the server's default level) */
+  durability?: Durability;
 }
 
 /** Where the run's Redis is and how its collections are cut. */
 export interface RedisLayout {
   /** run on a local Redis Cluster of 3 masters and 3 replicas instead of one redis-server */
   cluster?: boolean;
+  /** run on a master and its replica watched by 3 Sentinels instead of one redis-server */
+  sentinel?: boolean;
   /** each collection's `partitions:`; default 1 on one server, CLUSTER_PARTITIONS on a cluster */
   partitions?: number;
 }
@@ -83,6 +87,8 @@ export interface TrafficSummary {
   byKind: Record<string, Record<string, number>>;
   acknowledgedDocumentWrites: number;
   acknowledgedEvents: number;
+  /** acknowledgements by the durability level their answer named (`memory` when it named none) */
+  acknowledgedByLevel: Record<string, number>;
 }
 
 /** The report of a chaos run, and of a soak, which adds its rates to it. */
@@ -119,7 +125,8 @@ export const collectionOf = (stack: Stack<RedisClient>, name: string): Partition
   partitioned(stack.collections.find((c) => c.name === name) ?? { name });
 
 /**
- * The stack a chaos or soak run drives: Redis (one server, or a Redis Cluster of 3 masters and 3 replicas) with
+ * The stack a chaos or soak run drives: Redis (one server, a Redis Cluster of 3 masters and 3 replicas, or a master and
+ * its replica behind 3 Sentinels) with
  * appendfsync always (or `redisFsync`), PostgreSQL or MariaDB, one document and one event collection.
  */
 export function chaosStack(
@@ -140,6 +147,7 @@ export function chaosStack(
     replicas: options.replicas,
     redisFsync: options.redisFsync ?? 'always',
     redisCluster: options.cluster ? {} : undefined,
+    redisSentinel: options.sentinel ? {} : undefined,
     // PostgreSQL: no fsync (a process crash loses nothing fsync would keep) and, as some servers run, asynchronous
     // commits by default: the sink must turn synchronous commits on for its own sessions, and the pg-stop faults
     // check it. MariaDB: the redo log written at each commit and flushed once a second, which a mariadbd crash
@@ -188,6 +196,7 @@ export async function runLoad(
       rate: options.rate,
       docs: DOCS,
       events: EVENTS,
+      durability: options.durability,
     },
   });
   const faults = options.faults.length
@@ -208,13 +217,14 @@ export async function runLoad(
   );
   const poison: Poison[] = [];
   const injectOne = () => injectPoison(stack.redisClient, collectionOf(stack, DOCS), poison.length, stack.databaseKind);
-  // On a cluster the run's own entries are on the replicas before the next fault, so no master kill loses one.
+  // With replicas the run's own entries are on them before the next fault, so no master kill loses one.
   const injectDurably = async (): Promise<Poison> => {
     const entry = await injectOne();
-    await stack.redisClusterHandle.waitForReplication();
+    await (stack.isCluster ? stack.redisClusterHandle : stack.redisSentinelHandle).waitForReplication();
 
     return entry;
   };
+  const replicated = stack.isCluster || stack.isSentinel;
   let faultsShown = 0;
   const showFaults = (): void => {
     for (const fault of faults?.timeline.slice(faultsShown) ?? []) say(`  ${fault.at}s ${fault.kind}: ${fault.detail}`);
@@ -224,7 +234,7 @@ export async function runLoad(
     await sleep(SAMPLE_EVERY_MS);
     while (poisonAt.length > 0 && (poisonAt[0] ?? Infinity) <= Date.now()) {
       poisonAt.shift();
-      poison.push(await (stack.isCluster ? (faults?.exclusive(injectDurably) ?? injectDurably()) : injectOne()));
+      poison.push(await (replicated ? (faults?.exclusive(injectDurably) ?? injectDurably()) : injectOne()));
     }
     const backlog = await stack.backlog().catch(() => undefined);
     const mem = memory(stack);
@@ -307,6 +317,7 @@ export function trafficSummary({ ledger, stats }: Pick<RunRecord, 'ledger' | 'st
     byKind: stats.byKind,
     acknowledgedDocumentWrites: ledger.ackedDocumentWrites,
     acknowledgedEvents: ledger.events.size,
+    acknowledgedByLevel: { ...ledger.acksByLevel },
   };
 }
 
@@ -315,7 +326,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const stack = chaosStack(options);
   const record: RunRecord = { ledger: new Ledger(), stats: new TrafficStats(), say };
   try {
-    const redis = options.cluster ? 'a Redis Cluster (3 masters, 3 replicas)' : 'Redis';
+    const redis = REDIS_KIND_LABELS[redisKindOf(stack)];
     const partitions = collectionOf(stack, DOCS).partitions;
     say(`starting ${redis}, ${stack.databaseKind}, ingest and ${options.replicas} sinks in ${stack.dir}`);
     if (partitions > 1) say(`each collection has ${partitions} partitions`);
@@ -333,11 +344,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       options.drainTimeoutMs,
       load.faults.timeline,
     );
-    const layout = options.cluster
-      ? `--cluster ${partitions === CLUSTER_PARTITIONS ? '' : `--partitions ${partitions} `}`
-      : partitions > 1
-        ? `--partitions ${partitions} `
-        : '';
+    const layout =
+      (options.cluster
+        ? `--cluster ${partitions === CLUSTER_PARTITIONS ? '' : `--partitions ${partitions} `}`
+        : partitions > 1
+          ? `--partitions ${partitions} `
+          : '') +
+      (options.sentinel ? '--sentinel ' : '') +
+      (options.durability ? `--durability ${options.durability} ` : '');
     const flags =
       layout +
       `${stack.databaseKind === 'postgres' ? '' : `--db ${stack.databaseKind} `}` +

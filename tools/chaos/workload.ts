@@ -18,6 +18,8 @@ export interface WorkloadOptions {
   rate?: number;
   docs: string;
   events: string;
+  /** sent as the `Durability` header of every write; none by default */
+  durability?: string;
 }
 
 /** Counts of answers per request kind and status ("network" when none came), plus the failures worth a report. */
@@ -50,7 +52,8 @@ interface ItemResult {
   error?: { status: number; outcome?: string };
 }
 
-type Reply = { status: number; body: AnswerBody | undefined } | { error: unknown };
+/** An answer, with the level its `Durability` header names (`memory` when there is none), or no answer. */
+type Reply = { status: number; body: AnswerBody | undefined; level: string } | { error: unknown };
 
 /** Whether a failed request surely never reached ingest (so it cannot have been applied). */
 function neverSent(error: unknown): boolean {
@@ -101,16 +104,22 @@ export function startTraffic({
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<Reply> => {
+    const asked = method === 'GET' || !options.durability ? headers : { ...headers, durability: options.durability };
     try {
       const response = await pool.request({
         method,
         path,
-        headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+        headers: body === undefined ? asked : { 'content-type': 'application/json', ...asked },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const text = await response.body.text();
+      const level = response.headers.durability;
 
-      return { status: response.statusCode, body: text ? (JSON.parse(text) as AnswerBody) : undefined };
+      return {
+        status: response.statusCode,
+        body: text ? (JSON.parse(text) as AnswerBody) : undefined,
+        level: typeof level === 'string' ? level : 'memory',
+      };
     } catch (error) {
       return { error };
     }
@@ -146,6 +155,7 @@ export function startTraffic({
 
   const documentPath = (id: string): string => `/v1/${options.docs}/${id}`;
   const versionOf = (reply: Reply): number => Number('error' in reply ? undefined : reply.body?.version);
+  const levelOf = (reply: Reply): string => ('error' in reply ? 'memory' : reply.level);
 
   /** The per-item results of a _bulk answer: acknowledgements, unknown outcomes, answers outside the contract. */
   const settleItems = <T>(
@@ -189,7 +199,13 @@ export function startTraffic({
             : await send('POST', `/v1/${options.docs}`, { ...op.body, id: op.id });
         const outcome = judge(conditional ? 'put-if-match' : op.kind, reply, `${op.kind} ${op.id}`);
         if (outcome === 'ok') {
-          ledger.acked(op.id, versionOf(reply), { op: 'put', body: { ...op.body, id: op.id } }, request);
+          ledger.acked(
+            op.id,
+            versionOf(reply),
+            { op: 'put', body: { ...op.body, id: op.id } },
+            request,
+            levelOf(reply),
+          );
         }
         if (outcome === 'unknown') ledger.unknownOutcome(op.id);
 
@@ -200,7 +216,7 @@ export function startTraffic({
         const body = op.kind === 'patch' ? op.body : undefined;
         const reply = await send(op.kind === 'patch' ? 'PATCH' : 'DELETE', documentPath(op.id), body);
         const outcome = judge(op.kind, reply, `${op.kind} ${op.id}`);
-        if (outcome === 'ok') ledger.acked(op.id, versionOf(reply), { op: op.kind, body }, request);
+        if (outcome === 'ok') ledger.acked(op.id, versionOf(reply), { op: op.kind, body }, request, levelOf(reply));
         if (outcome === 'unknown') ledger.unknownOutcome(op.id);
 
         return reply;
@@ -208,7 +224,7 @@ export function startTraffic({
       case 'event': {
         const reply = await send('POST', `/v1/${options.events}`, op.body);
         const outcome = judge('event', reply, `event ${op.id}`);
-        if (outcome === 'ok') ledger.ackedEvent(op.id, op.body, request);
+        if (outcome === 'ok') ledger.ackedEvent(op.id, op.body, request, levelOf(reply));
         if (outcome === 'unknown') ledger.unknownEvents.add(op.id);
 
         return reply;
@@ -223,7 +239,7 @@ export function startTraffic({
             acked: (item, result) => {
               const body =
                 item.op === 'put' ? { ...item.doc, id: item.id } : item.op === 'patch' ? item.doc : undefined;
-              ledger.acked(item.id, Number(result.version), { op: item.op, body }, request);
+              ledger.acked(item.id, Number(result.version), { op: item.op, body }, request, levelOf(reply));
             },
             unknown: (item) => ledger.unknownOutcome(item.id),
           });
@@ -238,7 +254,7 @@ export function startTraffic({
         if (outcome === 'ok') {
           settleItems(reply, op.events, {
             describe: (e) => `_bulk event ${e.id}`,
-            acked: (e) => ledger.ackedEvent(e.id, e.body, request),
+            acked: (e) => ledger.ackedEvent(e.id, e.body, request, levelOf(reply)),
             unknown: (e) => ledger.unknownEvents.add(e.id),
           });
         }

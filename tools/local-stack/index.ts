@@ -58,4 +58,11 @@ export {
   slotOfKey,
   startRedisCluster,
 } from './redis-cluster';
+export {
+  RedisSentinelSetup,
+  type RedisSentinelOptions,
+  type SentinelNodeRole,
+  SentinelProcess,
+  startRedisSentinel,
+} from './redis-sentinel';
 export { type Backlog, type CollectionSpec, Stack, type StackOptions } from './stack';

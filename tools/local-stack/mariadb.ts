@@ -1,6 +1,16 @@
 import { type ChildProcess, spawn, type SpawnOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  copyFileSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createConnection } from 'mysql2/promise';
@@ -52,7 +62,22 @@ export interface MariadbOptions extends PortChoice {
   binaries?: MariadbBinaries;
   /** default 120000 (crash recovery included) */
   startTimeoutMs?: number;
+  /**
+   * TLS with this certificate, key and CA (PEM, copied into the folder as tls-*), and `require-secure-transport`: the
+   * server then refuses plain TCP, and this handle connects with TLS, trusting the CA.
+   */
+  tls?: MariadbTlsFiles;
 }
+
+/** A server's certificate, private key and the CA that signed it (PEM files). */
+export interface MariadbTlsFiles {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+}
+
+/** The copies of the TLS files in the server's folder; `tls-ca.pem` there means the server requires TLS. */
+const TLS_COPIES = { certFile: 'tls-server.pem', keyFile: 'tls-server.key', caFile: 'tls-ca.pem' } as const;
 
 /** How mariadbControl() finds a server that startMariadb() initialised. */
 export interface MariadbControlOptions {
@@ -111,7 +136,7 @@ function socketPath(dir: string): string {
  * (utf8mb4_bin is PAD SPACE: 'a' = 'a ' under it), and a server like the ones users run catches a table that
  * forgets. sql_mode stays 10.11's strict default. No binary log (MariaDB's default).
  */
-function writeSettings(dir: string, { port, durable }: { port: number; durable: boolean }): void {
+function writeSettings(dir: string, { port, durable, tls }: { port: number; durable: boolean; tls: boolean }): void {
   const lines = [
     '# Written by tools/local-stack/mariadb.ts at each start; edits here are overwritten.',
     '[mysqld]',
@@ -134,10 +159,39 @@ function writeSettings(dir: string, { port, durable }: { port: number; durable: 
     ...(durable
       ? ['innodb-flush-log-at-trx-commit = 1', 'sync-binlog = 1']
       : ['innodb-flush-log-at-trx-commit = 2', 'sync-binlog = 0', 'innodb-doublewrite = 0']),
+    ...(tls
+      ? [
+          `ssl-cert = ${cnfPath(join(dir, TLS_COPIES.certFile))}`,
+          `ssl-key = ${cnfPath(join(dir, TLS_COPIES.keyFile))}`,
+          `ssl-ca = ${cnfPath(join(dir, TLS_COPIES.caFile))}`,
+          'require-secure-transport = ON',
+        ]
+      : []),
   ];
   const file = join(dir, SETTINGS_FILE);
   writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o644 }); // mariadbd ignores a world-writable option file
   giveToMysql(file);
+}
+
+/** Copies the TLS files into the folder for the `mysql` user (the key mode 0600), or removes old copies. */
+function placeTlsFiles(dir: string, tls: MariadbTlsFiles | undefined): void {
+  for (const kind of ['certFile', 'keyFile', 'caFile'] as const) {
+    const to = join(dir, TLS_COPIES[kind]);
+    if (tls === undefined) {
+      rmSync(to, { force: true });
+      continue;
+    }
+    copyFileSync(tls[kind], to);
+    chmodSync(to, kind === 'keyFile' ? 0o600 : 0o644);
+    giveToMysql(to);
+  }
+}
+
+/** The CA of a server that requires TLS (placeTlsFiles), undefined for a plain one. */
+function tlsCaFile(dir: string): string | undefined {
+  const file = join(dir, TLS_COPIES.caFile);
+
+  return existsSync(file) ? file : undefined;
 }
 
 /** Writes the SQL the server runs at each start, before it accepts connections; a failing statement stops it. */
@@ -263,7 +317,9 @@ export class MariadbServer implements LocalServer {
   /** Whether the Spillway user can connect to the database and run a query. */
   async accepts(): Promise<boolean> {
     try {
-      const connection = await createConnection({ uri: this.url, connectTimeout: 2000 });
+      const ca = tlsCaFile(this.dir);
+      const ssl = ca === undefined ? {} : { ssl: { ca: readFileSync(ca, 'utf8') } };
+      const connection = await createConnection({ uri: this.url, connectTimeout: 2000, ...ssl });
       try {
         await connection.query('SELECT 1');
 
@@ -302,7 +358,10 @@ export class MariadbServer implements LocalServer {
   }
 
   private async adminShutdown(): Promise<void> {
-    const args = ['--no-defaults', '-h', LOOPBACK_HOST, '-P', String(this.port), '-u', MARIADB_USER, 'shutdown'];
+    const ca = tlsCaFile(this.dir);
+    const args = ['--no-defaults', '-h', LOOPBACK_HOST, '-P', String(this.port), '-u', MARIADB_USER];
+    if (ca !== undefined) args.push(`--ssl-ca=${ca}`);
+    args.push('shutdown');
     // the password through the environment, not the command line that `ps` shows
     const env = { ...process.env, MYSQL_PWD: MARIADB_PASSWORD };
     const result = await run(this.settings.binaries.admin, args, { env });
@@ -351,7 +410,8 @@ export async function startMariadb(options: MariadbOptions): Promise<MariadbServ
   }
   if (!existsSync(join(dir, 'data'))) await installDb(binaries, dir);
   const port = await choosePort(options);
-  writeSettings(dir, { port, durable: options.durable ?? true });
+  placeTlsFiles(dir, options.tls);
+  writeSettings(dir, { port, durable: options.durable ?? true, tls: options.tls !== undefined });
   writeInitFile(dir, database);
   const server = new MariadbServer({ binaries, dir, port, database, startTimeoutMs });
   track(server);

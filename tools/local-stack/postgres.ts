@@ -1,5 +1,5 @@
 import { type SpawnOptions } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ensureServerBinaries, findPgBinDir, isExecutable, isRoot, which } from './binaries';
 import { run, type RunResult, runOrThrow, tail } from './commands';
@@ -26,7 +26,19 @@ export interface PostgresOptions extends PortChoice {
   durable?: boolean;
   /** default: found on the PATH or under /usr/lib/postgresql (installed when missing) */
   pgBinDir?: string;
+  /** TLS (`ssl = on`) with this certificate and key (PEM, copied into the folder); plain TCP is still accepted */
+  tls?: ServerTlsFiles;
 }
+
+/** A server's certificate and private key (PEM files). */
+export interface ServerTlsFiles {
+  certFile: string;
+  keyFile: string;
+}
+
+/** The copies of the TLS files in the data folder (the server wants its key owned by itself, mode 0600). */
+const PG_TLS_CERT = 'spillway-server.crt';
+const PG_TLS_KEY = 'spillway-server.key';
 
 /** How postgresControl() finds a cluster that startPostgres() initialised. */
 export interface PostgresControlOptions {
@@ -59,11 +71,11 @@ function confString(value: string): string {
 
 /**
  * Writes `spillway.conf` (included from postgresql.conf): port, loopback only, sockets in the data folder (unless
- * its path is too long for a socket), and with durable false no fsync and asynchronous commits: a machine crash may
+ * its path is too long for a socket), TLS when asked for, and with durable false no fsync and asynchronous commits: a machine crash may
  * lose data, and a server crash the last commits of sessions that keep that default (the sink turns
  * synchronous_commit back on for its own).
  */
-function writePgSettings(dir: string, { port, durable }: { port: number; durable: boolean }): void {
+function writePgSettings(dir: string, { port, durable, tls }: { port: number; durable: boolean; tls: boolean }): void {
   const socketDir = dir.length <= MAX_SOCKET_DIR_LENGTH ? dir : '';
   const lines = [
     '# Written by tools/local-stack/postgres.ts at each start; edits here are overwritten.',
@@ -72,12 +84,28 @@ function writePgSettings(dir: string, { port, durable }: { port: number; durable
     `unix_socket_directories = ${confString(socketDir)}`,
     'max_connections = 200',
     ...(durable ? [] : ['fsync = off', 'synchronous_commit = off', 'full_page_writes = off']),
+    ...(tls
+      ? ['ssl = on', `ssl_cert_file = ${confString(PG_TLS_CERT)}`, `ssl_key_file = ${confString(PG_TLS_KEY)}`]
+      : []),
   ];
   writeFileSync(join(dir, SPILLWAY_PG_CONF), `${lines.join('\n')}\n`);
   const mainConf = join(dir, 'postgresql.conf');
   const include = `include_if_exists = ${confString(SPILLWAY_PG_CONF)}`;
   if (!readFileSync(mainConf, 'utf8').includes(include)) appendFileSync(mainConf, `\n${include}\n`);
   if (isRoot()) chownRecursive(join(dir, SPILLWAY_PG_CONF), postgresUser());
+}
+
+/** Copies the server's certificate and key into the data folder, for `ssl = on`. */
+function copyPgTlsFiles(dir: string, tls: ServerTlsFiles): void {
+  for (const [from, name] of [
+    [tls.certFile, PG_TLS_CERT],
+    [tls.keyFile, PG_TLS_KEY],
+  ] as const) {
+    const to = join(dir, name);
+    copyFileSync(from, to);
+    chmodSync(to, 0o600);
+    if (isRoot()) chownRecursive(to, postgresUser());
+  }
 }
 
 /** The port recorded in the folder's spillway.conf. */
@@ -207,7 +235,8 @@ export async function startPostgres(options: PostgresOptions): Promise<PostgresS
   else await initdb(binDir, dir);
   const port = await choosePort(options);
   const server = new PostgresServer({ binDir, dir, port, database: options.database ?? 'spillway' });
-  writePgSettings(dir, { port, durable: options.durable ?? true });
+  if (options.tls) copyPgTlsFiles(dir, options.tls);
+  writePgSettings(dir, { port, durable: options.durable ?? true, tls: options.tls !== undefined });
   track(server);
   try {
     await server.start();

@@ -1,6 +1,7 @@
-// A whole Spillway on loopback for the fault and load tools (chaos, fuzz, soak, bench): its own Redis (one server, or a
-// local Redis Cluster) and database (PostgreSQL, or MariaDB) in a folder of its own, one ingest process and N sink
-// processes (the built apps), each of which can be killed, frozen, stopped and started again while the others run.
+// A whole Spillway on loopback for the fault and load tools (chaos, fuzz, soak, bench): its own Redis (one server, a
+// local Redis Cluster, or a Sentinel setup) and database (PostgreSQL, or MariaDB) in a folder of its own, one ingest
+// process and N sink processes (the built apps), each of which can be killed, frozen, stopped and started again while
+// the others run.
 import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
@@ -15,6 +16,7 @@ import { stopAll } from './processes';
 import { ensureBuilt } from './project';
 import type { RedisFsync, RedisServer } from './redis';
 import type { RedisClusterServer } from './redis-cluster';
+import type { RedisSentinelSetup } from './redis-sentinel';
 import { type StackRedis, type StackRedisOptions, startStackRedis } from './stack-redis';
 
 /** A collection file the stack writes for the apps (JSON is YAML: the loader reads it as any other). */
@@ -45,6 +47,11 @@ export interface StackCommonOptions {
   sinkEnv?: Record<string, string>;
   /** extra environment for ingest */
   ingestEnv?: Record<string, string>;
+  /**
+   * a Sentinel setup (a primary, its replica and 3 Sentinels, unless told otherwise) instead of one redis-server, which
+   * the apps find through REDIS_SENTINELS and REDIS_SENTINEL_NAME
+   */
+  redisSentinel?: StackRedisOptions['sentinel'];
 }
 
 /**
@@ -65,10 +72,12 @@ export type Backlog = Record<string, number>;
 export class Stack<R extends RedisClient = Redis> {
   readonly dir: string;
   readonly collections: CollectionSpec[];
-  /** the one redis-server; undefined on a cluster */
+  /** the one redis-server; undefined on a cluster or Sentinel setup */
   redisServer: RedisServer | undefined;
   /** the local Redis Cluster, when the stack runs one */
   redisCluster: RedisClusterServer | undefined;
+  /** the Sentinel setup, when the stack runs one */
+  redisSentinel: RedisSentinelSetup | undefined;
   databaseServer: DatabaseServer | undefined;
   ingest: AppProcess | undefined;
   /** the sink replicas running now */
@@ -99,7 +108,7 @@ export class Stack<R extends RedisClient = Redis> {
     return this.stackRedis?.env.REDIS_URL ?? '';
   }
 
-  /** REDIS_URL, and REDIS_CLUSTER_NODES on a cluster: how the apps reach the stack's Redis */
+  /** REDIS_URL, and REDIS_CLUSTER_NODES on a cluster or REDIS_SENTINELS and REDIS_SENTINEL_NAME: where Redis is */
   get redisEnv(): Record<string, string> {
     return this.stackRedis?.env ?? {};
   }
@@ -107,6 +116,11 @@ export class Stack<R extends RedisClient = Redis> {
   /** Whether the stack runs a Redis Cluster rather than one redis-server. */
   get isCluster(): boolean {
     return this.options.redisCluster !== undefined;
+  }
+
+  /** Whether the stack runs a Sentinel setup rather than one redis-server. */
+  get isSentinel(): boolean {
+    return this.options.redisSentinel !== undefined;
   }
 
   get databaseUrl(): string {
@@ -138,6 +152,13 @@ export class Stack<R extends RedisClient = Redis> {
     if (!this.isCluster) throw new Error(`Stack in ${this.dir} runs one redis-server, not a Redis Cluster`);
 
     return this.started(this.redisCluster, 'redisCluster');
+  }
+
+  /** The Sentinel setup; throws when the stack is not started or runs no Sentinels. */
+  get redisSentinelHandle(): RedisSentinelSetup {
+    if (!this.isSentinel) throw new Error(`Stack in ${this.dir} runs no Redis Sentinel`);
+
+    return this.started(this.redisSentinel, 'redisSentinel');
   }
 
   /** The PostgreSQL pool; throws when the stack is not started, or runs MariaDB (see databaseReader). */
@@ -176,6 +197,7 @@ export class Stack<R extends RedisClient = Redis> {
         dir: this.dir,
         fsync: this.options.redisFsync ?? 'always',
         cluster: this.options.redisCluster,
+        sentinel: this.options.redisSentinel,
       }),
       startDatabaseServer(kind, {
         dir: join(this.dir, kind),
@@ -185,6 +207,7 @@ export class Stack<R extends RedisClient = Redis> {
     this.stackRedis = stackRedis;
     this.redisServer = stackRedis.server;
     this.redisCluster = stackRedis.cluster;
+    this.redisSentinel = stackRedis.sentinel;
     this.databaseServer = databaseServer;
     // StackOptions<R> lets a stack run a cluster only when R admits a cluster client.
     this.redis = stackRedis.openClient() as R;
@@ -232,6 +255,7 @@ export class Stack<R extends RedisClient = Redis> {
    */
   async crashRedis(): Promise<void> {
     if (this.isCluster) throw new Error(`Stack in ${this.dir} runs a Redis Cluster: no one redis-server to crash`);
+    if (this.isSentinel) throw new Error(`Stack in ${this.dir} runs Redis Sentinel: crash its master instead`);
     const server = this.started(this.redisServer, 'redisServer');
     server.kill('SIGKILL');
     await server.exited;

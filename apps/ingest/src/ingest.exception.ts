@@ -5,6 +5,8 @@
 export enum IngestExceptionCode {
   /** No `Authorization: Bearer <key>` with a configured key. */
   UNAUTHORIZED = 'UNAUTHORIZED',
+  /** A valid API key that may not do this: a write with a read-only key, or a collection outside the key's scope. */
+  FORBIDDEN = 'FORBIDDEN',
   /** No collection of that name is configured. */
   UNKNOWN_COLLECTION = 'UNKNOWN_COLLECTION',
   /** A document write to an event collection, or an event to a document collection. */
@@ -17,6 +19,10 @@ export enum IngestExceptionCode {
   INVALID_BODY = 'INVALID_BODY',
   /** An id that is not 1 to 200 characters of A-Z a-z 0-9 . _ : - */
   INVALID_ID = 'INVALID_ID',
+  /** A `Durability` header that names no level. */
+  INVALID_DURABILITY = 'INVALID_DURABILITY',
+  /** A durability level this Redis cannot give (`aof` before Redis 7.2, or with its AOF off): nothing was changed. */
+  DURABILITY_UNSUPPORTED = 'DURABILITY_UNSUPPORTED',
   /** An If-Match header or `ifMatch` field that is not a version. */
   INVALID_IF_MATCH = 'INVALID_IF_MATCH',
   /** A document the database could not store as sent, or that breaks its collection's schema or names another id. */

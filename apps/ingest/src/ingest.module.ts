@@ -7,6 +7,7 @@ import { DatabaseService, PersistenceModule } from '@app/persistence';
 import { RedisModule } from '@app/redis';
 import { CollectionsApiModule } from './api/collections-api.module';
 import { HealthController } from './health/health.controller';
+import { AccessModule } from './http/access.module';
 import { RequestMetricsHook } from './http/request-metrics.hook';
 
 /** Ingest only reads PostgreSQL (read-through and version floors), so a small pool does. */
@@ -20,6 +21,7 @@ const INGEST_POOL_SIZE = 4;
     PersistenceModule.forRoot({ poolSize: INGEST_POOL_SIZE }),
     MetricsModule,
     HealthModule,
+    AccessModule,
     CollectionsApiModule,
   ],
   controllers: [HealthController],

@@ -95,6 +95,7 @@ export function compileCollectionFile(
     table,
     key,
     partitions: def.partitions ?? defaults.partitions,
+    ...(def.durability !== undefined && { durability: def.durability }),
     validateDoc,
     file: sink.file,
     outputs: compiled.map((output) => output.table),

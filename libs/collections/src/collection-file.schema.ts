@@ -1,4 +1,4 @@
-import { MAX_PARTITIONS } from '@app/contracts';
+import { type Durability, DURABILITY_LEVELS, MAX_PARTITIONS } from '@app/contracts';
 
 /**
  * JSON Schemas of a collection file (CONTRACT.md section 2, docs/collections.md): the file itself, each `transform`
@@ -30,6 +30,7 @@ export const collectionFileSchema = {
     table: { type: 'string', pattern: '^([a-z_][a-z0-9_]{0,62}\\.)?[a-z_][a-z0-9_]{0,62}$' },
     key: { type: 'string', minLength: 1, maxLength: 200 },
     partitions: { type: 'integer', minimum: 1, maximum: MAX_PARTITIONS },
+    durability: { enum: DURABILITY_LEVELS },
     schema: { type: 'object' },
     transform: { type: 'array', items: blockSchema },
     output: { type: 'array', items: blockSchema },
@@ -146,6 +147,7 @@ export interface CollectionFile {
   table?: string;
   key?: string;
   partitions?: number;
+  durability?: Durability;
   schema?: Record<string, unknown>;
   transform?: BlockDef[];
   output?: BlockDef[];

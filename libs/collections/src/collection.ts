@@ -1,4 +1,5 @@
 import type { ValidateFunction } from 'ajv';
+import type { Durability } from '@app/contracts';
 import type { OutputTable, Projector } from './outputs';
 
 export type CollectionKind = 'document' | 'event';
@@ -14,6 +15,8 @@ export interface Collection {
   readonly key: string;
   /** Partition streams of the collection (`partitions:`, else SPILLWAY_PARTITIONS, else 1); ids are hashed to one. */
   readonly partitions: number;
+  /** The durability of its writes whose request names none (`durability:`); unset: INGEST_DURABILITY's. */
+  readonly durability?: Durability;
   /** Compiled JSON Schema, when the file declares one. */
   readonly validateDoc?: ValidateFunction;
   /** The file it came from, for messages. */

@@ -84,6 +84,20 @@ describe(loadCollections.name, () => {
     ]);
   });
 
+  it('gives a collection the durability its file names, none otherwise, and refuses an unknown level', () => {
+    write('a.yaml', 'name: a\nkind: document\ndurability: persisted\n');
+    write('b.yaml', 'name: b\nkind: event\n');
+
+    const [a, b] = loadCollections(dir);
+
+    expect(a?.durability).toBe('persisted');
+    expect(b).not.toHaveProperty('durability');
+    write('b.yaml', 'name: b\nkind: event\ndurability: disk\n');
+    expect(() => loadCollections(dir)).toThrow(
+      `collection file ${join(dir, 'b.yaml')}: field "durability": must be equal to one of the allowed values`,
+    );
+  });
+
   it('stops on the first problem with one line naming the file, the block and the problem', () => {
     write(
       'a.yaml',

@@ -1,5 +1,6 @@
 import { registerAs } from '@nestjs/config';
 import { hostname } from 'node:os';
+import { parseApiKeys } from './api-keys';
 import { databaseConnections, loadEnv, splitList } from './env.schema';
 import { redisConnectionSettings } from './redis-connection';
 
@@ -28,7 +29,14 @@ export const ingestConfig = registerAs('ingest', () => {
     maxBodyBytes: env.INGEST_MAX_BODY,
     maxBacklog: env.INGEST_MAX_BACKLOG,
     docTtlSeconds: env.INGEST_DOC_TTL_S ?? 0,
-    apiKeys: env.INGEST_API_KEYS ? env.INGEST_API_KEYS.split(',') : [],
+    /** empty: no authentication */
+    apiKeys: parseApiKeys(env.INGEST_API_KEYS).grants,
+    /** requests a second per API key or client address; 0: no limit */
+    rateLimit: env.INGEST_RATE_LIMIT ?? 0,
+    durability: env.INGEST_DURABILITY,
+    waitReplicas: env.INGEST_WAIT_REPLICAS,
+    waitTimeoutMs: env.INGEST_WAIT_TIMEOUT_MS,
+    persistTimeoutMs: env.INGEST_PERSIST_TIMEOUT_MS,
   };
 });
 

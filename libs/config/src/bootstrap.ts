@@ -1,12 +1,15 @@
 import type { INestApplication } from '@nestjs/common';
 import { loadEnv } from './env.schema';
+import { loadSecretFiles } from './secret-files';
 
 /**
- * Creates an app and listens on PORT (or the app's default); a failure to start is one JSON line on
- * stderr and exit code 1, so a bad setting or collection file reads as one clear line.
+ * Reads the secret files (`<NAME>_FILE`) into the environment, then creates an app and listens on PORT (or the app's
+ * default); a failure to start is one JSON line on stderr and exit code 1, so a bad setting, secret file or collection
+ * file reads as one clear line.
  */
 export function startApp(name: string, create: () => Promise<INestApplication>, defaultPort: number): void {
   const start = async () => {
+    loadSecretFiles();
     const app = await create();
     await app.listen(loadEnv().PORT ?? defaultPort, '0.0.0.0');
   };

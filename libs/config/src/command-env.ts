@@ -1,5 +1,6 @@
 import { DEFAULT_CONNECTION } from '@app/contracts';
 import { connectionUrlVariable, Env, splitList } from './env.schema';
+import { withSecretFiles } from './secret-files';
 
 /** The settings a command-line tool reads, as the apps read them. */
 export interface CommandEnv {
@@ -13,9 +14,10 @@ export interface CommandEnv {
 
 /**
  * DATABASE_URL, the named connections, COLLECTIONS_DIR and SINK_ENTITIES with the apps' defaults (an empty variable counts as unset), for commands that
- * start no Nest app and so do not validate the whole environment.
+ * start no Nest app and so do not validate the whole environment. A URL may come from its `<NAME>_FILE`, as for the apps.
  */
-export function readCommandEnv(raw: Record<string, string | undefined> = process.env): CommandEnv {
+export function readCommandEnv(given: Record<string, string | undefined> = process.env): CommandEnv {
+  const raw = withSecretFiles(given);
   const defaults = new Env();
   const databaseUrl = raw.DATABASE_URL || defaults.DATABASE_URL;
 

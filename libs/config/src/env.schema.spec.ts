@@ -47,9 +47,39 @@ describe(validate.name, () => {
     }
   });
 
+  it('takes scoped API keys and a rate limit, and names a bad key entry or URL without showing the secret', () => {
+    expect(validate({ INGEST_API_KEYS: 'k1,k2:sessions:ro', INGEST_RATE_LIMIT: '50' })).toMatchObject({
+      INGEST_RATE_LIMIT: 50,
+    });
+    expect(() => validate({ INGEST_RATE_LIMIT: '0' })).toThrow(/INGEST_RATE_LIMIT must not be less than 1/);
+    const badKey = () => validate({ INGEST_API_KEYS: 'k1,hidden-key:sessions:rx' });
+    expect(badKey).toThrow('Invalid environment: INGEST_API_KEYS entry 2 has an access other than rw or ro');
+    expect(badKey).not.toThrow(/hidden-key/);
+    const badUrl = () => validate({ REDIS_URL: 'http://user:hidden-pw@h:1' });
+    expect(badUrl).toThrow(/\(got "http:\/\/user:\*\*\*@h:1"\)/);
+    expect(badUrl).not.toThrow(/hidden-pw/);
+  });
+
   it('refuses a document TTL shorter than a version floor may take to be used', () => {
     expect(() => validate({ INGEST_DOC_TTL_S: '30' })).toThrow(/INGEST_DOC_TTL_S must not be less than 60/);
     expect(validate({ INGEST_DOC_TTL_S: '60' })).toMatchObject({ INGEST_DOC_TTL_S: 60 });
+  });
+
+  it('takes the durability settings, memory by default, and names a bad level', () => {
+    expect(validate({})).toMatchObject({
+      INGEST_DURABILITY: 'memory',
+      INGEST_WAIT_REPLICAS: 1,
+      INGEST_WAIT_TIMEOUT_MS: 2000,
+      INGEST_PERSIST_TIMEOUT_MS: 5000,
+    });
+    expect(validate({ INGEST_DURABILITY: 'persisted', INGEST_WAIT_REPLICAS: '2' })).toMatchObject({
+      INGEST_DURABILITY: 'persisted',
+      INGEST_WAIT_REPLICAS: 2,
+    });
+    expect(() => validate({ INGEST_DURABILITY: 'disk' })).toThrow(
+      /INGEST_DURABILITY must be one of memory, replicated, aof, persisted \(got "disk"\)/,
+    );
+    expect(() => validate({ INGEST_WAIT_TIMEOUT_MS: '0' })).toThrow(/INGEST_WAIT_TIMEOUT_MS must not be less than 1/);
   });
 
   it('takes a MariaDB or MySQL DATABASE_URL, and refuses other schemes', () => {
@@ -128,5 +158,41 @@ describe(validate.name, () => {
     );
     expect(() => validate({ REDIS_CLUSTER_NODES: 'a:7000', REDIS_URL: 'redis://:pw@x/2' })).not.toThrow(/pw/);
     expect(validate({ REDIS_URL: 'redis://x/2' }).REDIS_URL).toBe('redis://x/2');
+  });
+
+  it('takes Redis Sentinels and the master name, with the credentials of REDIS_URL or REDIS_PASSWORD', () => {
+    const env = validate({
+      REDIS_SENTINELS: '10.0.0.1:26379, sentinel-1.local:26379',
+      REDIS_SENTINEL_NAME: 'spillway',
+      REDIS_URL: 'redis://spillway@ignored/3',
+      REDIS_PASSWORD: 's3cret',
+    });
+
+    expect(redisConnectionSettings(env)).toEqual({
+      url: 'redis://spillway@ignored/3',
+      sentinel: {
+        nodes: [
+          { host: '10.0.0.1', port: 26379 },
+          { host: 'sentinel-1.local', port: 26379 },
+        ],
+        masterName: 'spillway',
+      },
+      username: 'spillway',
+      password: 's3cret',
+      tls: false,
+    });
+  });
+
+  it('refuses one Sentinel setting without the other, Sentinels that are not host:port, and Sentinels with a cluster', () => {
+    expect(() => validate({ REDIS_SENTINELS: 'a:26379' })).toThrow(
+      /REDIS_SENTINELS and REDIS_SENTINEL_NAME go together: set both .* or neither/,
+    );
+    expect(() => validate({ REDIS_SENTINEL_NAME: 'spillway' })).toThrow(/go together/);
+    expect(() => validate({ REDIS_SENTINELS: 'a:26379,b', REDIS_SENTINEL_NAME: 'spillway' })).toThrow(
+      /REDIS_SENTINELS must be comma-separated host:port of Redis Sentinels.*\("b" is not host:port\)/,
+    );
+    expect(() =>
+      validate({ REDIS_SENTINELS: 'a:26379', REDIS_SENTINEL_NAME: 'spillway', REDIS_CLUSTER_NODES: 'a:7000' }),
+    ).toThrow(/REDIS_SENTINELS and REDIS_SENTINEL_NAME \(Sentinel\) cannot be used with REDIS_CLUSTER_NODES/);
   });
 });

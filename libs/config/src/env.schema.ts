@@ -3,8 +3,20 @@ import { plainToInstance, Transform, Type } from 'class-transformer';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, ValidateBy, validateSync } from 'class-validator';
-import { DEFAULT_CONNECTION, DEFAULT_PARTITIONS, DEFAULT_SINK_GROUP, MAX_PARTITIONS } from '@app/contracts';
+import {
+  DEFAULT_CONNECTION,
+  DEFAULT_DURABILITY,
+  DEFAULT_PARTITIONS,
+  DEFAULT_SINK_GROUP,
+  type Durability,
+  DURABILITY_LEVELS,
+  MAX_PARTITIONS,
+} from '@app/contracts';
+import { parseApiKeys } from './api-keys';
+import { databaseTlsProblems } from './database-tls';
 import { redisConnectionProblems } from './redis-connection';
+import { redisTlsProblems } from './redis-tls';
+import { shownValue } from './secret-settings';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -54,10 +66,32 @@ export class Env {
   @IsString()
   REDIS_CLUSTER_NODES?: string;
 
+  /**
+   * Redis Sentinels (`host:port,host:port,…`) that name the master, with REDIS_SENTINEL_NAME: set, ingest and the
+   * sinks ask them where the master is and follow it through a failover; REDIS_URL lends its credentials, scheme and
+   * database. Not with REDIS_CLUSTER_NODES.
+   */
+  @IsOptional()
+  @IsString()
+  REDIS_SENTINELS?: string;
+
+  /** The master's name in the Sentinels' `sentinel monitor` line; set with REDIS_SENTINELS. */
+  @IsOptional()
+  @IsString()
+  REDIS_SENTINEL_NAME?: string;
+
   /** The Redis password (of REDIS_URL's user, if it names one) when REDIS_URL holds none: for a Secret of its own. */
   @IsOptional()
   @IsString()
   REDIS_PASSWORD?: string;
+
+  /**
+   * PEM file of the CA certificates that verify Redis's certificate when REDIS_URL is `rediss://` (default: Node.js's
+   * CA list); checked at start.
+   */
+  @IsOptional()
+  @IsString()
+  REDIS_TLS_CA_FILE?: string;
 
   @Matches(DATABASE_URL_PATTERN, { message: `DATABASE_URL must be a ${DATABASE_URL_SCHEMES} URL` })
   DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/spillway';
@@ -115,9 +149,43 @@ export class Env {
   @Min(60)
   INGEST_DOC_TTL_S?: number;
 
+  /** Bearer keys for /v1, each optionally scoped to collections and to reads (grammar in api-keys.ts). */
   @IsOptional()
-  @Matches(/^[^,\s]+(,[^,\s]+)*$/, { message: 'INGEST_API_KEYS must be comma-separated keys without spaces' })
+  @IsString()
   INGEST_API_KEYS?: string;
+
+  /** Requests a second each API key (each client address, without keys) may make of /v1, shared by every replica. */
+  @IsOptional()
+  @toInt()
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  INGEST_RATE_LIMIT?: number;
+
+  /** The durability of a write whose request and collection name none (docs/guarantees.md#durability-levels). */
+  @IsIn(DURABILITY_LEVELS, { message: `INGEST_DURABILITY must be one of ${DURABILITY_LEVELS.join(', ')}` })
+  INGEST_DURABILITY: Durability = DEFAULT_DURABILITY;
+
+  /** Replicas a `replicated` write waits for (WAIT's numreplicas). */
+  @toInt()
+  @IsInt()
+  @Min(1)
+  @Max(16)
+  INGEST_WAIT_REPLICAS = 1;
+
+  /** How long a `replicated` or `aof` write waits (WAIT's and WAITAOF's timeout) before it answers with a lower level. */
+  @toInt()
+  @IsInt()
+  @Min(1)
+  @Max(60_000)
+  INGEST_WAIT_TIMEOUT_MS = 2000;
+
+  /** How long a `persisted` write waits for a sink's commit notice before it answers with a lower level. */
+  @toInt()
+  @IsInt()
+  @Min(1)
+  @Max(60_000)
+  INGEST_PERSIST_TIMEOUT_MS = 5000;
 
   @Matches(/^[A-Za-z0-9._:-]{1,64}$/, { message: 'SINK_GROUP must be 1 to 64 of A-Z a-z 0-9 . _ : -' })
   SINK_GROUP = DEFAULT_SINK_GROUP;
@@ -199,10 +267,18 @@ export function validate(raw: Record<string, unknown>): Env {
   const env = plainToInstance(Env, present, { exposeDefaultValues: true });
   const errors = validateSync(env, { skipMissingProperties: false });
   const problems = errors.flatMap((e) =>
-    Object.values(e.constraints ?? {}).map((message) => `${message} (got ${JSON.stringify(raw[e.property])})`),
+    Object.values(e.constraints ?? {}).map((message) => `${message} (got ${shownValue(e.property, raw[e.property])})`),
   );
   if (problems.length === 0) {
-    problems.push(...redisConnectionProblems(env), ...connectionProblems(env, present));
+    problems.push(
+      ...redisConnectionProblems(env),
+      ...connectionProblems(env, present),
+      ...redisTlsProblems(env),
+      ...databaseConnections(env, present).flatMap(({ name, url }) =>
+        databaseTlsProblems(name === DEFAULT_CONNECTION ? 'DATABASE_URL' : connectionUrlVariable(name), url),
+      ),
+      ...parseApiKeys(env.INGEST_API_KEYS).problems,
+    );
   }
   if (problems.length > 0) {
     throw new ConfigValidationException(`Invalid environment: ${problems.join('; ')}`);

@@ -60,6 +60,11 @@ export interface PartitionKeys {
   lease(group: string): string;
   /** Hash of one document: version, body, timestamps, deleted flag. */
   document(id: string): string;
+  /**
+   * The Pub/Sub channel (not a key) a sink of the default connection publishes its commit notices on, one message per
+   * committed batch (durability.ts `encodeCommitNotice`); ingest's `persisted` writes wait for them.
+   */
+  readonly commits: string;
 }
 
 /** Built once per partition: ingest asks for the keys of every write. */
@@ -78,6 +83,7 @@ export function partitionKeys(collection: string, partition = 0): PartitionKeys 
       replicationMark: `${base}:replicated`,
       lease: (group) => `${base}:lease:${group}`,
       document: (id) => `${base}:doc:${id}`,
+      commits: `${base}:commits`,
     };
     keysOfPartitions.set(tag, keys);
   }
@@ -117,4 +123,13 @@ export function partitionCountKey(collection: string): string {
  */
 export function groupMembersKey(group: string): string {
   return `${KEY_PREFIX}:group:${group}:members`;
+}
+
+/**
+ * The rate-limit state of one client of ingest (`key<n>` for an API key, `addr:<address>` without one): the client's
+ * own hash tag, so that its limit is one slot's key on a Redis Cluster and clients spread over the slots. The tag
+ * starts with `rate:`, which no collection name can (no `:`), so it is never a partition's tag.
+ */
+export function rateLimitKey(client: string): string {
+  return `${KEY_PREFIX}:{rate:${client}}:limit`;
 }

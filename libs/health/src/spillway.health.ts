@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { DEFAULT_CONNECTION } from '@app/contracts';
 import { DatabaseService } from '@app/persistence';
-import { assertClusterServing, isCluster, REDIS_CLIENT, type RedisClient } from '@app/redis';
+import { assertClusterServing, isCluster, REDIS_CLIENT, type RedisClient, redisTlsFailure } from '@app/redis';
 import { ShutdownState } from './shutdown.state';
 
 const CHECK_TIMEOUT_MS = 1000;
@@ -28,6 +28,10 @@ export class SpillwayHealthIndicators {
     return this.health
       .check('redis')
       .attempt(async () => {
+        const tlsFailure = redisTlsFailure(redis);
+        if (tlsFailure !== undefined) {
+          throw new Error(tlsFailure);
+        }
         if (isCluster(redis)) {
           await assertClusterServing(redis, CLUSTER_NODE_TIMEOUT_MS);
         } else {
@@ -43,7 +47,8 @@ export class SpillwayHealthIndicators {
       .check(connection === DEFAULT_CONNECTION ? 'database' : `database:${connection}`)
       .attempt(async () => {
         if (!database.isConnected) {
-          throw new Error('not connected');
+          const problem = database.connectionProblem;
+          throw new Error(problem === undefined ? 'not connected' : `not connected: ${problem}`);
         }
         await database.dataSource.query('SELECT 1');
       })

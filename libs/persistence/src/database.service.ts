@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
+import { serverOf, tlsFailureMessage } from '@app/config';
 import { retryDelayMs } from './backoff';
 import { type SqlDialect, sqlDialectOf } from './dialect';
 
@@ -13,6 +14,7 @@ export class DatabaseService implements OnApplicationShutdown {
   private connecting?: Promise<DataSource>;
   private closed = false;
   private closing?: Promise<void>;
+  private tlsFailure?: string;
 
   /** What differs between the databases: every statement the apps run goes through it. */
   readonly dialect: SqlDialect;
@@ -23,6 +25,14 @@ export class DatabaseService implements OnApplicationShutdown {
 
   get isConnected(): boolean {
     return this.dataSource.isInitialized;
+  }
+
+  /**
+   * Why the last attempt to connect failed, when TLS failed (`TLS verification failed for PostgreSQL host:port: …`),
+   * for readiness; undefined once connected, and for any other failure.
+   */
+  get connectionProblem(): string | undefined {
+    return this.isConnected ? undefined : this.tlsFailure;
   }
 
   /** Resolves once connected; retries until then. */
@@ -41,10 +51,24 @@ export class DatabaseService implements OnApplicationShutdown {
           throw error;
         }
         const delay = retryDelayMs(attempt);
-        this.logger.warn(`${this.dialect.label} not reachable (${(error as Error).message}); retrying in ${delay} ms`);
+        this.tlsFailure = tlsFailureMessage(this.server(), error);
+        if (this.tlsFailure === undefined) {
+          this.logger.warn(
+            `${this.dialect.label} not reachable (${(error as Error).message}); retrying in ${delay} ms`,
+          );
+        } else {
+          this.logger.error(`${this.tlsFailure}; retrying in ${delay} ms`);
+        }
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
+  }
+
+  /** `PostgreSQL host:port`, for messages; never the URL's credentials. */
+  private server(): string {
+    const { url } = this.dataSource.options as { url?: string };
+
+    return `${this.dialect.label} ${url === undefined ? 'server' : serverOf(url, this.dialect.defaultPort)}`;
   }
 
   /** Closes the pool; once, however many owners ask (Nest, and {@link DatabaseConnections}). */

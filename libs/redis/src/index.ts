@@ -9,3 +9,4 @@ export * from './cluster-state';
 export * from './partition-count';
 export * from './stream-backlog';
 export * from './server-change';
+export * from './redis-tls-failures';

@@ -1,7 +1,9 @@
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
-import type { RedisConnectionSettings } from '@app/config';
+import { type RedisConnectionSettings, redisTlsOptions } from '@app/config';
 import type { RedisClient } from './redis-client';
 import { defineSpillwayScripts } from './redis.scripts';
+import { watchTlsFailures } from './redis-tls-failures';
+import { sentinelOptions } from './sentinel-options';
 
 export interface ConnectionOptions {
   /** Fail commands at once while disconnected, instead of queueing them (ingest: a fast 503). */
@@ -13,15 +15,19 @@ export interface ConnectionOptions {
   name?: string;
 }
 
-/** Where to connect: a `redis://` URL (one server), or the settings of libs/config (one server or a cluster). */
+/**
+ * Where to connect: a `redis://` URL (one server), or the settings of libs/config (one server, a cluster, or a master
+ * the Sentinels name).
+ */
 export type RedisTarget = string | RedisConnectionSettings;
 
 const retryDelayMs = (attempt: number) => Math.min(50 * 2 ** attempt, 2000);
 
 /**
- * Opens a connection with Spillway's scripts defined: a `Cluster` when the target names cluster nodes, else one
- * server's `Redis`. RESP2 keeps stream replies as flat arrays. A blocking reader gets a connection (a whole cluster
- * client) of its own, so that a blocked XREADGROUP never holds a socket other commands wait for.
+ * Opens a connection with Spillway's scripts defined: a `Cluster` when the target names cluster nodes, a `Redis` that
+ * asks the Sentinels for the master when it names Sentinels (sentinel-options.ts), else one server's `Redis`. RESP2
+ * keeps stream replies as flat arrays. A blocking reader gets a connection (a whole cluster client) of its own, so that
+ * a blocked XREADGROUP never holds a socket other commands wait for.
  */
 export function openRedis(target: string, options?: ConnectionOptions): Redis;
 export function openRedis(target: RedisTarget, options?: ConnectionOptions): RedisClient;
@@ -36,7 +42,7 @@ export function openRedis(target: RedisTarget, options: ConnectionOptions = {}):
       cluster.on('refresh', () => connectMasters(cluster));
     }
 
-    return defineSpillwayScripts(cluster);
+    return defineSpillwayScripts(watchTlsFailures(cluster));
   }
   const redisOptions: RedisOptions = {
     protocol: 2,
@@ -47,9 +53,17 @@ export function openRedis(target: RedisTarget, options: ConnectionOptions = {}):
     lazyConnect: false,
     enableAutoPipelining: options.autoPipelining ?? false,
     ...(typeof target !== 'string' && target.password !== undefined ? { password: target.password } : {}),
+    ...(typeof target !== 'string' && target.tls ? { tls: redisTlsOptions(target) } : {}),
   };
+  if (typeof target !== 'string' && target.sentinel) {
+    return defineSpillwayScripts(
+      watchTlsFailures(new Redis(sentinelOptions(target, target.sentinel, redisOptions, options.failFast === true))),
+    );
+  }
 
-  return defineSpillwayScripts(new Redis(typeof target === 'string' ? target : target.url, redisOptions));
+  return defineSpillwayScripts(
+    watchTlsFailures(new Redis(typeof target === 'string' ? target : target.url, redisOptions)),
+  );
 }
 
 function connectMasters(cluster: Cluster): void {
@@ -97,7 +111,7 @@ function clusterOptions(settings: RedisConnectionSettings, options: ConnectionOp
       maxRetriesPerRequest: options.blocking ? null : options.failFast ? 0 : 3,
       ...(settings.username === undefined ? {} : { username: settings.username }),
       ...(settings.password === undefined ? {} : { password: settings.password }),
-      ...(settings.tls ? { tls: {} } : {}),
+      ...(settings.tls ? { tls: redisTlsOptions(settings) } : {}),
     },
   };
 }

@@ -39,6 +39,8 @@ declare module 'ioredis' {
       holdMs: number,
       room: number,
     ): Result<[0 | 1, number, string[]], Context>;
+    /** One request against a client's rate limit: 0 to go ahead, else ms until one may (limitRate-1.lua, GCRA). */
+    limitRate(rateKey: string, intervalUs: number, toleranceUs: number): Result<number, Context>;
   }
 }
 

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Collection } from '@app/collections';
+import type { Durability } from '@app/contracts';
 import { assertObject, assertValidId } from '../documents/document-body';
 import { DocumentsService, type PutOrDelete, type WriteResult } from '../documents/documents.service';
 import { EventsService } from '../events/events.service';
@@ -84,11 +85,15 @@ export class BulkService {
     private readonly backlog: BacklogGuard,
   ) {}
 
-  async write(collection: Collection, body: unknown): Promise<{ results: BulkItemResult[] }> {
+  async write(
+    collection: Collection,
+    body: unknown,
+    durability: Durability = 'memory',
+  ): Promise<{ results: BulkItemResult[] }> {
     const results =
       collection.kind === 'event'
-        ? await this.appendEvents(collection, itemsOf(body, 'events'))
-        : await this.writeOps(collection, body);
+        ? await this.appendEvents(collection, itemsOf(body, 'events'), durability)
+        : await this.writeOps(collection, body, durability);
     // Nothing was written: one 503 says it. Items whose outcome is unknown are listed one by one instead.
     if (results.every((r) => r instanceof IngestException && NOT_WRITTEN.has(r.code))) {
       throw new IngestException(IngestExceptionCode.BULK_UNAVAILABLE, 'Redis cannot be reached');
@@ -97,13 +102,17 @@ export class BulkService {
     return { results: results.map(toBulkItemResult) };
   }
 
-  private appendEvents(collection: Collection, events: unknown[]): Promise<ItemResult<WriteResult>[]> {
+  private appendEvents(
+    collection: Collection,
+    events: unknown[],
+    durability: Durability,
+  ): Promise<ItemResult<WriteResult>[]> {
     this.backlog.assertAccepting(collection, events.length);
 
-    return this.events.appendAll(collection, events);
+    return this.events.appendAll(collection, events, durability);
   }
 
-  private writeOps(collection: Collection, body: unknown): Promise<ItemResult<WriteResult>[]> {
+  private writeOps(collection: Collection, body: unknown, durability: Durability): Promise<ItemResult<WriteResult>[]> {
     requireKind(collection, 'document');
     const items = itemsOf(body, 'ops');
     this.backlog.assertAccepting(collection, items.length);
@@ -117,28 +126,32 @@ export class BulkService {
       (op) => (patched.has(op.id) ? op.id : TOGETHER),
       (group, key) =>
         key === TOGETHER
-          ? this.documents.writeAll(collection, group.map(asPutOrDelete))
-          : this.applyInTurn(collection, group),
+          ? this.documents.writeAll(collection, group.map(asPutOrDelete), durability)
+          : this.applyInTurn(collection, group, durability),
     );
   }
 
-  private async applyInTurn(collection: Collection, ops: BulkOp[]): Promise<ItemResult<WriteResult>[]> {
+  private async applyInTurn(
+    collection: Collection,
+    ops: BulkOp[],
+    durability: Durability,
+  ): Promise<ItemResult<WriteResult>[]> {
     const results: ItemResult<WriteResult>[] = [];
     for (const op of ops) {
-      results.push(await settle(() => this.apply(collection, op)));
+      results.push(await settle(() => this.apply(collection, op, durability)));
     }
 
     return results;
   }
 
-  private apply(collection: Collection, op: BulkOp): Promise<WriteResult> {
+  private apply(collection: Collection, op: BulkOp, durability: Durability): Promise<WriteResult> {
     switch (op.op) {
       case 'put':
-        return this.documents.put(collection, op.id, op.doc, op.ifMatch);
+        return this.documents.put(collection, op.id, op.doc, op.ifMatch, durability);
       case 'patch':
-        return this.documents.patch(collection, op.id, op.doc, op.ifMatch);
+        return this.documents.patch(collection, op.id, op.doc, op.ifMatch, durability);
       case 'delete':
-        return this.documents.remove(collection, op.id, op.ifMatch);
+        return this.documents.remove(collection, op.id, op.ifMatch, durability);
     }
   }
 }

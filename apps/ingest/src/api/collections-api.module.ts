@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DocumentsService } from '../documents/documents.service';
+import { DurabilityModule } from '../durability/durability.module';
 import { EventsService } from '../events/events.service';
 import { ApiKeyGuard } from '../http/api-key.guard';
 import { BacklogGuard } from '../store/backlog.guard';
@@ -12,6 +13,7 @@ import { CollectionsController } from './collections.controller';
 import { ReadsService } from './reads.service';
 
 @Module({
+  imports: [DurabilityModule],
   controllers: [CollectionsController],
   providers: [
     ApiKeyGuard,

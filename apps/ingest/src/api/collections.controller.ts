@@ -13,10 +13,13 @@ import {
   Query,
   Res,
   UseGuards,
+  UseInterceptors,
 } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { Collection } from '@app/collections';
+import type { Durability } from '@app/contracts';
 import { DocumentsService, type WriteResult } from '../documents/documents.service';
+import { DurabilityInterceptor, WriteDurability } from '../durability/durability.interceptor';
 import { EventsService } from '../events/events.service';
 import { ApiKeyGuard } from '../http/api-key.guard';
 import { parseIfMatch } from '../http/if-match';
@@ -38,55 +41,70 @@ export class CollectionsController {
 
   @Put(':id')
   @HttpCode(HttpStatus.ACCEPTED)
+  @UseInterceptors(DurabilityInterceptor)
   put(
     @Param('collection', CollectionPipe) collection: Collection,
     @Param('id', IdPipe) id: string,
     @Body() body: unknown,
+    @WriteDurability() durability: Durability,
     @Headers('if-match') ifMatch?: string,
   ): Promise<WriteResult> {
     requireKind(collection, 'document');
 
-    return this.documents.put(collection, id, body, parseIfMatch(ifMatch));
+    return this.documents.put(collection, id, body, parseIfMatch(ifMatch), durability);
   }
 
   @Patch(':id')
   @HttpCode(HttpStatus.ACCEPTED)
+  @UseInterceptors(DurabilityInterceptor)
   patch(
     @Param('collection', CollectionPipe) collection: Collection,
     @Param('id', IdPipe) id: string,
     @Body() body: unknown,
+    @WriteDurability() durability: Durability,
     @Headers('if-match') ifMatch?: string,
   ): Promise<WriteResult> {
     requireKind(collection, 'document');
 
-    return this.documents.patch(collection, id, body, parseIfMatch(ifMatch));
+    return this.documents.patch(collection, id, body, parseIfMatch(ifMatch), durability);
   }
 
   @Delete(':id')
   @HttpCode(HttpStatus.ACCEPTED)
+  @UseInterceptors(DurabilityInterceptor)
   remove(
     @Param('collection', CollectionPipe) collection: Collection,
     @Param('id', IdPipe) id: string,
+    @WriteDurability() durability: Durability,
     @Headers('if-match') ifMatch?: string,
   ): Promise<WriteResult> {
     requireKind(collection, 'document');
 
-    return this.documents.remove(collection, id, parseIfMatch(ifMatch));
+    return this.documents.remove(collection, id, parseIfMatch(ifMatch), durability);
   }
 
   @Post()
   @HttpCode(HttpStatus.ACCEPTED)
-  create(@Param('collection', CollectionPipe) collection: Collection, @Body() body: unknown): Promise<WriteResult> {
-    return collection.kind === 'event' ? this.events.append(collection, body) : this.documents.create(collection, body);
+  @UseInterceptors(DurabilityInterceptor)
+  create(
+    @Param('collection', CollectionPipe) collection: Collection,
+    @Body() body: unknown,
+    @WriteDurability() durability: Durability,
+  ): Promise<WriteResult> {
+    return collection.kind === 'event'
+      ? this.events.append(collection, body, durability)
+      : this.documents.create(collection, body, durability);
   }
 
   @Post('_bulk')
   @HttpCode(HttpStatus.OK)
+  @UseInterceptors(DurabilityInterceptor)
   writeBulk(
     @Param('collection', CollectionPipe) collection: Collection,
     @Body() body: unknown,
+    @WriteDurability() durability: Durability,
   ): Promise<{ results: BulkItemResult[] }> {
-    return this.bulk.write(collection, body);
+    return this.bulk.write(collection, body, durability);
   }
 
   @Get(':id')

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
 import type { Collection } from '@app/collections';
-import { applyMergePatch } from '@app/contracts';
+import { applyMergePatch, type Durability } from '@app/contracts';
 import { SpillwayMetrics } from '@app/metrics';
 import { IngestException, IngestExceptionCode } from '../ingest.exception';
 import { BacklogGuard } from '../store/backlog.guard';
@@ -43,10 +43,16 @@ export class DocumentsService {
     private readonly metrics: SpillwayMetrics,
   ) {}
 
-  async put(collection: Collection, id: string, body: unknown, ifMatch?: number): Promise<WriteResult> {
+  async put(
+    collection: Collection,
+    id: string,
+    body: unknown,
+    ifMatch?: number,
+    durability: Durability = 'memory',
+  ): Promise<WriteResult> {
     const change = toChange(collection, { op: 'put', id, doc: body, ifMatch });
     this.backlog.assertAccepting(collection);
-    const version = await this.store.write(collection, change);
+    const version = await this.store.write(collection, change, durability);
 
     return this.written(collection, 'put', id, version);
   }
@@ -55,12 +61,16 @@ export class DocumentsService {
    * Puts and deletes of one request, applied in order; per op its result, or the error it failed with: 400 for a
    * document that cannot be stored, 404/412 as for one write, or Redis's.
    */
-  writeAll(collection: Collection, ops: PutOrDelete[]): Promise<ItemResult<WriteResult>[]> {
+  writeAll(
+    collection: Collection,
+    ops: PutOrDelete[],
+    durability: Durability = 'memory',
+  ): Promise<ItemResult<WriteResult>[]> {
     return prepareThenWrite(
       ops,
       (op) => toChange(collection, op),
       async (changes) => {
-        const outcomes = await this.store.writeAll(collection, changes);
+        const outcomes = await this.store.writeAll(collection, changes, durability);
         const written = { put: 0, delete: 0 };
         const results = withResults(changes, outcomes).map(([change, outcome]): ItemResult<WriteResult> => {
           if (outcome instanceof Error) {
@@ -78,17 +88,23 @@ export class DocumentsService {
     );
   }
 
-  async create(collection: Collection, body: unknown): Promise<WriteResult> {
+  async create(collection: Collection, body: unknown, durability: Durability = 'memory'): Promise<WriteResult> {
     assertObject(body);
     const id = idInBody(collection, body) ?? uuidv7();
     const json = prepareDocument(collection, id, body);
     this.backlog.assertAccepting(collection);
-    const version = await this.store.write(collection, { op: 'put', id, json, createOnly: true });
+    const version = await this.store.write(collection, { op: 'put', id, json, createOnly: true }, durability);
 
     return this.written(collection, 'create', id, version);
   }
 
-  async patch(collection: Collection, id: string, patch: unknown, ifMatch?: number): Promise<WriteResult> {
+  async patch(
+    collection: Collection,
+    id: string,
+    patch: unknown,
+    ifMatch?: number,
+    durability: Durability = 'memory',
+  ): Promise<WriteResult> {
     assertObject(patch);
     for (let attempt = 1; ; attempt++) {
       const current = await this.current(collection, id);
@@ -100,13 +116,17 @@ export class DocumentsService {
       const json = prepareDocument(collection, id, merged);
       this.backlog.assertAccepting(collection);
       try {
-        const version = await this.store.write(collection, {
-          op: 'put',
-          id,
-          json,
-          expectedVersion: current.version,
-          floor: { version: current.version, live: true, readAtMs: current.readAtMs },
-        });
+        const version = await this.store.write(
+          collection,
+          {
+            op: 'put',
+            id,
+            json,
+            expectedVersion: current.version,
+            floor: { version: current.version, live: true, readAtMs: current.readAtMs },
+          },
+          durability,
+        );
 
         return this.written(collection, 'patch', id, version);
       } catch (error) {
@@ -119,9 +139,14 @@ export class DocumentsService {
     }
   }
 
-  async remove(collection: Collection, id: string, ifMatch?: number): Promise<WriteResult> {
+  async remove(
+    collection: Collection,
+    id: string,
+    ifMatch?: number,
+    durability: Durability = 'memory',
+  ): Promise<WriteResult> {
     this.backlog.assertAccepting(collection);
-    const version = await this.store.write(collection, toChange(collection, { op: 'delete', id, ifMatch }));
+    const version = await this.store.write(collection, toChange(collection, { op: 'delete', id, ifMatch }), durability);
 
     return this.written(collection, 'delete', id, version);
   }

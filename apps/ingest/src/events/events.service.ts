@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { v7 as uuidv7 } from 'uuid';
 import type { Collection } from '@app/collections';
+import type { Durability } from '@app/contracts';
 import { SpillwayMetrics } from '@app/metrics';
 import { assertObject, idInBody, prepareDocument } from '../documents/document-body';
 import type { WriteResult } from '../documents/documents.service';
@@ -19,27 +20,35 @@ export class EventsService {
     private readonly metrics: SpillwayMetrics,
   ) {}
 
-  async append(collection: Collection, body: unknown): Promise<WriteResult> {
+  async append(collection: Collection, body: unknown, durability: Durability = 'memory'): Promise<WriteResult> {
     const event = prepareEvent(collection, body);
     this.backlog.assertAccepting(collection);
 
-    return onlyResult(await this.appendPrepared(collection, [event]));
+    return onlyResult(await this.appendPrepared(collection, [event], durability));
   }
 
   /**
    * Events of one request, appended in order (a repeated id is stored once); per event its result, or the error it
    * failed with: 400 for a body that cannot be stored, or Redis's.
    */
-  appendAll(collection: Collection, bodies: unknown[]): Promise<ItemResult<WriteResult>[]> {
+  appendAll(
+    collection: Collection,
+    bodies: unknown[],
+    durability: Durability = 'memory',
+  ): Promise<ItemResult<WriteResult>[]> {
     return prepareThenWrite(
       bodies,
       (body) => prepareEvent(collection, body),
-      (events) => this.appendPrepared(collection, events),
+      (events) => this.appendPrepared(collection, events, durability),
     );
   }
 
-  private async appendPrepared(collection: Collection, events: PreparedEvent[]): Promise<ItemResult<WriteResult>[]> {
-    const outcomes = await this.store.appendEvents(collection, events);
+  private async appendPrepared(
+    collection: Collection,
+    events: PreparedEvent[],
+    durability: Durability,
+  ): Promise<ItemResult<WriteResult>[]> {
+    const outcomes = await this.store.appendEvents(collection, events, durability);
     const appended = outcomes.filter((o) => o === true).length;
     const duplicates = outcomes.filter((o) => o === false).length;
     this.metrics.ingestWrites.inc({ collection: collection.name, op: 'event' }, appended);

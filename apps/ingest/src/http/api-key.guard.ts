@@ -1,34 +1,35 @@
-import { type CanActivate, type ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import type { ConfigType } from '@nestjs/config';
-import { timingSafeEqual } from 'node:crypto';
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { ingestConfig } from '@app/config';
 import { IngestException, IngestExceptionCode } from '../ingest.exception';
+import { ApiKeys, refusalOf } from './api-keys';
 
-function sameKey(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-
-  return left.length === right.length && timingSafeEqual(left, right);
-}
-
-/** When INGEST_API_KEYS is set, every /v1 request needs `Authorization: Bearer <key>`. */
+/**
+ * When INGEST_API_KEYS is set, every /v1 request needs `Authorization: Bearer <key>` with one of them (401), and the
+ * key's scope must allow the request (403: a write with a read-only key, a collection outside its list). No answer
+ * repeats the key.
+ */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
-  constructor(@Inject(ingestConfig.KEY) private readonly cfg: ConfigType<typeof ingestConfig>) {}
+  constructor(private readonly keys: ApiKeys) {}
 
   canActivate(context: ExecutionContext): boolean {
-    if (this.cfg.apiKeys.length === 0) {
+    if (!this.keys.required) {
       return true;
     }
-    const header = context.switchToHttp().getRequest<FastifyRequest>().headers.authorization ?? '';
-    const given = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
-    if (given !== undefined && this.cfg.apiKeys.some((key) => sameKey(key, given))) {
-      return true;
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const key = this.keys.identify(request.headers.authorization);
+    if (key === undefined) {
+      throw new IngestException(
+        IngestExceptionCode.UNAUTHORIZED,
+        'a valid API key is required: Authorization: Bearer <key>',
+      );
     }
-    throw new IngestException(
-      IngestExceptionCode.UNAUTHORIZED,
-      'a valid API key is required: Authorization: Bearer <key>',
-    );
+    const { collection } = request.params as { collection?: string };
+    const refusal = refusalOf(key, collection, request.method);
+    if (refusal !== undefined) {
+      throw new IngestException(IngestExceptionCode.FORBIDDEN, refusal);
+    }
+
+    return true;
   }
 }

@@ -6,6 +6,7 @@ describe(problemOf.name, () => {
 
   it.each([
     [IngestExceptionCode.UNAUTHORIZED, 401, 'Unauthorized'],
+    [IngestExceptionCode.FORBIDDEN, 403, 'Forbidden'],
     [IngestExceptionCode.UNKNOWN_COLLECTION, 404, 'Not Found'],
     [IngestExceptionCode.WRONG_COLLECTION_KIND, 405, 'Method Not Allowed'],
     [IngestExceptionCode.UNSUPPORTED_CHARSET, 415, 'Unsupported Media Type'],

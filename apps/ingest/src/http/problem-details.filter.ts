@@ -15,6 +15,7 @@ export interface Problem {
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
   408: 'Request Timeout',
@@ -32,12 +33,15 @@ const titleOf = (status: number): string => TITLES[status] ?? 'Error';
 /** The HTTP status each domain error is answered with. */
 const STATUS_OF_CODE: Record<IngestExceptionCode, HttpStatus> = {
   [IngestExceptionCode.UNAUTHORIZED]: HttpStatus.UNAUTHORIZED,
+  [IngestExceptionCode.FORBIDDEN]: HttpStatus.FORBIDDEN,
   [IngestExceptionCode.UNKNOWN_COLLECTION]: HttpStatus.NOT_FOUND,
   [IngestExceptionCode.WRONG_COLLECTION_KIND]: HttpStatus.METHOD_NOT_ALLOWED,
   [IngestExceptionCode.UNSUPPORTED_CHARSET]: HttpStatus.UNSUPPORTED_MEDIA_TYPE,
   [IngestExceptionCode.MALFORMED_JSON]: HttpStatus.BAD_REQUEST,
   [IngestExceptionCode.INVALID_BODY]: HttpStatus.BAD_REQUEST,
   [IngestExceptionCode.INVALID_ID]: HttpStatus.BAD_REQUEST,
+  [IngestExceptionCode.INVALID_DURABILITY]: HttpStatus.BAD_REQUEST,
+  [IngestExceptionCode.DURABILITY_UNSUPPORTED]: HttpStatus.BAD_REQUEST,
   [IngestExceptionCode.INVALID_IF_MATCH]: HttpStatus.BAD_REQUEST,
   [IngestExceptionCode.INVALID_DOCUMENT]: HttpStatus.BAD_REQUEST,
   [IngestExceptionCode.INVALID_QUERY]: HttpStatus.BAD_REQUEST,

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { Collection } from '@app/collections';
 import { ingestConfig } from '@app/config';
-import { DocField, documentKeys } from '@app/contracts';
+import { DocField, documentKeys, type Durability } from '@app/contracts';
 import {
   appendEventsArgs,
   REDIS_CLIENT,
@@ -13,6 +13,7 @@ import {
   writeDocumentsArgs,
   type RedisClient,
 } from '@app/redis';
+import { ConfirmingConnection } from '../durability/confirming-connection';
 import { IngestException, IngestExceptionCode } from '../ingest.exception';
 import { inGroups, type ItemResult, onlyResult, withResults } from './item-results';
 import { DatabaseStateReader } from './database-state.reader';
@@ -62,6 +63,7 @@ export class DocumentStore {
     @Inject(REDIS_CLIENT) private readonly redis: RedisClient,
     @Inject(ingestConfig.KEY) private readonly cfg: ConfigType<typeof ingestConfig>,
     private readonly stored: DatabaseStateReader,
+    private readonly confirming: ConfirmingConnection,
   ) {}
 
   /** Current documents by id; null for ids that do not exist or were deleted. */
@@ -98,26 +100,36 @@ export class DocumentStore {
   }
 
   /** Writes one document change to Redis and its stream; returns the new version. */
-  async write(collection: Collection, change: DocumentWrite): Promise<number> {
-    return onlyResult(await this.writeAll(collection, [change]));
+  async write(collection: Collection, change: DocumentWrite, durability: Durability = 'memory'): Promise<number> {
+    return onlyResult(await this.writeAll(collection, [change], durability));
   }
 
   /**
    * Writes changes in the order given, one script call per partition and chunk: a change sees the changes before
    * it, so several changes of one id apply in turn. Changes to ids Redis holds no hash for are sent again with the
    * version floor the database reports. Per change, in order: its new version, or the error it failed with.
+   * `durability` chooses the connection: the one a WAIT or WAITAOF follows on for `replicated` and `aof`.
    */
-  writeAll(collection: Collection, changes: DocumentWrite[]): Promise<ItemResult<number>[]> {
+  writeAll(
+    collection: Collection,
+    changes: DocumentWrite[],
+    durability: Durability = 'memory',
+  ): Promise<ItemResult<number>[]> {
     const writes = changes.map((change) => ({ change, floor: change.floor ? versionFloorArg(change.floor) : '' }));
 
-    return this.writeWithFloors(collection, writes, 0);
+    return this.writeWithFloors(collection, writes, 0, this.connectionFor(durability));
   }
 
   /**
    * Appends events unless Redis already holds their ids, in the order given, one script call per partition and
    * chunk. Per event, in order: true when appended, false for a duplicate, or the error its call failed with.
    */
-  async appendEvents(collection: Collection, events: { id: string; json: string }[]): Promise<ItemResult<boolean>[]> {
+  async appendEvents(
+    collection: Collection,
+    events: { id: string; json: string }[],
+    durability: Durability = 'memory',
+  ): Promise<ItemResult<boolean>[]> {
+    const redis = this.connectionFor(durability);
     const nowMs = Date.now();
     const results = await inScriptCalls(
       collection,
@@ -126,7 +138,7 @@ export class DocumentStore {
       (keys, chunk) => {
         const scriptEvents = chunk.map((e) => ({ eventKey: keys.document(e.id), id: e.id, doc: e.json }));
 
-        return this.redis.appendEvents(...appendEventsArgs(keys.stream, nowMs, this.cfg.docTtlSeconds, scriptEvents));
+        return redis.appendEvents(...appendEventsArgs(keys.stream, nowMs, this.cfg.docTtlSeconds, scriptEvents));
       },
     );
 
@@ -141,8 +153,9 @@ export class DocumentStore {
     collection: Collection,
     writes: PendingWrite[],
     floorReads: number,
+    redis: RedisClient,
   ): Promise<ItemResult<number>[]> {
-    const replies = await this.runWrites(collection, writes);
+    const replies = await this.runWrites(collection, writes, redis);
 
     return inGroups(
       withResults(writes, replies),
@@ -165,7 +178,7 @@ export class DocumentStore {
         }
         await this.readFloors(collection, again);
 
-        return this.writeWithFloors(collection, again, floorReads + 1);
+        return this.writeWithFloors(collection, again, floorReads + 1, redis);
       },
     );
   }
@@ -181,7 +194,7 @@ export class DocumentStore {
   }
 
   /** One writeDocuments call per partition and chunk; per write its script reply, or the error of its call. */
-  private runWrites(collection: Collection, writes: PendingWrite[]): Promise<ItemResult<number>[]> {
+  private runWrites(collection: Collection, writes: PendingWrite[], redis: RedisClient): Promise<ItemResult<number>[]> {
     const nowMs = Date.now();
 
     return inScriptCalls(
@@ -191,11 +204,14 @@ export class DocumentStore {
       (keys, chunk) => {
         const scriptChanges = chunk.map(({ change, floor }) => toScriptChange(keys.document(change.id), change, floor));
 
-        return this.redis.writeDocuments(
-          ...writeDocumentsArgs(keys.stream, nowMs, this.cfg.docTtlSeconds, scriptChanges),
-        );
+        return redis.writeDocuments(...writeDocumentsArgs(keys.stream, nowMs, this.cfg.docTtlSeconds, scriptChanges));
       },
     );
+  }
+
+  /** The shared connection, or for `replicated` and `aof` the one their WAIT follows on (opened by then). */
+  private connectionFor(durability: Durability): RedisClient {
+    return durability === 'replicated' || durability === 'aof' ? this.confirming.current : this.redis;
   }
 }
 

@@ -8,6 +8,7 @@ import { retryDelayMs } from '@app/persistence';
 import { isReplyError, onServerChange, RedisReplyCode, type RedisClient } from '@app/redis';
 import type { BatchWriter } from '../upsert/batch-writer';
 import { recordBatch } from './batch-metrics';
+import type { CommitNotices } from './commit-notices';
 import { rejectedLetters, type SortedBatch, sortEntries } from './batch-sorting';
 import { PartitionStream } from './partition-stream';
 import { ReplicaWait } from './replica-wait';
@@ -29,6 +30,8 @@ export interface PartitionConsumerDeps {
    * ingest's reads and version floors rely on until the default database holds the delete) may expire.
    */
   dropsDeleteMarkers: boolean;
+  /** Announces each committed batch to the ingest's `persisted` writes: the default connection's sinks alone. */
+  commitNotices?: CommitNotices;
 }
 
 const NOTHING_TO_WRITE: WriteOutcome = { kind: 'nothing-to-write' };
@@ -54,7 +57,14 @@ export class PartitionConsumer {
   ) {
     this.logger = new Logger(`PartitionConsumer:${keys.stream}:${deps.connection}`);
     this.stream = new PartitionStream(deps.redis, keys, deps.cfg);
-    this.superseded = new SupersededFilter((ids) => this.stream.versionsOf(ids));
+    this.superseded = new SupersededFilter(
+      (ids) => this.stream.versionsOf(ids),
+      () =>
+        this.logger.warn(
+          "Redis lost this partition's data (its epoch changed: a failover to a replica that lacked it, a restart " +
+            'without persistence, or FLUSHALL); the versions it knew are forgotten and asked again',
+        ),
+    );
     this.replicaWait = new ReplicaWait(deps.redis, keys.replicationMark, deps.cfg);
     this.writer = new RetryingBatchWriter(
       collection,
@@ -207,6 +217,7 @@ export class PartitionConsumer {
         ? toWrite.filter((c) => c.op === ChangeOp.DELETE && !deadLettered.has(c.entryId))
         : [],
     );
+    this.deps.commitNotices?.committed(this.keys, toWrite, deadLettered);
     recordBatch(
       this.deps.metrics,
       { collection: this.collection.name, connection: this.deps.connection },

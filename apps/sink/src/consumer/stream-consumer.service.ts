@@ -30,6 +30,7 @@ import {
   settlePartitionCounts,
 } from '@app/redis';
 import { BatchWriter } from '../upsert/batch-writer';
+import { CommitNotices } from './commit-notices';
 import { PartitionLeaseKeeper } from './partition-lease-keeper';
 import { PartitionLeases } from './partition-leases';
 import { PartitionLoop } from './partition-loop';
@@ -115,13 +116,21 @@ export class StreamConsumerService implements OnApplicationBootstrap, BeforeAppl
   /** The lease keeper of one connection served: it starts a loop, in the connection's group, per partition it holds. */
   private leaseKeeper(name: string, database: DatabaseService, collections: Collection[]): PartitionLeaseKeeper {
     const writer = new BatchWriter(database);
+    const commitNotices = isDefaultConnection(name) ? new CommitNotices(this.redis, this.logger) : undefined;
     const cfg = { ...this.cfg, group: connectionGroup(this.cfg.group, name) };
     const startLoop = (collection: Collection, keys: PartitionKeys) =>
       new PartitionLoop(
         collection,
         keys,
         this.openRedis({ blocking: true, name: `spillway-sink:${this.cfg.consumer}` }),
-        { writer, metrics: this.metrics, cfg, connection: name, dropsDeleteMarkers: isDefaultConnection(name) },
+        {
+          writer,
+          metrics: this.metrics,
+          cfg,
+          connection: name,
+          dropsDeleteMarkers: isDefaultConnection(name),
+          commitNotices,
+        },
         this.cfg.shutdownMs,
       );
     const leases = new PartitionLeases(this.redis, cfg.group, cfg.consumer, cfg.leaseTtlMs);

@@ -59,8 +59,10 @@ describe(SupersededFilter.name, () => {
 
   it('asks again about everything when Redis lost its data since the answers remembered', async () => {
     const redis = redisHolding({ a: 3 });
-    const sut = new SupersededFilter(redis.lookup);
+    const onDataLost = vi.fn();
+    const sut = new SupersededFilter(redis.lookup, onDataLost);
     await sut.supersededIn([change('1-0', ChangeOp.PUT, 'a', 3)]);
+    expect(onDataLost).not.toHaveBeenCalled();
     redis.epoch.value = 'e2';
     delete redis.held.a;
 
@@ -68,6 +70,7 @@ describe(SupersededFilter.name, () => {
 
     expect(superseded.size).toBe(0);
     expect(redis.lookup).toHaveBeenLastCalledWith(['a']);
+    expect(onDataLost).toHaveBeenCalledTimes(1);
   });
 
   it('asks again after forgetting, as when the connection is made again', async () => {

@@ -15,8 +15,10 @@ export type VersionsLookup = (ids: string[]) => Promise<VersionsAnswer>;
  * changes that the answers to earlier batches do not settle ({@link KnownVersions}).
  */
 export class SupersededFilter {
+  /** @param onDataLost called when an answer's epoch shows that Redis lost the partition's data since the last one */
   constructor(
     private readonly lookup: VersionsLookup,
+    private readonly onDataLost: () => void = () => undefined,
     private readonly known = new KnownVersions(KNOWN_VERSIONS_PER_PARTITION),
   ) {}
 
@@ -37,8 +39,11 @@ export class SupersededFilter {
       }
     }
     const answer = await this.lookup(asked.map((c) => c.id)); // asked even when empty: the answer carries the epoch
-    if (!this.known.learn(answer) && asked.length < documents.length) {
-      return this.supersededIn(changes); // Redis lost its data since: what was remembered no longer holds
+    if (!this.known.learn(answer)) {
+      this.onDataLost();
+      if (asked.length < documents.length) {
+        return this.supersededIn(changes); // what was remembered no longer holds
+      }
     }
     asked.forEach((change, i) => {
       if ((answer.versions[i] ?? 0) > change.version) {

@@ -156,6 +156,8 @@ export interface SqlDialect {
   readonly name: DialectName;
   /** For messages and logs: `PostgreSQL`, `MariaDB`. */
   readonly label: string;
+  /** The server's port when a URL names none (for messages). */
+  readonly defaultPort: number;
   /** TypeORM's options for a data source on `url`: the driver, Spillway's migrations, pool settings. */
   dataSourceOptions(settings: { url: string; poolSize: number }): DataSourceOptions;
   /** What the entities of Spillway's tables take from this database: column types, text keys, table location. */

@@ -3,6 +3,7 @@ import { mariadbEntityDialect } from './column-types';
 import { mariadbErrorClasses } from './error-classes';
 import { mariadbQualified, mariadbQuote } from './mariadb-names';
 import { MariadbSession } from './mariadb-session';
+import { mariadbTls } from './mariadb-tls';
 import { mariadbMigrations } from './migrations';
 import { mariadbOutputWrites } from './output-table-writes';
 import { mariadbReprojectionQueries } from './reprojection-queries';
@@ -19,9 +20,11 @@ export { upsertDocuments as mariadbUpsertDocuments } from './state-table-writes'
 export const mariadbDialect: SqlDialect = {
   name: 'mariadb',
   label: 'MariaDB',
+  defaultPort: 3306,
   dataSourceOptions: ({ url, poolSize }) => ({
     type: 'mariadb',
     url,
+    ...mariadbTls(url),
     migrations: mariadbMigrations,
     poolSize,
     charset: 'utf8mb4',

@@ -9,6 +9,7 @@ import { CreateWriteDocumentsV2Function1764100000000 } from './migrations/176410
 import { postgresOutputWrites } from './output-table-writes';
 import { postgresQualified } from './postgres-names';
 import { PostgresSession } from './postgres-session';
+import { postgresConnection } from './postgres-tls';
 import { postgresSchemaCatalog } from './schema-catalog';
 import { postgresReprojectionQueries } from './reprojection-queries';
 import { postgresStateReads } from './state-table-reads';
@@ -21,9 +22,10 @@ const DDL_LOCK_KEY = 7_263_001;
 export const postgresDialect: SqlDialect = {
   name: 'postgres',
   label: 'PostgreSQL',
+  defaultPort: 5432,
   dataSourceOptions: ({ url, poolSize }) => ({
     type: 'postgres',
-    url,
+    ...postgresConnection(url),
     migrations: [
       CreateTombstones1763800000000,
       CreateWriteDocumentsFunction1763900000000,
