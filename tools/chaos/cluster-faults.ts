@@ -2,10 +2,9 @@
 // replica), and slots moving between masters. Each ends with the cluster settled: 3 masters with a replica each,
 // every slot served.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
 import { allPartitions, partitioned } from '@app/contracts';
 import type { RedisClient } from '@app/redis';
-import { type ClusterNodeInfo, LOOPBACK_HOST, slotOfKey, type Stack } from '../local-stack';
+import { type ClusterNodeInfo, slotOfKey, type Stack } from '../local-stack';
 import type { FaultOutcome } from './fault-outcome';
 import type { Ledger } from './ledger';
 
@@ -14,7 +13,7 @@ export const CLUSTER_FAULTS = ['cluster-failover', 'master-kill', 'reshard'] as 
 export type ClusterFaultKind = (typeof CLUSTER_FAULTS)[number];
 
 /** How long before a master's SIGKILL a request may have been sent and its write still be unreplicated (LossWindow). */
-const REPLICATION_BOUND_MS = 2000;
+export const REPLICATION_BOUND_MS = 2000;
 
 /**
  * With `replicaLag`, how long before its SIGKILL every other master kill holds its replica back: the replica is paused (SIGSTOP) and the
@@ -88,16 +87,12 @@ export function clusterFaults({
       masterKills += 1;
       const from = ledger.mark();
       await sleep(REPLICATION_BOUND_MS - (cutLink ? LINK_CUT_BEFORE_KILL_MS : 0));
-      const replica = cutLink ? (await cluster.replicas()).find((r) => r.masterId === master.id) : undefined;
-      if (replica) {
-        cluster.node(replica.port).server.kill('SIGSTOP');
-        await cutReplicaLink(master.port);
-        await sleep(LINK_CUT_BEFORE_KILL_MS);
-      }
+      const replica = cutLink ? await cluster.cutOffReplica(master.port) : undefined;
+      if (replica !== undefined) await sleep(LINK_CUT_BEFORE_KILL_MS);
       const killedAt = Date.now();
       await cluster.kill(master.port);
       const to = ledger.mark();
-      if (replica) cluster.node(replica.port).server.kill('SIGCONT');
+      if (replica !== undefined) cluster.resume(replica);
       await cluster.waitForFailover();
       const failoverMs = Date.now() - killedAt;
       const successor = await cluster.masterOfSlot(target.slot);
@@ -108,7 +103,7 @@ export function clusterFaults({
       return {
         detail:
           `master ${master.port} (${partitions.join(' ')}) SIGKILL` +
-          (replica ? ` ${LINK_CUT_BEFORE_KILL_MS} ms after its replica ${replica.port} was cut off` : '') +
+          (replica !== undefined ? ` ${LINK_CUT_BEFORE_KILL_MS} ms after its replica ${replica} was cut off` : '') +
           `; replica ${successor.port} took over in ` +
           `${failoverMs} ms; ${master.port} restarted after ${pause} ms as its replica`,
         partitions,
@@ -140,16 +135,4 @@ export function clusterFaults({
       };
     },
   };
-}
-
-/** CLIENT KILL TYPE replica on the master on `port`: its replicas lose their link until they reconnect. */
-export async function cutReplicaLink(port: number): Promise<void> {
-  const master = new Redis({ host: LOOPBACK_HOST, port, protocol: 2, lazyConnect: true, maxRetriesPerRequest: 0 });
-  master.on('error', () => undefined); // the command's own rejection says it
-  try {
-    await master.connect();
-    await master.call('CLIENT', 'KILL', 'TYPE', 'replica');
-  } finally {
-    master.disconnect();
-  }
 }

@@ -4,16 +4,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { allPartitions, partitioned } from '@app/contracts';
 import type { RedisClient } from '@app/redis';
 import type { Stack } from '../local-stack';
-import { cutReplicaLink, LINK_CUT_BEFORE_KILL_MS } from './cluster-faults';
+import { LINK_CUT_BEFORE_KILL_MS, REPLICATION_BOUND_MS } from './cluster-faults';
 import type { FaultOutcome } from './fault-outcome';
 import type { Ledger } from './ledger';
 
 export const SENTINEL_FAULTS = ['sentinel-failover'] as const;
 
 export type SentinelFaultKind = (typeof SENTINEL_FAULTS)[number];
-
-/** How long before the master's SIGKILL a request may have been sent and its write be unreplicated (LossWindow). */
-const REPLICATION_BOUND_MS = 2000;
 
 /**
  * The Sentinel faults of a run on `stack`, drawing their pauses from `random`. With `replicaLag`, every other kill
@@ -45,16 +42,12 @@ export function sentinelFaults({
       kills += 1;
       const from = ledger.mark();
       await sleep(REPLICATION_BOUND_MS - (cutLink ? LINK_CUT_BEFORE_KILL_MS : 0));
-      const [replica] = cutLink ? await sentinel.replicas() : [];
-      if (replica) {
-        replica.kill('SIGSTOP');
-        await cutReplicaLink(await sentinel.masterPort());
-        await sleep(LINK_CUT_BEFORE_KILL_MS);
-      }
+      const cutOff = cutLink ? await sentinel.cutOffReplicas() : [];
+      if (cutOff.length > 0) await sleep(LINK_CUT_BEFORE_KILL_MS);
       const killed = await sentinel.killMaster();
       const killedAt = Date.now();
       const to = ledger.mark();
-      if (replica) replica.kill('SIGCONT');
+      sentinel.resume(cutOff);
       const master = await sentinel.waitForFailover(killed.port);
       const failoverMs = Date.now() - killedAt;
       const pause = between(500, 3000);
@@ -65,7 +58,9 @@ export function sentinelFaults({
       return {
         detail:
           `master ${killed.port} SIGKILL` +
-          (replica ? ` ${LINK_CUT_BEFORE_KILL_MS} ms after its replica ${replica.port} was cut off` : '') +
+          (cutOff.length > 0
+            ? ` ${LINK_CUT_BEFORE_KILL_MS} ms after its replica ${cutOff.join(', ')} was cut off`
+            : '') +
           `; the Sentinels promoted ${master.port} in ${failoverMs} ms; ` +
           `${killed.port} restarted after ${pause} ms, a replica again after ${Date.now() - restartedAt} ms`,
         partitions,

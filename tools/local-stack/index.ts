@@ -62,7 +62,6 @@ export {
   RedisSentinelSetup,
   type RedisSentinelOptions,
   type SentinelNodeRole,
-  SentinelProcess,
   startRedisSentinel,
 } from './redis-sentinel';
 export { type Backlog, type CollectionSpec, Stack, type StackOptions } from './stack';

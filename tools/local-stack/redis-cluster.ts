@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import calculateSlot from 'cluster-key-slot';
-import { Redis } from 'ioredis';
 import { ensureServerBinaries, findRedisServer, isExecutable, which } from './binaries';
 import { runOrThrow, sleep } from './commands';
 import { findFreePort, LOOPBACK_HOST } from './ports';
 import { untrack } from './processes';
+import { cutReplicaLinks, infoField, onRedisServer, redisServerCommand, redisServerText } from './redis-admin';
 import { type RedisFsync, type RedisServer, startRedis } from './redis';
 
 /** Redis Cluster has slots 0 to 16383. */
@@ -110,41 +110,6 @@ export function parseClusterNodes(text: string): ClusterNodeInfo[] {
     });
 }
 
-function infoField(info: string, field: string): string | undefined {
-  return new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim();
-}
-
-/** Opens a connection to one node, runs `use`, closes it; fails fast when the node is down. */
-async function onNode<T>(port: number, use: (client: Redis) => Promise<T>): Promise<T> {
-  const client = new Redis({
-    host: LOOPBACK_HOST,
-    port,
-    protocol: 2,
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    connectTimeout: 2000,
-    commandTimeout: 15_000,
-  });
-  client.on('error', () => undefined); // the command's own rejection says it
-  try {
-    await client.connect();
-
-    return await use(client);
-  } finally {
-    client.disconnect();
-  }
-}
-
-function nodeCommand(port: number, command: string, ...args: Array<string | number>): Promise<unknown> {
-  return onNode(port, (client) => client.call(command, ...args));
-}
-
-async function nodeText(port: number, command: string, ...args: Array<string | number>): Promise<string> {
-  return String(await nodeCommand(port, command, ...args));
-}
-
 function slotCount(slots: Array<[number, number]>): number {
   return slots.reduce((sum, [start, end]) => sum + end - start + 1, 0);
 }
@@ -225,7 +190,7 @@ export class RedisClusterServer {
     let lastError: unknown = new Error(`no node of the Redis Cluster in ${this.dir} is running`);
     for (const candidate of candidates) {
       try {
-        const views = parseClusterNodes(await nodeText(candidate, 'CLUSTER', 'NODES'));
+        const views = parseClusterNodes(await redisServerText(candidate, 'CLUSTER', 'NODES'));
         for (const view of views) {
           const node = this.nodes.find(({ id }) => id === view.id);
           if (node) node.role = view.role;
@@ -271,7 +236,7 @@ export class RedisClusterServer {
   async failover(replicaPort: number, mode?: 'FORCE' | 'TAKEOVER'): Promise<void> {
     const self = await this.self(replicaPort);
     if (self.role !== 'replica') throw new Error(`node ${replicaPort} is a ${self.role}, not a replica`);
-    await nodeCommand(replicaPort, 'CLUSTER', 'FAILOVER', ...(mode ? [mode] : []));
+    await redisServerCommand(replicaPort, 'CLUSTER', 'FAILOVER', ...(mode ? [mode] : []));
     await this.waitUntil(`node ${replicaPort} to take over as master`, async () => {
       if ((await this.self(replicaPort)).role !== 'master') return `node ${replicaPort} is still a replica`;
 
@@ -296,7 +261,7 @@ export class RedisClusterServer {
     const replica = (await this.replicas()).find((view) => view.masterId === master.id);
     if (!replica) throw new Error(`master ${masterPort} has no replica to cut off`);
     this.node(replica.port).server.kill('SIGSTOP');
-    await nodeCommand(masterPort, 'CLIENT', 'KILL', 'TYPE', 'replica');
+    await cutReplicaLinks(masterPort);
 
     return replica.port;
   }
@@ -331,7 +296,7 @@ export class RedisClusterServer {
       const problem = await this.settledProblem();
       if (problem) return problem;
       if ((await this.self(port)).role === 'master') return undefined;
-      const link = infoField(await nodeText(port, 'INFO', 'replication'), 'master_link_status');
+      const link = infoField(await redisServerText(port, 'INFO', 'replication'), 'master_link_status');
 
       return link === 'up' ? undefined : `replica ${port} has master_link_status ${link}`;
     });
@@ -348,7 +313,9 @@ export class RedisClusterServer {
       views
         .filter((view) => view.role === 'master')
         .map(async (master) => {
-          const offset = Number(infoField(await nodeText(master.port, 'INFO', 'replication'), 'master_repl_offset'));
+          const offset = Number(
+            infoField(await redisServerText(master.port, 'INFO', 'replication'), 'master_repl_offset'),
+          );
 
           return views.filter((view) => view.masterId === master.id).map(({ port }) => ({ port, offset }));
         }),
@@ -357,7 +324,7 @@ export class RedisClusterServer {
       'the replicas to catch up with their masters',
       async () => {
         for (const { port, offset } of targets.flat()) {
-          const applied = Number(infoField(await nodeText(port, 'INFO', 'replication'), 'slave_repl_offset'));
+          const applied = Number(infoField(await redisServerText(port, 'INFO', 'replication'), 'slave_repl_offset'));
           if (!(applied >= offset)) return `replica ${port} is at offset ${applied} of ${offset}`;
         }
 
@@ -395,9 +362,9 @@ export class RedisClusterServer {
     const target = this.node(toPort);
     if ((await this.self(toPort)).role !== 'master') throw new Error(`node ${toPort} is not a master`);
     if (source.id === target.id) return 0;
-    await nodeCommand(target.port, 'CLUSTER', 'SETSLOT', slot, 'IMPORTING', source.id);
-    await nodeCommand(source.port, 'CLUSTER', 'SETSLOT', slot, 'MIGRATING', target.id);
-    const moved = await onNode(source.port, async (client) => {
+    await redisServerCommand(target.port, 'CLUSTER', 'SETSLOT', slot, 'IMPORTING', source.id);
+    await redisServerCommand(source.port, 'CLUSTER', 'SETSLOT', slot, 'MIGRATING', target.id);
+    const moved = await onRedisServer(source.port, async (client) => {
       let count = 0;
       for (;;) {
         const keys = (await client.call('CLUSTER', 'GETKEYSINSLOT', slot, batchSize)) as string[];
@@ -406,10 +373,12 @@ export class RedisClusterServer {
         count += keys.length;
       }
     });
-    await nodeCommand(target.port, 'CLUSTER', 'SETSLOT', slot, 'NODE', target.id);
-    await nodeCommand(source.port, 'CLUSTER', 'SETSLOT', slot, 'NODE', target.id);
+    await redisServerCommand(target.port, 'CLUSTER', 'SETSLOT', slot, 'NODE', target.id);
+    await redisServerCommand(source.port, 'CLUSTER', 'SETSLOT', slot, 'NODE', target.id);
     const otherMasters = (await this.masters()).filter(({ id }) => id !== source.id && id !== target.id);
-    await Promise.all(otherMasters.map(({ port }) => nodeCommand(port, 'CLUSTER', 'SETSLOT', slot, 'NODE', target.id)));
+    await Promise.all(
+      otherMasters.map(({ port }) => redisServerCommand(port, 'CLUSTER', 'SETSLOT', slot, 'NODE', target.id)),
+    );
     await this.waitUntil(`slot ${slot} to move to node ${toPort}`, async () => {
       if ((await this.masterOfSlot(slot)).id !== target.id) return `slot ${slot} is not on node ${toPort} yet`;
 
@@ -453,9 +422,9 @@ export class RedisClusterServer {
     const runningIds = new Set(running.map(({ id }) => id));
     let reference: { port: number; signature: string } | undefined;
     for (const { port } of running) {
-      const state = infoField(await nodeText(port, 'CLUSTER', 'INFO'), 'cluster_state');
+      const state = infoField(await redisServerText(port, 'CLUSTER', 'INFO'), 'cluster_state');
       if (state !== 'ok') return `node ${port} has cluster_state ${state}`;
-      const views = parseClusterNodes(await nodeText(port, 'CLUSTER', 'NODES'));
+      const views = parseClusterNodes(await redisServerText(port, 'CLUSTER', 'NODES'));
       const problem = viewProblem(views, this.nodes.length, runningIds);
       if (problem) return `node ${port} ${problem}`;
       const signature = viewSignature(views, runningIds);
@@ -549,7 +518,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   try {
     const failed = started.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
-    for (const node of nodes) node.id = await nodeText(node.port, 'CLUSTER', 'MYID');
+    for (const node of nodes) node.id = await redisServerText(node.port, 'CLUSTER', 'MYID');
     await runOrThrow(redisCli, [
       ...['--cluster', 'create', ...cluster.startupNodes.map(({ host, port }) => `${host}:${port}`)],
       ...['--cluster-replicas', String(replicasPerMaster), '--cluster-yes'],

@@ -1,16 +1,15 @@
 // A local Redis Sentinel setup: a primary, its replicas and three Sentinels on loopback, each in a folder of its own
 // under one temporary folder. Sentinels are Debian's redis-server run as `redis-server <conf> --sentinel` (what the
 // redis-sentinel package's binary is, a link to redis-server): nothing more to install.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { ensureServerBinaries, findRedisServer } from './binaries';
-import { sleep, tail } from './commands';
+import { sleep } from './commands';
 import { findFreePort, LOOPBACK_HOST } from './ports';
-import { type LocalServer, track, untrack } from './processes';
-import { type RedisFsync, redisPing, type RedisServer, startRedis } from './redis';
+import { untrack } from './processes';
+import { type RedisFsync, type RedisServer, startRedis } from './redis';
+import { cutReplicaLinks, infoField, redisServerCommand, redisServerText } from './redis-admin';
 
 /** How startRedisSentinel() runs the setup. */
 export interface RedisSentinelOptions {
@@ -39,113 +38,6 @@ export interface RedisSentinelOptions {
 /** The role a data node reports (ROLE). */
 export type SentinelNodeRole = 'master' | 'replica';
 
-/** `redis-server <conf> --sentinel`, a child process in a folder of its own. */
-export class SentinelProcess implements LocalServer {
-  readonly url: string;
-  readonly logFile: string;
-  readonly configFile: string;
-  private child?: ChildProcess;
-  private exitedPromise: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly redisServer: string,
-    readonly dir: string,
-    readonly port: number,
-    config: string,
-  ) {
-    this.url = `redis://${LOOPBACK_HOST}:${port}`;
-    this.logFile = join(dir, 'sentinel.log');
-    this.configFile = join(dir, 'sentinel.conf');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(this.configFile, config); // the Sentinel rewrites it as it learns the setup
-  }
-
-  get running(): boolean {
-    return Boolean(this.child && this.child.exitCode === null && this.child.signalCode === null);
-  }
-
-  get exited(): Promise<void> {
-    return this.exitedPromise;
-  }
-
-  async start(): Promise<void> {
-    if (this.running) return;
-    const log = openSync(this.logFile, 'a');
-    let child: ChildProcess;
-    try {
-      child = spawn(this.redisServer, [this.configFile, '--sentinel'], {
-        stdio: ['ignore', log, log],
-        detached: true,
-      });
-    } finally {
-      closeSync(log);
-    }
-    this.child = child;
-    this.exitedPromise = new Promise((resolve) => child.once('exit', () => resolve()));
-    child.once('error', () => undefined); // reported through 'exit' and the log
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      if (!this.running) {
-        throw new Error(`Sentinel on port ${this.port} exited; ${this.logFile}:\n${tail(this.logFile)}`);
-      }
-      if (await redisPing(this.port)) return;
-      await sleep(50);
-    }
-    this.kill('SIGKILL');
-    throw new Error(
-      `Sentinel on port ${this.port} did not answer PING in time; ${this.logFile}:\n${tail(this.logFile)}`,
-    );
-  }
-
-  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
-    if (this.running) this.child?.kill(signal);
-  }
-
-  async stop(): Promise<void> {
-    if (!this.running) return;
-    this.child?.kill('SIGTERM');
-    const timer = setTimeout(() => this.kill('SIGKILL'), 15_000);
-    await this.exited;
-    clearTimeout(timer);
-  }
-
-  signalStop(): number | undefined {
-    const pid = this.running ? this.child?.pid : undefined;
-    this.kill('SIGTERM');
-
-    return pid;
-  }
-}
-
-/** Opens a connection to one server, runs `use`, closes it; fails fast when the server is down. */
-async function onServer<T>(port: number, use: (client: Redis) => Promise<T>): Promise<T> {
-  const client = new Redis({
-    host: LOOPBACK_HOST,
-    port,
-    protocol: 2,
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    connectTimeout: 2000,
-    commandTimeout: 5000,
-  });
-  client.on('error', () => undefined); // the command's own rejection says it
-  try {
-    await client.connect();
-
-    return await use(client);
-  } finally {
-    client.disconnect();
-  }
-}
-
-const serverCommand = (port: number, command: string, ...args: Array<string | number>): Promise<unknown> =>
-  onServer(port, (client) => client.call(command, ...args));
-
-const infoField = (info: string, field: string): string | undefined =>
-  new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim();
-
 /** Pairs of a flat RESP2 reply (`[k1, v1, k2, v2, …]`) as a map. */
 function pairs(reply: unknown): Map<string, string> {
   const list = Array.isArray(reply) ? (reply as unknown[]).map(String) : [];
@@ -159,7 +51,7 @@ interface SentinelSetupSettings {
   dir: string;
   masterName: string;
   servers: RedisServer[];
-  sentinels: SentinelProcess[];
+  sentinels: RedisServer[];
   timeoutMs: number;
 }
 
@@ -174,7 +66,7 @@ export class RedisSentinelSetup {
   readonly masterName: string;
   /** the data nodes, the primary first */
   readonly servers: readonly RedisServer[];
-  readonly sentinels: readonly SentinelProcess[];
+  readonly sentinels: readonly RedisServer[];
   private readonly timeoutMs: number;
 
   constructor(settings: SentinelSetupSettings) {
@@ -205,7 +97,7 @@ export class RedisSentinelSetup {
 
   /** The port of the master as the Sentinel on `sentinelPort` names it (SENTINEL GET-MASTER-ADDR-BY-NAME). */
   async masterNamedBy(sentinelPort: number): Promise<number> {
-    const reply = await serverCommand(sentinelPort, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.masterName);
+    const reply = await redisServerCommand(sentinelPort, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.masterName);
     const port = Number(Array.isArray(reply) ? reply[1] : undefined);
     if (!(port > 0)) throw new Error(`Sentinel ${sentinelPort} names no master ${this.masterName}`);
 
@@ -237,9 +129,28 @@ export class RedisSentinelSetup {
     return this.servers.filter((server) => server.port !== master && server.running);
   }
 
+  /**
+   * Cuts the master off from its replicas, as a network would: each is paused (SIGSTOP) and the master drops their
+   * links (CLIENT KILL TYPE replica), so what the master takes from then on never reaches them. Returns the replicas'
+   * ports, for `resume()`.
+   */
+  async cutOffReplicas(): Promise<number[]> {
+    const master = await this.masterPort();
+    const replicas = await this.replicas();
+    replicas.forEach((replica) => replica.kill('SIGSTOP'));
+    await cutReplicaLinks(master);
+
+    return replicas.map((replica) => replica.port);
+  }
+
+  /** SIGCONT to data nodes cutOffReplicas() paused. */
+  resume(ports: readonly number[]): void {
+    ports.forEach((port) => this.server(port).kill('SIGCONT'));
+  }
+
   /** What a data node says it is (ROLE). */
   async roleOf(port: number): Promise<SentinelNodeRole> {
-    const reply = (await serverCommand(port, 'ROLE')) as unknown[];
+    const reply = (await redisServerCommand(port, 'ROLE')) as unknown[];
 
     return reply[0] === 'master' ? 'master' : 'replica';
   }
@@ -283,7 +194,7 @@ export class RedisSentinelSetup {
     await this.waitUntil(
       'a Sentinel to accept SENTINEL FAILOVER',
       async () => {
-        await serverCommand(sentinel.port, 'SENTINEL', 'FAILOVER', this.masterName);
+        await redisServerCommand(sentinel.port, 'SENTINEL', 'FAILOVER', this.masterName);
 
         return undefined;
       },
@@ -302,13 +213,13 @@ export class RedisSentinelSetup {
   async restart(port: number, timeoutMs = this.timeoutMs): Promise<void> {
     await this.server(port).start();
     const master = await this.masterPort();
-    if (master !== port) await serverCommand(port, 'REPLICAOF', LOOPBACK_HOST, master);
+    if (master !== port) await redisServerCommand(port, 'REPLICAOF', LOOPBACK_HOST, master);
     await this.waitUntil(
       `${port} to rejoin`,
       async () => {
         if (master === port) return this.settledProblem(); // restarted before a failover: still the master
         if ((await this.roleOf(port)) !== 'replica') return `${port} is still a master`;
-        const link = infoField(String(await serverCommand(port, 'INFO', 'replication')), 'master_link_status');
+        const link = infoField(await redisServerText(port, 'INFO', 'replication'), 'master_link_status');
         if (link !== 'up') return `replica ${port} has master_link_status ${link}`;
 
         return this.settledProblem();
@@ -320,12 +231,12 @@ export class RedisSentinelSetup {
   /** Waits until every running replica has applied everything the master had written when this was called. */
   async waitForReplication(timeoutMs = this.timeoutMs): Promise<void> {
     const master = await this.masterPort();
-    const offset = Number(infoField(String(await serverCommand(master, 'INFO', 'replication')), 'master_repl_offset'));
+    const offset = Number(infoField(await redisServerText(master, 'INFO', 'replication'), 'master_repl_offset'));
     await this.waitUntil(
       'the replicas to catch up with the master',
       async () => {
         for (const replica of await this.replicas()) {
-          const info = String(await serverCommand(replica.port, 'INFO', 'replication'));
+          const info = await redisServerText(replica.port, 'INFO', 'replication');
           const applied = Number(infoField(info, 'slave_repl_offset'));
           if (!(applied >= offset)) return `replica ${replica.port} is at offset ${applied} of ${offset}`;
         }
@@ -343,7 +254,7 @@ export class RedisSentinelSetup {
 
   /** Stops the Sentinels first (no failover while the data nodes go), then every data node; removes the folder. */
   async stop(): Promise<void> {
-    const stopAll = async (handles: readonly (SentinelProcess | RedisServer)[]) =>
+    const stopAll = async (handles: readonly RedisServer[]) =>
       Promise.allSettled(
         handles.map(async (handle) => {
           await handle.stop();
@@ -367,7 +278,7 @@ export class RedisSentinelSetup {
         return `Sentinels ${sentinel.port} and others disagree on the master`;
       }
       master = named;
-      const view = pairs(await serverCommand(sentinel.port, 'SENTINEL', 'MASTER', this.masterName));
+      const view = pairs(await redisServerCommand(sentinel.port, 'SENTINEL', 'MASTER', this.masterName));
       const flags = view.get('flags') ?? '';
       if (flags !== 'master') return `Sentinel ${sentinel.port} flags the master ${flags}`;
       const others = Number(view.get('num-other-sentinels'));
@@ -378,7 +289,7 @@ export class RedisSentinelSetup {
     if (master === undefined) return 'no Sentinel is running';
     if (!runningServers.some((server) => server.port === master)) return `the Sentinels name ${master}, which is down`;
     if ((await this.roleOf(master)) !== 'master') return `${master} is not a master yet`;
-    const info = String(await serverCommand(master, 'INFO', 'replication'));
+    const info = await redisServerText(master, 'INFO', 'replication');
     const connected = Number(infoField(info, 'connected_slaves'));
     if (connected < runningServers.length - 1) {
       return `master ${master} has ${connected} of ${runningServers.length - 1} replicas connected`;
@@ -400,17 +311,15 @@ export class RedisSentinelSetup {
   }
 }
 
-function sentinelConfig(
-  dir: string,
-  port: number,
-  master: { name: string; port: number; quorum: number; downAfterMs: number; failoverTimeoutMs: number },
-): string {
+/** A Sentinel's config file: what it monitors (startRedis gives the port, folder and the rest as options). */
+function sentinelConfig(master: {
+  name: string;
+  port: number;
+  quorum: number;
+  downAfterMs: number;
+  failoverTimeoutMs: number;
+}): string {
   return [
-    `port ${port}`,
-    `bind ${LOOPBACK_HOST}`,
-    `dir ${dir}`,
-    'daemonize no',
-    `pidfile ${join(dir, 'sentinel.pid')}`,
     `sentinel monitor ${master.name} ${LOOPBACK_HOST} ${master.port} ${master.quorum}`,
     `sentinel down-after-milliseconds ${master.name} ${master.downAfterMs}`,
     `sentinel failover-timeout ${master.name} ${master.failoverTimeoutMs}`,
@@ -439,7 +348,7 @@ export async function startRedisSentinel(options: RedisSentinelOptions = {}): Pr
     appendFsync: options.appendFsync ?? 'everysec',
   } as const;
   const servers: RedisServer[] = [];
-  const sentinels: SentinelProcess[] = [];
+  const sentinels: RedisServer[] = [];
   const setup = new RedisSentinelSetup({ dir, masterName, servers, sentinels, timeoutMs: options.timeoutMs ?? 30_000 });
   try {
     const primaryPort = await findFreePort();
@@ -473,10 +382,10 @@ export async function startRedisSentinel(options: RedisSentinelOptions = {}): Pr
     for (let i = 0; i < sentinelCount; i += 1) {
       const port = await findFreePort();
       const sentinelDir = join(dir, `sentinel-${port}`);
-      const sentinel = new SentinelProcess(redisServer, sentinelDir, port, sentinelConfig(sentinelDir, port, master));
-      sentinels.push(sentinel);
-      track(sentinel);
-      await sentinel.start();
+      const configFile = join(sentinelDir, 'sentinel.conf');
+      mkdirSync(sentinelDir, { recursive: true });
+      writeFileSync(configFile, sentinelConfig(master)); // the Sentinel rewrites it as it learns the setup
+      sentinels.push(await startRedis({ redisServer, dir: sentinelDir, port, configFile, extraArgs: ['--sentinel'] }));
     }
     await setup.waitUntilSettled();
   } catch (error) {

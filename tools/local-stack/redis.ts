@@ -23,6 +23,8 @@ export interface RedisOptions extends PortChoice {
   startTimeoutMs?: number;
   /** more redis-server options, after the ones above (cluster mode, say: see redis-cluster.ts) */
   extraArgs?: readonly string[];
+  /** a config file redis-server reads before the options (a Sentinel needs one it can rewrite: redis-sentinel.ts) */
+  configFile?: string;
 }
 
 interface RedisSettings {
@@ -33,9 +35,13 @@ interface RedisSettings {
   appendFsync: RedisFsync;
   startTimeoutMs: number;
   extraArgs: readonly string[];
+  configFile?: string;
 }
 
-/** Sends PING over RESP and resolves true on `+PONG` (false on any error, `-LOADING` included). */
+/**
+ * Sends PING over RESP and resolves true on `+PONG`, or on `-NOAUTH` from a server that has a password (it is up and
+ * answering); false on any other reply or error, `-LOADING` included.
+ */
 export function redisPing(port: number, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ host: LOOPBACK_HOST, port });
@@ -49,7 +55,7 @@ export function redisPing(port: number, timeoutMs = 1000): Promise<boolean> {
     socket.once('connect', () => socket.write('*1\r\n$4\r\nPING\r\n'));
     socket.on('data', (chunk) => {
       reply += chunk.toString('latin1');
-      if (reply.includes('\r\n')) finish(reply.startsWith('+PONG'));
+      if (reply.includes('\r\n')) finish(reply.startsWith('+PONG') || reply.startsWith('-NOAUTH'));
     });
   });
 }
@@ -91,6 +97,7 @@ export class RedisServer implements LocalServer {
     const { dir, port, appendOnly, appendFsync } = this.settings;
 
     return [
+      ...(this.settings.configFile === undefined ? [] : [this.settings.configFile]),
       ...['--bind', LOOPBACK_HOST, '--port', String(port), '--dir', dir, '--save', ''],
       ...['--maxmemory-policy', 'noeviction', '--appendonly', appendOnly ? 'yes' : 'no'],
       ...['--appendfsync', appendFsync, '--daemonize', 'no', '--pidfile', this.pidFile],
@@ -193,6 +200,7 @@ export async function startRedis(options: RedisOptions): Promise<RedisServer> {
     appendFsync: options.appendFsync ?? 'everysec',
     startTimeoutMs: options.startTimeoutMs ?? 60_000,
     extraArgs: options.extraArgs ?? [],
+    ...(options.configFile === undefined ? {} : { configFile: options.configFile }),
   });
   track(server);
   try {
