@@ -18,6 +18,7 @@ import { documentKeys } from '@app/contracts';
 import { AppProcess, type RedisServer, startRedis } from '../tools/local-stack';
 import { type ApiResponse, bootIngest, expectProblem, send, type SendOptions } from './utils/api-helpers';
 import { expectEventually } from './utils/expect-eventually';
+import { metricSum } from './utils/metrics';
 import { testServers } from './utils/servers';
 
 const WAIT_TIMEOUT_MS = 1000;
@@ -167,6 +168,13 @@ describe('durability levels', () => {
   it('answers after the wait timeout with the level reached (memory) when the replica does not answer', async () => {
     const id = newId();
     const bulkId = newId();
+    const timedOut = async () =>
+      metricSum((await call('GET', '/metrics')).body, 'spillway_ingest_durability_total', {
+        collection: DOCS,
+        requested: 'replicated',
+        reached: 'memory',
+      });
+    const timedOutBefore = await timedOut();
 
     const [one, many] = await pausedReplica(() =>
       Promise.all([timed(() => put(id, 'replicated')), timed(() => bulk(DOCS, docOps(bulkId), 'replicated'))]),
@@ -176,6 +184,7 @@ describe('durability levels', () => {
     expect([many.status, many.level]).toEqual([200, 'memory']);
     expect(one.ms).toBeGreaterThanOrEqual(WAIT_TIMEOUT_MS - 50);
     expect(one.ms).toBeLessThan(WAIT_TIMEOUT_MS * 3);
+    expect((await timedOut()) - timedOutBefore).toBe(2);
     // The write happened on the master, and stays.
     expect((await call('GET', `/v1/${DOCS}/${id}`)).statusCode).toBe(200);
     expect((await call('GET', `/v1/${DOCS}/${bulkId}`)).statusCode).toBe(200);

@@ -80,6 +80,11 @@ export class Env {
   @IsString()
   REDIS_SENTINEL_NAME?: string;
 
+  /** The Sentinels' own password (`requirepass` in their config), when they have one; the master's is REDIS_URL's. */
+  @IsOptional()
+  @IsString()
+  REDIS_SENTINEL_PASSWORD?: string;
+
   /** The Redis password (of REDIS_URL's user, if it names one) when REDIS_URL holds none: for a Secret of its own. */
   @IsOptional()
   @IsString()

@@ -10,6 +10,8 @@ export interface RedisSentinelSettings {
   nodes: RedisNodeAddress[];
   /** REDIS_SENTINEL_NAME: the master's name in the Sentinels' `sentinel monitor` lines */
   masterName: string;
+  /** REDIS_SENTINEL_PASSWORD: the Sentinels' own password (their `requirepass`), if they have one */
+  password?: string;
 }
 
 /**
@@ -64,6 +66,7 @@ export interface RedisEnv {
   REDIS_CLUSTER_NODES?: string;
   REDIS_SENTINELS?: string;
   REDIS_SENTINEL_NAME?: string;
+  REDIS_SENTINEL_PASSWORD?: string;
   REDIS_PASSWORD?: string;
   REDIS_TLS_CA_FILE?: string;
 }
@@ -73,6 +76,9 @@ export interface RedisEnv {
  * REDIS_SENTINELS, REDIS_SENTINEL_NAME, REDIS_PASSWORD). A password in the URL is percent-decoded, as ioredis decodes
  * it.
  */
+const sentinelPassword = (env: RedisEnv): { password?: string } =>
+  env.REDIS_SENTINEL_PASSWORD ? { password: env.REDIS_SENTINEL_PASSWORD } : {};
+
 export function redisConnectionSettings(env: RedisEnv): RedisConnectionSettings {
   const url = new URL(env.REDIS_URL);
   const nodes = env.REDIS_CLUSTER_NODES === undefined ? undefined : parseSeedNodes(env.REDIS_CLUSTER_NODES);
@@ -84,7 +90,9 @@ export function redisConnectionSettings(env: RedisEnv): RedisConnectionSettings 
   return {
     url: env.REDIS_URL,
     ...(Array.isArray(nodes) ? { clusterNodes: nodes } : {}),
-    ...(Array.isArray(sentinels) && masterName ? { sentinel: { nodes: sentinels, masterName } } : {}),
+    ...(Array.isArray(sentinels) && masterName
+      ? { sentinel: { nodes: sentinels, masterName, ...sentinelPassword(env) } }
+      : {}),
     ...(username ? { username } : {}),
     ...(password ? { password } : {}),
     tls: url.protocol === 'rediss:',

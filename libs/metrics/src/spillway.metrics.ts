@@ -25,6 +25,8 @@ export class SpillwayMetrics {
   readonly dlqLength: Gauge<'collection'>;
   readonly sinkReclaimed: Counter<'collection' | 'connection'>;
   readonly sinkRetries: Counter<'reason' | 'connection'>;
+  /** Beyond CONTRACT.md: write answers by the durability asked for and the durability reached (issue 19). */
+  readonly ingestDurability: Counter<'collection' | 'requested' | 'reached'>;
   /** Beyond CONTRACT.md: the partitions whose lease this sink holds (issue 17). */
   readonly sinkPartitionsOwned: Gauge<'collection' | 'connection'>;
 
@@ -47,6 +49,12 @@ export class SpillwayMetrics {
       name: 'spillway_ingest_writes_total',
       help: 'Writes accepted into Redis and the stream',
       labelNames: ['collection', 'op'],
+      registers,
+    });
+    this.ingestDurability = new Counter({
+      name: 'spillway_ingest_durability_total',
+      help: 'Write answers by the durability level asked for and the level reached (lower: the wait timed out)',
+      labelNames: ['collection', 'requested', 'reached'],
       registers,
     });
     this.sinkEntries = new Counter({

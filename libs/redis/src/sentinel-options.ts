@@ -41,6 +41,7 @@ export function sentinelOptions(
     role: 'master',
     db: database,
     ...(settings.username === undefined ? {} : { username: settings.username }),
+    ...(sentinel.password === undefined ? {} : { sentinelPassword: sentinel.password }),
     sentinelRetryStrategy: sentinelRetryDelayMs,
     sentinelCommandTimeout: SENTINEL_COMMAND_TIMEOUT_MS,
     reconnectOnError: (error) => (isReplyError(error, RedisReplyCode.READONLY) ? (failFast ? 1 : 2) : false),

@@ -12,6 +12,7 @@ import { from, mergeMap, type Observable, switchMap } from 'rxjs';
 import { type Collection, CollectionRegistry } from '@app/collections';
 import { ingestConfig } from '@app/config';
 import type { CommittedVersion, Durability } from '@app/contracts';
+import { SpillwayMetrics } from '@app/metrics';
 import { DURABILITY_HEADER, requestedDurability } from './durability-header';
 import { DurableWrites } from './durable-writes.service';
 
@@ -53,6 +54,7 @@ export class DurabilityInterceptor implements NestInterceptor {
     @Inject(ingestConfig.KEY) private readonly cfg: ConfigType<typeof ingestConfig>,
     private readonly registry: CollectionRegistry,
     private readonly durable: DurableWrites,
+    private readonly metrics: SpillwayMetrics,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -92,6 +94,7 @@ export class DurabilityInterceptor implements NestInterceptor {
     reply: FastifyReply,
   ): Promise<unknown> {
     const reached = await this.durable.reached(collection, level, writtenIn(body));
+    this.metrics.ingestDurability.inc({ collection: collection.name, requested: level, reached });
     void reply.header(DURABILITY_HEADER, reached);
 
     return body;
