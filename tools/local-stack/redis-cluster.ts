@@ -3,10 +3,19 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import calculateSlot from 'cluster-key-slot';
 import { ensureServerBinaries, findRedisServer, isExecutable, which } from './binaries';
-import { runOrThrow, sleep } from './commands';
+import { runOrThrow } from './commands';
 import { findFreePort, LOOPBACK_HOST } from './ports';
 import { untrack } from './processes';
-import { cutReplicaLinks, infoField, onRedisServer, redisServerCommand, redisServerText } from './redis-admin';
+import {
+  cutReplicaLinks,
+  infoField,
+  loopbackAddresses,
+  loopbackNodes,
+  onRedisServer,
+  redisServerCommand,
+  redisServerText,
+  waitUntilSettled,
+} from './redis-admin';
 import { type RedisFsync, type RedisServer, startRedis } from './redis';
 
 /** Redis Cluster has slots 0 to 16383. */
@@ -164,12 +173,12 @@ export class RedisClusterServer {
 
   /** `127.0.0.1:port,127.0.0.1:port,…` of every node: the value for REDIS_CLUSTER_NODES */
   get seedNodes(): string {
-    return this.nodes.map(({ port }) => `${LOOPBACK_HOST}:${port}`).join(',');
+    return loopbackAddresses(this.nodes);
   }
 
   /** every node as ioredis's `new Cluster(startupNodes)` takes them */
   get startupNodes(): Array<{ host: string; port: number }> {
-    return this.nodes.map(({ port }) => ({ host: LOOPBACK_HOST, port }));
+    return loopbackNodes(this.nodes);
   }
 
   /** The node on `port`; throws for a port that is not one of this cluster's. */
@@ -443,14 +452,7 @@ export class RedisClusterServer {
     check: () => Promise<string | undefined>,
     timeoutMs = this.timeoutMs,
   ): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let reason: string | undefined = 'not checked';
-    while (Date.now() < deadline) {
-      reason = await check().catch((error: unknown) => (error instanceof Error ? error.message : String(error)));
-      if (reason === undefined) return;
-      await sleep(50);
-    }
-    throw new Error(`Redis Cluster in ${this.dir}: waited ${timeoutMs} ms for ${what}; last: ${reason}`);
+    await waitUntilSettled(`Redis Cluster in ${this.dir}`, what, check, timeoutMs);
   }
 }
 

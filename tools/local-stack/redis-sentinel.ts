@@ -5,11 +5,18 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureServerBinaries, findRedisServer } from './binaries';
-import { sleep } from './commands';
 import { findFreePort, LOOPBACK_HOST } from './ports';
 import { untrack } from './processes';
 import { type RedisFsync, type RedisServer, startRedis } from './redis';
-import { cutReplicaLinks, infoField, redisServerCommand, redisServerText } from './redis-admin';
+import {
+  cutReplicaLinks,
+  infoField,
+  loopbackAddresses,
+  loopbackNodes,
+  redisServerCommand,
+  redisServerText,
+  waitUntilSettled,
+} from './redis-admin';
 
 /** How startRedisSentinel() runs the setup. */
 export interface RedisSentinelOptions {
@@ -79,12 +86,12 @@ export class RedisSentinelSetup {
 
   /** `127.0.0.1:port,…` of every Sentinel: the value for REDIS_SENTINELS */
   get sentinelAddresses(): string {
-    return this.sentinels.map(({ port }) => `${LOOPBACK_HOST}:${port}`).join(',');
+    return loopbackAddresses(this.sentinels);
   }
 
   /** every Sentinel as ioredis's `sentinels` option takes them */
   get sentinelNodes(): Array<{ host: string; port: number }> {
-    return this.sentinels.map(({ port }) => ({ host: LOOPBACK_HOST, port }));
+    return loopbackNodes(this.sentinels);
   }
 
   /** The data node on `port`; throws for a port that is not one of this setup's. */
@@ -300,14 +307,7 @@ export class RedisSentinelSetup {
 
   /** Polls `check` (undefined: done; a string: why not yet) every 50 ms until done; throws with the last reason. */
   private async waitUntil(what: string, check: () => Promise<string | undefined>, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let reason: string | undefined = 'not checked';
-    while (Date.now() < deadline) {
-      reason = await check().catch((error: unknown) => (error instanceof Error ? error.message : String(error)));
-      if (reason === undefined) return;
-      await sleep(50);
-    }
-    throw new Error(`Sentinel setup in ${this.dir}: waited ${timeoutMs} ms for ${what}; last: ${reason}`);
+    await waitUntilSettled(`Sentinel setup in ${this.dir}`, what, check, timeoutMs);
   }
 }
 
