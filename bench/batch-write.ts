@@ -1,6 +1,7 @@
-// The sink's batch write alone, for A/B runs of the write path: drain-shaped batches (about 46 puts and 4 deletes of
-// the mapped drain's documents, each id once) through BatchWriter into a durable PostgreSQL of its own, without Redis
-// or the sink processes, with the CPU seconds of this process and of PostgreSQL. `npx tsx bench/batch-write.ts --help`.
+// The sink's batch write alone, for A/B runs of the write path: drain-shaped batches (by default about 46 puts and 4
+// deletes of the mapped drain's documents, each id once; or events with unique ids) through BatchWriter into a
+// durable PostgreSQL or MariaDB of its own, without Redis or the sink processes, with the CPU seconds of this process
+// and of the database. `npx tsx bench/batch-write.ts --help`.
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,27 +10,45 @@ import { type Collection, loadCollections } from '@app/collections';
 import { type ChangeEntry, ChangeOp } from '@app/contracts';
 import { createSpillwayDataSource, DatabaseService, SchemaProvisioner } from '@app/persistence';
 import { BatchWriter } from '../apps/sink/src/upsert/batch-writer';
-import { ROOT, startPostgres } from '../tools/local-stack';
-import { treeCpuSeconds } from './lib/cpu';
+import { type DatabaseKind, ROOT, startDatabaseServer } from '../tools/local-stack';
+import { databaseCpuSeconds } from './lib/cpu';
 import { makeDocuments, makeIds, seededRandom, withId, withScreens } from './lib/workload';
 
-const HELP = `Usage: npx tsx bench/batch-write.ts [plain|mapped] [--ids N] [--writers N] [--passes N]
+const HELP = `Usage: npx tsx bench/batch-write.ts [plain|mapped|events] [--ids N] [--batch N] [--deletes FRACTION]
+                                      [--writers N] [--passes N] [--db postgres|mariadb]
 
-Writes every id once a pass (a put, or a delete for 7% of them) in batches of 50 through the sink's BatchWriter, from
---writers concurrent loops (default 2), into the shipped sessions collection: with its outputs (mapped, the
-default) or without them (plain). The first pass creates every document, as the bench's drains do; later passes
-update them. Prints wall time, this process's CPU seconds (the sink's share) and PostgreSQL's, and the rows held.
+Writes every id once a pass in batches of --batch entries (default 50; the sink's SINK_BATCH_SIZE is 500) through
+the sink's BatchWriter, from --writers concurrent loops (default 2), into a durable PostgreSQL (default) or MariaDB
+(--db mariadb) of its own. plain and mapped write the shipped sessions collection without or with its outputs
+(mapped, the default): each entry a put, or a delete for a --deletes fraction of them (default 0.07; 0 for first
+writes only). The first pass creates every document, as the bench's drains do; later passes update them. events
+writes an event collection shaped as config/collections/clicks.yaml: every entry an event of a unique id (every
+pass new ids), each an insert. Prints wall time, rows written a second, this process's CPU seconds (the sink's
+share) and the database's, and the rows held.
 `;
 
+type Mode = 'plain' | 'mapped' | 'events';
+
 interface Options {
-  mapped: boolean;
+  mode: Mode;
   ids: number;
+  batch: number;
+  deletes: number;
   writers: number;
   passes: number;
+  db: DatabaseKind;
 }
 
 function parseOptions(args: string[]): Options | undefined {
-  const options: Options = { mapped: true, ids: 100_000, writers: 2, passes: 1 };
+  const options: Options = {
+    mode: 'mapped',
+    ids: 100_000,
+    batch: 50,
+    deletes: 0.07,
+    writers: 2,
+    passes: 1,
+    db: 'postgres',
+  };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     const number = () => {
@@ -38,30 +57,42 @@ function parseOptions(args: string[]): Options | undefined {
 
       return value;
     };
-    if (arg === 'plain' || arg === 'mapped') options.mapped = arg === 'mapped';
+    if (arg === 'plain' || arg === 'mapped' || arg === 'events') options.mode = arg;
     else if (arg === '--ids') options.ids = number();
+    else if (arg === '--batch') options.batch = number();
     else if (arg === '--writers') options.writers = number();
     else if (arg === '--passes') options.passes = number();
-    else return undefined;
+    else if (arg === '--deletes') {
+      const value = Number(args[++i]);
+      if (!(value >= 0 && value <= 1)) throw new Error('--deletes takes a fraction from 0 to 1');
+      options.deletes = value;
+    } else if (arg === '--db') {
+      const value = args[++i];
+      if (value !== 'postgres' && value !== 'mariadb') throw new Error('--db takes postgres or mariadb');
+      options.db = value;
+    } else return undefined;
   }
 
   return options;
 }
 
-/** The shipped sessions file as a collection, with or without its transform and outputs. */
-function sessionsCollection(mapped: boolean, dir: string): Collection {
-  const file = parseYaml(readFileSync(join(ROOT, 'config', 'collections', 'sessions.yaml'), 'utf8')) as Record<
+/** A shipped collection file as a collection: sessions with or without its transform and outputs, or clicks. */
+function benchCollection(mode: Mode, dir: string): Collection {
+  const name = mode === 'events' ? 'clicks' : 'sessions';
+  const file = parseYaml(readFileSync(join(ROOT, 'config', 'collections', `${name}.yaml`), 'utf8')) as Record<
     string,
     unknown
   >;
-  if (!mapped) {
+  if (mode === 'plain') {
     delete file.transform;
     delete file.output;
   }
-  writeFileSync(join(dir, 'sessions.yaml'), toYaml(file));
+  writeFileSync(join(dir, `${name}.yaml`), toYaml(file));
 
-  return loadCollections(dir).find((c) => c.name === 'sessions') as Collection;
+  return loadCollections(dir).find((c) => c.name === name) as Collection;
 }
+
+const SCREENS = ['home', 'search', 'product', 'cart', 'checkout', 'account'];
 
 function batchesOf(o: Options): ChangeEntry[][] {
   const random = seededRandom(1);
@@ -71,13 +102,31 @@ function batchesOf(o: Options): ChangeEntry[][] {
   let ms = 1_700_000_000_000;
   for (let pass = 1; pass <= o.passes; pass++) {
     const order = ids.map((id) => ({ id, key: random() })).sort((a, b) => a.key - b.key);
-    for (let i = 0; i < order.length; i += 50) {
+    for (let i = 0; i < order.length; i += o.batch) {
       batches.push(
-        order.slice(i, i + 50).map(({ id }): ChangeEntry => {
+        order.slice(i, i + o.batch).map(({ id }): ChangeEntry => {
           ms += 1;
+          if (o.mode === 'events') {
+            const eventId = pass === 1 ? id : `${id}-${pass}`;
+            const click = {
+              id: eventId,
+              sessionId: `s-${Math.floor(random() * 10_000)}`,
+              screen: SCREENS[Math.floor(random() * SCREENS.length)],
+              at: new Date(ms).toISOString(),
+            };
+
+            return {
+              entryId: `${ms}-0`,
+              op: ChangeOp.EVENT,
+              id: eventId,
+              version: 1,
+              ingestedAt: ms,
+              doc: JSON.stringify(click),
+            };
+          }
           const base = { entryId: `${ms}-0`, id, version: pass * 10, ingestedAt: ms };
 
-          return random() < 0.07
+          return random() < o.deletes
             ? { ...base, op: ChangeOp.DELETE, doc: '' }
             : { ...base, op: ChangeOp.PUT, doc: withId(id, docs[Math.floor(random() * docs.length)] as string) };
         }),
@@ -96,32 +145,34 @@ async function main(): Promise<void> {
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), 'spillway-batch-write-'));
-  chmodSync(dir, 0o755); // so that PostgreSQL, run as its own user when we are root, can keep its data inside
-  const pg = await startPostgres({ dir: join(dir, 'pg'), durable: true });
-  const postgresCpu = () => treeCpuSeconds(Number(readFileSync(join(pg.dir, 'postmaster.pid'), 'utf8').split('\n')[0]));
-  const dataSource = createSpillwayDataSource({ url: pg.url, poolSize: o.writers + 1 });
+  chmodSync(dir, 0o755); // so that the database, run as its own user when we are root, can keep its data inside
+  const server = await startDatabaseServer(o.db, { dir: join(dir, o.db), durable: true });
+  const serverCpu = () => databaseCpuSeconds({ databaseServer: server });
+  const dataSource = createSpillwayDataSource({ url: server.url, poolSize: o.writers + 1 });
   try {
-    const collection = sessionsCollection(o.mapped, dir);
+    const collection = benchCollection(o.mode, dir);
     const database = new DatabaseService(dataSource);
     await database.connect();
     await new SchemaProvisioner(database).provision([collection]);
-    await dataSource.query('CHECKPOINT');
+    if (o.db === 'postgres') await dataSource.query('CHECKPOINT');
     const batches = batchesOf(o);
     const writer = new BatchWriter(database);
-    const postgresBefore = postgresCpu();
+    const serverBefore = serverCpu();
     const cpuBefore = process.cpuUsage();
     const start = performance.now();
     let next = 0;
+    let rows = 0;
     await Promise.all(
       Array.from({ length: o.writers }, async () => {
         for (let b = next++; b < batches.length; b = next++) {
-          await writer.writeIsolating(collection, batches[b] as ChangeEntry[]);
+          const { counts } = await writer.writeIsolating(collection, batches[b] as ChangeEntry[]);
+          rows += counts.inserted + counts.updated + counts.deleted;
         }
       }),
     );
     const wallS = (performance.now() - start) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
-    const postgresS = postgresCpu() - postgresBefore;
+    const serverS = serverCpu() - serverBefore;
     const tables = [collection.table, ...collection.outputs.map((output) => output.table)];
     const held = await Promise.all(
       tables.map(async (table) => {
@@ -131,14 +182,18 @@ async function main(): Promise<void> {
       }),
     );
     const entries = batches.reduce((n, batch) => n + batch.length, 0);
+    const cpuS = (cpu.user + cpu.system) / 1e6;
+    const perMillion = (seconds: number) => ((seconds * 1e6) / Math.max(rows, 1)).toFixed(1);
     process.stdout.write(
-      `${o.mapped ? 'mapped' : 'plain'}: ${entries} entries in ${batches.length} batches, ${wallS.toFixed(1)} s; ` +
-        `CPU s: this process ${((cpu.user + cpu.system) / 1e6).toFixed(2)} (user ${(cpu.user / 1e6).toFixed(2)}), ` +
-        `PostgreSQL ${postgresS.toFixed(2)}; rows held: ${held.join(', ')}\n`,
+      `${o.mode}: ${entries} entries in ${batches.length} batches, ${wallS.toFixed(1)} s, ` +
+        `${Math.round(rows / wallS)} rows/s; ` +
+        `CPU s: this process ${cpuS.toFixed(2)} (user ${(cpu.user / 1e6).toFixed(2)}), ` +
+        `${server.label} ${serverS.toFixed(2)} (a million rows: ${perMillion(cpuS)} and ${perMillion(serverS)}); ` +
+        `rows held: ${held.join(', ')}\n`,
     );
   } finally {
     await dataSource.destroy();
-    await pg.stop();
+    await server.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

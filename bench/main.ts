@@ -1,5 +1,6 @@
 // npm run bench: measures Spillway against the raw limits of Redis and PostgreSQL in one run (issue 4) and writes
-// bench/results/<date>.json, .md and .svg; with --cluster, on a local Redis Cluster against one server (issue 17).
+// bench/results/<date>.json, .md and .svg; with --cluster, on a local Redis Cluster against one server (issue 17); with
+// --rows, where every entry is a row, against the raw database (issue 18).
 // Usage: npm run bench -- --help
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,6 +41,11 @@ async function main(): Promise<number> {
     const { runDurabilityBench } = await import('./lib/durability-run');
 
     return runDurabilityBench(options, start);
+  }
+  if (options.rows) {
+    const { runRowsBench } = await import('./lib/rows-run');
+
+    return runRowsBench(options, start);
   }
   if (options.cluster) {
     const { runClusterBench } = await import('./lib/cluster-run');

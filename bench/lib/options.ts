@@ -39,6 +39,13 @@ a write, an entry and a row, and a model of the rates on more cores. Writes <dat
   --durability     the durability levels bench instead (bench/lib/durability-run.ts, about 2 minutes, --quick 1):
                    PUT and _bulk at memory, replicated, aof and persisted against a Redis master with one replica,
                    and the lag of persisted writes under load; writes <date>-durability.md
+  --rows           the row-bound bench instead (issue 18; bench/lib/rows-run.ts; about 10 minutes, --quick about 2):
+                   every entry a row (events with unique ids, first writes of documents, a typed collection with a
+                   child table); the raw ceilings of the same rows (multi-row statements, COPY or LOAD DATA into a
+                   staging table then INSERT … SELECT, COPY or LOAD DATA alone), drains of a pre-filled backlog with
+                   --replicas sinks, and end to end in _bulk of 500 with 2 sinks; with --db mariadb on MariaDB. Writes
+                   <date>-rows[-mariadb].json and .md (-quick / -partial); --only takes raw, events, documents, typed,
+                   e2e; --entries defaults to 300000 (--quick 30000)
   --partitions LIST  with --cluster: partition counts of the drain matrix (default 1,4,8)
   --seed N         payload and id seed (default 1)
   --out DIR        results folder (default bench/results)
@@ -46,7 +53,12 @@ a write, an entry and a row, and a model of the rates on more cores. Writes <dat
 `;
 
 const PHASES: Record<string, number> = { raw: 1, ingest: 2, sink: 3, e2e: 4, memory: 5, mapped: 6 };
+/** The parts of a --rows run, in the order it runs them. */
+export const ROWS_PARTS = ['raw', 'events', 'documents', 'typed', 'e2e'] as const;
+export type RowsPart = (typeof ROWS_PARTS)[number];
 const ALL_PHASES = '1,2,3,4,5,6';
+/** The backlog entries of a drain by default, without and with --quick. */
+const DEFAULT_ENTRIES = { phases: [1_000_000, 50_000], cluster: [300_000, 20_000], rows: [300_000, 30_000] } as const;
 
 /** Everything a run does, as written into the results' `options`. */
 export interface BenchOptions {
@@ -58,6 +70,19 @@ export interface BenchOptions {
   partitionCounts: number[];
   /** the durability levels bench (bench/lib/durability-run.ts) instead of phases 1-6 */
   durability: boolean;
+  /** the row-bound bench (bench/lib/rows-run.ts) instead of phases 1-6 */
+  rows: boolean;
+  /** with `rows`: its parts to run */
+  rowsParts: RowsPart[];
+  /** with `rows`: rows of each raw ceiling pass */
+  rowsRawRows: number;
+  /** with `rows`: entries of each warm-up backlog (one a sink) before a drain */
+  rowsWarmUpEntries: number;
+  /** with `rows`: items of each end-to-end run (and of its warm-up) */
+  rowsE2eItems: number;
+  rowsE2eWarmUpItems: number;
+  rowsE2eClients: number;
+  rowsE2eReplicas: number;
   quick: boolean;
   /** phase numbers, 1 to 6 */
   only: number[];
@@ -99,6 +124,18 @@ const int = (value: string, name: string, min: number, max: number): number => {
   return n;
 };
 
+/** The parts --only names for a --rows run, in the order the run takes them (default all). */
+function parseRowsParts(only: string | undefined): RowsPart[] {
+  const named = (only ?? ROWS_PARTS.join(',')).split(',').map((p) => {
+    const part = ROWS_PARTS.find((x) => x === p.trim());
+    if (part === undefined) throw new Error(`--only with --rows: unknown part "${p}" (${ROWS_PARTS.join(', ')})`);
+
+    return part;
+  });
+
+  return ROWS_PARTS.filter((p) => named.includes(p));
+}
+
 /** The options of a run, or undefined for --help; throws on a bad flag. */
 export function parseOptions(argv: string[]): BenchOptions | undefined {
   const { values } = parseArgs({
@@ -108,6 +145,7 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
       quick: { type: 'boolean', default: false },
       cluster: { type: 'boolean', default: false },
       durability: { type: 'boolean', default: false },
+      rows: { type: 'boolean', default: false },
       partitions: { type: 'string', default: '1,4,8' },
       only: { type: 'string' },
       entries: { type: 'string' },
@@ -121,8 +159,13 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
   if (values.help) return undefined;
   const database = DATABASE_KINDS.find((kind) => kind === values.db);
   if (database === undefined) throw new Error(`--db must be ${DATABASE_KINDS.join(' or ')}, got "${values.db}"`);
+  const { rows } = values;
+  const rowsParts = rows ? parseRowsParts(values.only) : [...ROWS_PARTS];
+  if (rows && (values.cluster || values.durability || values.rounds !== undefined)) {
+    throw new Error('--cluster, --durability and --rounds do not apply with --rows');
+  }
   const only = new Set(
-    (values.only ?? ALL_PHASES).split(',').map((p) => {
+    (rows ? ALL_PHASES : (values.only ?? ALL_PHASES)).split(',').map((p) => {
       const phase = PHASES[p.trim()] ?? Number(p.trim());
       if (!Number.isInteger(phase) || phase < 1 || phase > 6) throw new Error(`--only: unknown phase "${p}"`);
 
@@ -133,7 +176,8 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
   if (cluster && (values.only !== undefined || values.rounds !== undefined || database !== 'postgres')) {
     throw new Error('--only, --rounds and --db mariadb do not apply with --cluster');
   }
-  const defaultEntries = cluster ? (quick ? 20_000 : 300_000) : quick ? 50_000 : 1_000_000;
+  const [fullEntries, quickEntries] = DEFAULT_ENTRIES[rows ? 'rows' : cluster ? 'cluster' : 'phases'];
+  const defaultEntries = quick ? quickEntries : fullEntries;
   const entries = values.entries === undefined ? defaultEntries : int(values.entries, 'entries', 1000, 20_000_000);
   const rounds = values.rounds === undefined ? undefined : int(values.rounds, 'rounds', 1, 10);
 
@@ -141,6 +185,14 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
     database,
     cluster,
     durability: values.durability,
+    rows,
+    rowsParts,
+    rowsRawRows: quick ? 20_000 : 100_000,
+    rowsWarmUpEntries: Math.ceil(entries / 10),
+    rowsE2eItems: quick ? 30_000 : 300_000,
+    rowsE2eWarmUpItems: quick ? 5_000 : 30_000,
+    rowsE2eClients: 4,
+    rowsE2eReplicas: 2,
     partitionCounts: values.partitions.split(',').map((p) => int(p.trim(), 'partitions', 1, 64)),
     quick,
     only: [...only].sort(),

@@ -17,8 +17,11 @@ const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS ${TABLE} (
   id text PRIMARY KEY, version bigint NOT NULL, doc jsonb NOT NULL,
   created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL)`;
 
-// The upsert of spillway_write_documents_v1, with the table filled in, as a prepared statement of its own.
-const UPSERT = `
+/**
+ * The upsert of spillway_write_documents_v1, with the table and collection filled in, as a prepared statement of its
+ * own (parameters: the collection, then ids, versions, documents as a JSON array of texts, ingested ms).
+ */
+export const upsertSql = (table: string): string => `
   WITH input AS (
     SELECT id, version, doc, to_timestamp(ingested_ms / 1000.0) AS ts
       FROM ROWS FROM (unnest($2::text[]), unnest($3::bigint[]), json_array_elements_text($4::json), unnest($5::bigint[]))
@@ -27,28 +30,31 @@ const UPSERT = `
     SELECT i.* FROM input i
      WHERE coalesce((SELECT tb.version FROM spillway_tombstones tb WHERE tb.collection = $1 AND tb.id = i.id), 0) < i.version
   )
-  INSERT INTO ${TABLE} AS t (id, version, doc, created_at, updated_at)
+  INSERT INTO ${table} AS t (id, version, doc, created_at, updated_at)
   SELECT id, version, doc::jsonb, ts, ts FROM alive
   ON CONFLICT (id) DO UPDATE
      SET version = excluded.version, doc = excluded.doc, updated_at = excluded.updated_at
    WHERE t.version < excluded.version
   RETURNING (xmax = 0) AS inserted`;
+const UPSERT = upsertSql(TABLE);
 
 const CREATE_STAGING = `CREATE TEMP TABLE IF NOT EXISTS bench_stage (
   id text NOT NULL, version bigint NOT NULL, doc text NOT NULL, ts timestamptz NOT NULL) ON COMMIT DELETE ROWS`;
 
-const UPSERT_FROM_STAGING = `
-  INSERT INTO ${TABLE} AS t (id, version, doc, created_at, updated_at)
-  SELECT s.id, s.version, s.doc::jsonb, s.ts, s.ts FROM bench_stage s
-   WHERE coalesce((SELECT tb.version FROM spillway_tombstones tb WHERE tb.collection = '${COLLECTION}' AND tb.id = s.id), 0) < s.version
+/** The same upsert from a staging table of (id, version, doc text, ts), as one set-based statement. */
+export const upsertFromStagingSql = (table: string, collection: string, stage: string): string => `
+  INSERT INTO ${table} AS t (id, version, doc, created_at, updated_at)
+  SELECT s.id, s.version, s.doc::jsonb, s.ts, s.ts FROM ${stage} s
+   WHERE coalesce((SELECT tb.version FROM spillway_tombstones tb WHERE tb.collection = '${collection}' AND tb.id = s.id), 0) < s.version
   ON CONFLICT (id) DO UPDATE
      SET version = excluded.version, doc = excluded.doc, updated_at = excluded.updated_at
    WHERE t.version < excluded.version`;
+const UPSERT_FROM_STAGING = upsertFromStagingSql(TABLE, COLLECTION, 'bench_stage');
 
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
 /** COPY text format: backslash, tab, newline and carriage return escaped. */
-const copyText = (s: string): string => s.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c] ?? c);
+export const copyText = (s: string): string => s.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c] ?? c);
 
 type PgWrite = WriteBatch<pg.PoolClient>;
 

@@ -13,7 +13,7 @@ import { DEFAULT_SINK_GROUP, type PartitionKeys } from '@app/contracts';
 import { forEachKeyWithPrefix } from '@app/redis';
 import type { AppProcess, Stack } from '../../tools/local-stack';
 import type { BenchDatabase, TableWrites } from './bench-database';
-import { type CpuBreakdown, cpuSince, cpuSnapshot } from './cpu';
+import { type CpuBreakdown, cpuSince, cpuSnapshot, processCpuSeconds } from './cpu';
 import type { StackPhaseInputs } from './phase';
 import { byLabel, diffHistograms, histogram, quantile, scrape } from './prom';
 import { type CommandCost, commandsSince, commandStats } from './redis-commands';
@@ -77,6 +77,11 @@ interface TemplateSpec {
   idPrefix?: string;
   /** default PLAIN */
   target?: DrainTarget;
+  /**
+   * writes the backlog instead of the mix of puts, patches and deletes over `ids` (the row-bound bench's first writes,
+   * bench/lib/rows-data.ts); the document hashes are then not snapshotted: such a backlog leaves them as it found them
+   */
+  fill?: (redis: Redis, keys: PartitionKeys) => Promise<BacklogMix>;
 }
 
 export interface Template {
@@ -94,17 +99,19 @@ export async function buildTemplate(redis: Redis, o: TemplateSpec): Promise<Temp
   await redis.del(keys.stream);
   const random = seededRandom(o.seed);
   const start = process.hrtime.bigint();
-  const mix = await fillBacklog(redis, {
-    entries: o.entries,
-    pick: idPicker(random, o.ids, o.skew),
-    docs: o.docs,
-    random,
-    keys,
-  });
+  const mix = o.fill
+    ? await o.fill(redis, keys)
+    : await fillBacklog(redis, {
+        entries: o.entries,
+        pick: idPicker(random, o.ids, o.skew),
+        docs: o.docs,
+        random,
+        keys,
+      });
   const ms = msSince(start);
   await redis.xgroup('CREATE', keys.stream, DEFAULT_SINK_GROUP, '0');
   await redis.rename(keys.stream, TEMPLATE(keys, o.name));
-  await snapshotDocuments(redis, target, o.name, o.idPrefix);
+  if (!o.fill) await snapshotDocuments(redis, target, o.name, o.idPrefix);
   const length = await redis.xlen(TEMPLATE(keys, o.name));
 
   return { name: o.name, entries: length, mix, fillMs: Math.round(ms), fillRatePerSec: round((length / ms) * 1000) };
@@ -178,6 +185,8 @@ interface DrainRunOptions {
   say: (line: string) => void;
   /** default PLAIN */
   target?: DrainTarget;
+  /** leave the document hashes as they are (templates built with a `fill` of first writes); default false */
+  keepDocuments?: boolean;
 }
 
 /**
@@ -222,6 +231,11 @@ export interface DrainRun {
   /** rows written a second into all of them together */
   allTablesRowsPerSec: number | null;
   rssSinks: (number | null)[];
+  /**
+   * CPU seconds during the timed drain in hundredths (`cpu` has tenths): each sink's, in the order they were started,
+   * Redis's and the database's, for the costs a million rows of short drains
+   */
+  cpuFine: { sinksEachS: number[]; redisS: number; databaseS: number };
   progress: DrainProgress[];
 }
 
@@ -236,7 +250,7 @@ export async function drainRun(o: DrainRunOptions): Promise<DrainRun> {
   const { keys } = target;
   await redis.del(keys.stream);
   const warmUps = o.warmUps.slice(0, o.replicas);
-  await restoreDocuments(redis, target, [o.template, ...warmUps.map((w) => w.name)]);
+  if (!o.keepDocuments) await restoreDocuments(redis, target, [o.template, ...warmUps.map((w) => w.name)]);
   const sinks: AppProcess[] = [];
   for (let i = 0; i < o.replicas; i++) sinks.push(await o.stack.addSink());
   await Promise.all(sinks.map((s) => s.waitUntilReady()));
@@ -258,10 +272,18 @@ export async function drainRun(o: DrainRunOptions): Promise<DrainRun> {
 
   await fillFromTemplate(redis, keys, o.template);
   const cpuBefore = cpuSnapshot(o.stack, sinks);
+  const sinkCpuBefore = sinks.map((s) => processCpuSeconds(s.pid));
   const draining = waitUntilDrained(redis, keys, o.entries, o.timeoutMs);
   const commandsBefore = await commandStats(redis);
   const { drainMs, acked, timedOut, samples } = await draining;
-  const cpu = cpuSince(cpuBefore, cpuSnapshot(o.stack, sinks));
+  const cpuAfter = cpuSnapshot(o.stack, sinks);
+  const cpu = cpuSince(cpuBefore, cpuAfter);
+  const hundredths = (x: number): number => Number(x.toFixed(2));
+  const cpuFine = {
+    sinksEachS: sinks.map((s, i) => hundredths(processCpuSeconds(s.pid) - (sinkCpuBefore[i] ?? 0))),
+    redisS: hundredths(cpuAfter.redis - cpuBefore.redis),
+    databaseS: hundredths(cpuAfter.database - cpuBefore.database),
+  };
   const redisCommands = commandsSince(commandsBefore, await commandStats(redis), acked);
   const after = await scrape(sinks);
   // the warm-up left out
@@ -305,6 +327,7 @@ export async function drainRun(o: DrainRunOptions): Promise<DrainRun> {
     tables,
     allTablesRowsPerSec: round((allWritten / drainMs) * 1000),
     rssSinks: rss,
+    cpuFine,
     progress: thin(samples, 60),
   };
   o.say(

@@ -1,6 +1,6 @@
 import { type ChangeEntry, ChangeOp } from '@app/contracts';
 import type { VersionsAnswer } from './known-versions';
-import { SupersededFilter, type VersionsLookup } from './superseded-filter';
+import { MAX_SKIPPED, SKIP_AFTER_DOCUMENTS, SupersededFilter, type VersionsLookup } from './superseded-filter';
 
 const change = (entryId: string, op: ChangeOp, id: string, version: number): ChangeEntry => ({
   entryId,
@@ -82,5 +82,72 @@ describe(SupersededFilter.name, () => {
     await sut.supersededIn([change('50-0', ChangeOp.PUT, 'a', 1)]);
 
     expect(redis.lookup).toHaveBeenLastCalledWith(['a']);
+  });
+
+  describe('where lookups find nothing superseded (every entry a new document)', () => {
+    let entryMs = 1000;
+    const newDocuments = (count = SKIP_AFTER_DOCUMENTS) =>
+      Array.from({ length: count }, () => {
+        entryMs += 1;
+
+        return change(`${entryMs}-0`, ChangeOp.PUT, `new-${entryMs}`, 1);
+      });
+
+    it('skips the lookup for the next batch, then 2, 4, up to MAX_SKIPPED batches; those are written whole', async () => {
+      const redis = redisHolding({ a: 3 });
+      const sut = new SupersededFilter(redis.lookup);
+      const looked: boolean[] = [];
+      let skippedOlder: Set<ChangeEntry> | undefined;
+      for (let batch = 0; batch < 19; batch++) {
+        const before = redis.lookup.mock.calls.length;
+        if (batch === 1) {
+          // Skipped: the older put of a, which Redis holds newer, goes to the database's version guard.
+          skippedOlder = await sut.supersededIn([
+            ...newDocuments(),
+            change(`${(entryMs += 1)}-0`, ChangeOp.PUT, 'a', 1),
+          ]);
+        } else {
+          await sut.supersededIn(newDocuments());
+        }
+        looked.push(redis.lookup.mock.calls.length > before);
+      }
+
+      expect(skippedOlder?.size).toBe(0);
+      expect(looked).toEqual([
+        ...[true, false],
+        ...[true, false, false],
+        ...[true, false, false, false, false],
+        ...[true, ...Array<boolean>(MAX_SKIPPED).fill(false)],
+        true,
+      ]);
+    });
+
+    it('looks up every batch again once a lookup finds a change superseded', async () => {
+      const redis = redisHolding({});
+      const sut = new SupersededFilter(redis.lookup);
+      await sut.supersededIn(newDocuments()); // the next batch skips
+      await sut.supersededIn(newDocuments());
+      redis.held.b = 9;
+      const older = change(`${(entryMs += 1)}-0`, ChangeOp.PUT, 'b', 1);
+
+      const superseded = await sut.supersededIn([...newDocuments(), older]);
+      await sut.supersededIn(newDocuments(5));
+      await sut.supersededIn(newDocuments(5));
+
+      expect([...superseded]).toEqual([older]);
+      expect(redis.lookup).toHaveBeenCalledTimes(4);
+    });
+
+    it('never skips after small batches, nor after forgetting', async () => {
+      const redis = redisHolding({});
+      const sut = new SupersededFilter(redis.lookup);
+      await sut.supersededIn(newDocuments(SKIP_AFTER_DOCUMENTS - 1));
+      await sut.supersededIn(newDocuments(SKIP_AFTER_DOCUMENTS - 1));
+      await sut.supersededIn(newDocuments());
+      sut.forget();
+      await sut.supersededIn(newDocuments());
+
+      expect(redis.lookup).toHaveBeenCalledTimes(4);
+    });
   });
 });

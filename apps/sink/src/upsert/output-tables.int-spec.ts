@@ -442,8 +442,10 @@ describe('BatchWriter with output tables', () => {
     ]);
   });
 
-  it('sends text as it is: quotes, backslashes, braces, commas, spaces, NULL and empty strings', async () => {
+  it('sends text as it is: quotes, backslashes, braces, commas, spaces, NULL, empty strings, tabs and line breaks', async () => {
+    // A new document's rows go by COPY, whose text format gives tabs, line breaks, backslashes and \N a meaning.
     const names = ['say "hi"', 'back\\slash', '{a,b}', ' padded ', 'NULL', '', 'null', 'é ✓ 😀', "it's"];
+    names.push('tab\there', 'line\nbreak', 'cr\r\nlf', '\\N', '\\.', '\\', 'end\\');
     const screens = names.map((name, position) => ({ position, name }));
 
     await sut.writeIsolating(sessions, [put(1, { id: 'q "1"', userId: 'a\\"b', screens })]);

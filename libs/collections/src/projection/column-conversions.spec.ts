@@ -105,4 +105,39 @@ describe('COLUMN_CONVERTERS', () => {
     }
     expect((convert('integer', secret) as ConversionRefusal).reason).not.toContain(secret);
   });
+  it('takes exactly the date-times the RFC 3339 expression with offset limits takes', () => {
+    // The reference: what the converter matched with a regular expression before it read by position.
+    const pattern = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-](\d{2}):(\d{2}))$/;
+    const takes = (text: string): boolean => {
+      const m = pattern.exec(text);
+      if (!m) return false;
+      const n = (group: number) => Number(m[group]);
+      const [year, month, day] = [n(1), n(2), n(3)];
+      const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+      const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] ?? 0;
+      const dateValid = year >= 1 && month >= 1 && month <= 12 && day >= 1 && day <= days;
+      const offsetValid = m[9] === undefined || (n(9) <= 15 && n(10) <= 59);
+
+      return dateValid && n(4) <= 23 && n(5) <= 59 && n(6) <= 60 && offsetValid;
+    };
+    const bases = [
+      '2024-02-29T23:59:60.123456789+15:59',
+      '2023-12-31t00:00:00z',
+      '0001-01-01 00:00:00-00:00',
+      '9999-12-31T23:59:59.5Z',
+    ];
+    const replacements = ['', '0', '9', '1', '-', ':', '.', 'T', ' ', 'Z', '+', 'x', '٣', '00', '.1234567890'];
+    const texts = new Set<string>(bases);
+    for (const base of bases) {
+      for (let i = 0; i <= base.length; i++) {
+        for (const r of replacements) {
+          texts.add(base.slice(0, i) + r + base.slice(i + 1));
+          texts.add(base.slice(0, i) + r + base.slice(i));
+        }
+      }
+    }
+    for (const text of texts) {
+      expect([text, !(convert('timestamptz', text) instanceof ConversionRefusal)]).toEqual([text, takes(text)]);
+    }
+  });
 });

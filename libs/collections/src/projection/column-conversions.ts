@@ -23,30 +23,77 @@ const NUMERIC_TEXT = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,4})?$/;
 const MAX_NUMERIC_TEXT = 1000;
 const MAX_NUMERIC_EXPONENT = 1000;
 const DATE_TEXT = /^(\d{4})-(\d{2})-(\d{2})$/;
-// RFC 3339 date-time; the offset is required, so a value never depends on the session's time zone.
-const DATE_TIME_TEXT = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-](\d{2}):(\d{2}))$/;
 const UUID_TEXT = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 // Years 1 to 9999: what both an RFC 3339 string and PostgreSQL take (year 0 does not exist there).
 const MIN_EPOCH_MS = -62_135_596_800_000; // 0001-01-01T00:00:00Z (Date.UTC reads years below 100 as 19xx)
 const MAX_EPOCH_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function isValidDate(year: number, month: number, day: number): boolean {
   if (year < 1 || month < 1 || month > 12 || day < 1) return false;
   const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] as number;
+  const days = month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] as number);
 
   return day <= days;
 }
 
-/** The `YYYY-MM-DD` part of an RFC 3339 date-time, or undefined when `text` is not one. */
+/** The number written by the `count` ASCII digits of `text` from `at`, or -1 when one of them is not a digit. */
+function digitsAt(text: string, at: number, count: number): number {
+  let n = 0;
+  for (let i = at; i < at + count; i++) {
+    const digit = text.charCodeAt(i) - 48;
+    if (!(digit >= 0 && digit <= 9)) return -1;
+    n = n * 10 + digit;
+  }
+
+  return n;
+}
+
+/**
+ * The `YYYY-MM-DD` part of an RFC 3339 date-time, or undefined when `text` is not one. The offset is required, so a
+ * value never depends on the session's time zone. Reads by position what
+ * `/^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-](\d{2}):(\d{2}))$/` matches (the spec
+ * holds both to the same answers): that expression's match and the numbers of its groups were a twentieth of the
+ * sink's CPU for the shipped sessions collection (two timestamptz columns an entry).
+ */
 function dateTimeDate(text: string): string | undefined {
-  const m = DATE_TIME_TEXT.exec(text);
-  if (!m) return undefined;
-  const n = (group: number) => Number(m[group]);
-  // PostgreSQL takes offsets up to 15:59.
-  const offsetValid = m[9] === undefined || (n(9) <= 15 && n(10) <= 59);
+  if (text.length < 20) return undefined;
+  const separator = text[10];
+  if (text[4] !== '-' || text[7] !== '-' || text[13] !== ':' || text[16] !== ':') return undefined;
+  if (separator !== 'T' && separator !== 't' && separator !== ' ') return undefined;
+  const year = digitsAt(text, 0, 4);
+  const month = digitsAt(text, 5, 2);
+  const day = digitsAt(text, 8, 2);
+  const hour = digitsAt(text, 11, 2);
+  const minute = digitsAt(text, 14, 2);
+  const second = digitsAt(text, 17, 2);
+  if (year < 0 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return undefined;
+  let at = 19;
+  if (text[at] === '.') {
+    let end = at + 1;
+    while (digitsAt(text, end, 1) >= 0) end++;
+    const fraction = end - at - 1;
+    if (fraction < 1 || fraction > 9) return undefined;
+    at = end;
+  }
+  const zone = text[at];
+  let offsetValid: boolean;
+  if (zone === 'Z' || zone === 'z') {
+    if (at + 1 !== text.length) return undefined;
+    offsetValid = true;
+  } else if (zone === '+' || zone === '-') {
+    if (at + 6 !== text.length || text[at + 3] !== ':') return undefined;
+    const offsetHours = digitsAt(text, at + 1, 2);
+    const offsetMinutes = digitsAt(text, at + 4, 2);
+    if (offsetHours < 0 || offsetMinutes < 0) return undefined;
+    // PostgreSQL takes offsets up to 15:59.
+    offsetValid = offsetHours <= 15 && offsetMinutes <= 59;
+  } else {
+    return undefined;
+  }
   // Second 60: a leap second, which RFC 3339 allows and PostgreSQL rolls into the next minute.
-  const valid = isValidDate(n(1), n(2), n(3)) && n(4) <= 23 && n(5) <= 59 && n(6) <= 60 && offsetValid;
+  const valid = isValidDate(year, month, day) && hour <= 23 && minute <= 59 && second <= 60 && offsetValid;
 
   return valid ? text.slice(0, 10) : undefined;
 }

@@ -1,6 +1,6 @@
 import { type FieldPath, getPath, getPathFrom, type JsonObject } from '../documents/field-path';
 import { type Expression, firstLine } from '../expressions/expression';
-import type { OutputRow, OutputTable } from '../outputs';
+import type { ColumnValue, OutputRow, OutputTable } from '../outputs';
 import { COLUMN_CONVERTERS, type ColumnConverter, ConversionRefusal } from './column-conversions';
 
 /** Where a column's value comes from. */
@@ -50,6 +50,31 @@ interface PreparedColumn {
   readonly source: ColumnSource;
   readonly field: string;
   readonly convert: ColumnConverter;
+  /** Reads the column's value from the document, its id or the foreach element; built once from `source`. */
+  readonly read: (doc: JsonObject, id: string, element: unknown) => unknown;
+}
+
+/** A reader of a column's source, built once per column, so that a row does not dispatch on the source's kind. */
+function readerOf(source: ColumnSource): PreparedColumn['read'] {
+  switch (source.kind) {
+    case 'id':
+      return (_doc, id) => id;
+    case 'field': {
+      const { path } = source;
+      if (path.length === 1) {
+        const name = path[0] as string;
+
+        return (doc) => (Object.hasOwn(doc, name) ? doc[name] : undefined);
+      }
+
+      return (doc) => getPath(doc, path);
+    }
+    case 'element': {
+      const { path } = source;
+
+      return (_doc, _id, element) => getPathFrom(element, path, 1);
+    }
+  }
 }
 
 /** Makes the rows of one output table from documents. */
@@ -70,7 +95,13 @@ export class OutputRows {
     this.columns = table.columns.map((column, i) => {
       const plan = plans[i] as ColumnPlan;
 
-      return { ...column, source: plan.source, field: plan.field, convert: COLUMN_CONVERTERS[column.type] };
+      return {
+        ...column,
+        source: plan.source,
+        field: plan.field,
+        convert: COLUMN_CONVERTERS[column.type],
+        read: readerOf(plan.source),
+      };
     });
     const name = table.schema === 'public' ? table.table : `${table.schema}.${table.table}`;
     this.prefix = `collection ${collection}: table ${name}`;
@@ -89,37 +120,38 @@ export class OutputRows {
     }
     // RDI: an expression that gives no array gives no rows.
     if (!Array.isArray(elements)) return [];
-    const rows = elements.map((element) => this.row(doc, id, element));
+    const rows = new Array<OutputRow>(elements.length);
+    for (let i = 0; i < elements.length; i++) {
+      rows[i] = this.row(doc, id, elements[i]);
+    }
     this.assertKeysDiffer(rows);
 
     return rows;
   }
 
   private row(doc: JsonObject, id: string, element: unknown): OutputRow {
-    return this.columns.map((column) => {
-      const { source } = column;
-      const value =
-        source.kind === 'id'
-          ? id
-          : source.kind === 'field'
-            ? getPath(doc, source.path)
-            : getPathFrom(element, source.path, 1);
+    const { columns } = this;
+    const row = new Array<ColumnValue>(columns.length);
+    for (let i = 0; i < columns.length; i++) {
+      const column = columns[i] as PreparedColumn;
+      const value = column.read(doc, id, element);
       if (value === undefined || value === null) {
         if (column.isKey) {
           throw new ProjectionFailure(
             `${this.prefix}: key column ${column.name} (${column.type}) has no value: field ${column.field} is missing or null`,
           );
         }
-
-        return null;
+        row[i] = null;
+        continue;
       }
       const converted = column.convert(value);
       if (converted instanceof ConversionRefusal) {
         throw new ProjectionFailure(`${this.prefix}: column ${column.name} (${column.type}): ${converted.reason}`);
       }
+      row[i] = converted;
+    }
 
-      return converted;
-    });
+    return row;
   }
 
   private assertKeysDiffer(rows: readonly OutputRow[]): void {

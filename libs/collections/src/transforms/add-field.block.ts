@@ -25,8 +25,23 @@ export const addFieldBlock: TransformBlockKind = {
 
     return {
       where: context.where,
-      apply: (doc) =>
-        fields.reduce((current, { path, expression }) => setPath(current, path, expression.evaluate(current)), doc),
+      apply: (doc) => {
+        // The first field's write copies the document; a later field at the top level is set on that copy, which
+        // nothing else holds, rather than copying the document once more for each field.
+        let current = doc;
+        let copied = false;
+        for (const { path, expression } of fields) {
+          const value = expression.evaluate(current);
+          if (copied && path.length === 1) {
+            current[path[0] as string] = value;
+          } else {
+            current = setPath(current, path, value);
+            copied = true;
+          }
+        }
+
+        return current;
+      },
     };
   },
 };

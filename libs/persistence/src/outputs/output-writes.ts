@@ -93,7 +93,7 @@ export class OutputWriteBuilder {
       // One statement cannot update a row twice (PostgreSQL: "cannot affect row a second time"): a key given twice,
       // by two elements of one array for instance, keeps its last row. Values joined by NUL, which no database text
       // holds; 1 and "1" are one key, as the database reads them.
-      const key = this.keyIndexes.map((i) => String(row[i])).join('\u0000');
+      const key = this.keyOf(row);
       const at = this.rowByKey.get(key);
       if (at === undefined) {
         this.rowByKey.set(key, this.rows.length);
@@ -106,6 +106,16 @@ export class OutputWriteBuilder {
         this.rowIsNew[at] = isNew;
       }
     }
+  }
+
+  /** A row's key: its key columns' values joined by NUL, without an array of them. */
+  private keyOf(row: OutputRow): string {
+    let key = '';
+    for (let k = 0; k < this.keyIndexes.length; k++) {
+      key += k === 0 ? String(row[this.keyIndexes[k] as number]) : `\u0000${String(row[this.keyIndexes[k] as number])}`;
+    }
+
+    return key;
   }
 
   build(): OutputWrite | undefined {

@@ -5,8 +5,9 @@ import type { Statement } from '../sql-dialect';
 import { mariadbOutputTable, mariadbQuote as quote } from './mariadb-names';
 
 /**
- * The output tables' SQL for MariaDB and MySQL: multi-row statements with one `?` a value (mysql2 fills them in on
- * the client), as many rows a statement as the chunking lets through (statement-chunks.ts). The same text runs on
+ * The output tables' SQL for MariaDB and MySQL: multi-row statements, the rows in one `?` as literals the dialect
+ * writes (row-literals.ts), the removals with one `?` a value (mysql2 fills them in on the client), as many rows a
+ * statement as the chunking lets through (statement-chunks.ts). The same text runs on
  * MariaDB 10.11 and MySQL 8.0: no RETURNING, no table value constructor (`VALUES (…)` is MariaDB's, `VALUES ROW(…)`
  * MySQL's), no JSON_TABLE.
  */
@@ -43,8 +44,6 @@ export function ownerParameter(type: ColumnType): string {
 interface OutputSqlParts {
   /** `INSERT INTO … (columns…, version) VALUES ` */
   readonly insertInto: string;
-  /** `(?, ?, …)`: one row of values, the version last. */
-  readonly rowValues: string;
   readonly upsertTail: string;
   readonly insertOnceTail: string;
   readonly removalHead: string;
@@ -67,7 +66,6 @@ function outputSqlParts(output: OutputTable): OutputSqlParts {
 
   return {
     insertInto: `INSERT INTO ${mariadbOutputTable(output)} (${targets.join(', ')}) VALUES `,
-    rowValues: `(${targets.map(() => '?').join(', ')})`,
     upsertTail: `\nON DUPLICATE KEY UPDATE ${updates.join(', ')}`,
     // A stored key is left alone; INSERT IGNORE would also turn a bad value into a warning and store a mangled row.
     insertOnceTail: `\nON DUPLICATE KEY UPDATE ${version} = ${version}`,
@@ -92,21 +90,18 @@ function partsOf(output: OutputTable): OutputSqlParts {
   return parts;
 }
 
-/** The length of one row's `(?, …)` in a rows statement, for the chunks' byte estimate. */
-export const rowValuesLength = (output: OutputTable): number => partsOf(output).rowValues.length + 2;
-
 /** The length of one removal's `UNION ALL SELECT …` in a removals statement, for the chunks' byte estimate. */
 export const removalLength = (output: OutputTable): number => partsOf(output).nextRemoval.length;
 
 /**
- * Writes `count` rows: parameters are each row's values in column order, then its version. 'upsert' inserts a row,
- * or updates the stored one when it is older; 'insert-once' leaves a stored key alone.
+ * Writes rows, all in the one `?`, which takes a RowsLiteral (row-literals.ts): each row's values in column order,
+ * then its version. 'upsert' inserts a row, or updates the stored one when it is older; 'insert-once' leaves a
+ * stored key alone.
  */
-export function rowsStatement(output: OutputTable, mode: OutputWriteMode, count: number): Statement {
+export function rowsLiteralStatement(output: OutputTable, mode: OutputWriteMode): Statement {
   const parts = partsOf(output);
-  const tail = mode === 'upsert' ? parts.upsertTail : parts.insertOnceTail;
 
-  return { name: '', text: `${parts.insertInto}${new Array<string>(count).fill(parts.rowValues).join(', ')}${tail}` };
+  return { name: '', text: `${parts.insertInto}?${mode === 'upsert' ? parts.upsertTail : parts.insertOnceTail}` };
 }
 
 /**

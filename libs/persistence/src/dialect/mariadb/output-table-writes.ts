@@ -2,24 +2,30 @@ import type { OutputWrite } from '../../outputs/output-writes';
 import { ownerColumn } from '../../outputs/owner-keys';
 import type { OutputTableWrites, SqlSession } from '../sql-dialect';
 import { statementBytesOfSession } from './mariadb-session';
-import { removalLength, removalsStatement, rowsStatement, rowValuesLength } from './output-sql';
+import { removalLength, removalsStatement, rowsLiteralStatement } from './output-sql';
 import { ownerValue, valueWriters } from './output-values';
+import { literalBytesAtMost, rowLiteral, RowsLiteral, valueLiteral } from './row-literals';
 import { chunkRows, LITERAL_BYTES, quotedBytes } from './statement-chunks';
 
-const valueBytes = (value: unknown): number => (typeof value === 'string' ? quotedBytes(value) : LITERAL_BYTES);
-
-/** Upserts (or inserts once) a write's rows: one statement for as many rows as a statement takes. */
+/**
+ * Upserts (or inserts once) a write's rows: one statement for as many rows as a statement takes. The rows go as
+ * literals the dialect writes (row-literals.ts), not through mysql2's format: a typed table's rows are as many as
+ * the documents' and more, and the formatting was most of the client's work.
+ */
 async function writeRows(session: SqlSession, write: OutputWrite, maxBytes: number): Promise<void> {
   if (write.rows.length === 0) {
     return;
   }
   const { output } = write;
   const writers = valueWriters(output.columns.map((c) => c.type));
-  const rows = write.rows.map((row, r) => [...writers.map((w, i) => w(row[i] ?? null)), write.rowVersions[r]]);
-  const rowText = rowValuesLength(output);
-  const bytesOf = (row: unknown[]): number => row.reduce<number>((sum, value) => sum + valueBytes(value), rowText);
-  for (const chunk of chunkRows(rows, { valuesPerRow: output.columns.length + 1, maxBytes, bytesOf })) {
-    await session.changes(rowsStatement(output, write.mode, chunk.length), chunk.flat());
+  const rows = write.rows.map((row, r) =>
+    rowLiteral([...writers.map((w, i) => valueLiteral(w(row[i] ?? null))), valueLiteral(write.rowVersions[r])]),
+  );
+  const valuesPerRow = output.columns.length + 1;
+  const bytesOf = (row: string): number => literalBytesAtMost(row.length + 2);
+  const statement = rowsLiteralStatement(output, write.mode);
+  for (const chunk of chunkRows(rows, { valuesPerRow, maxBytes, bytesOf })) {
+    await session.changes(statement, [new RowsLiteral(chunk, valuesPerRow)]);
   }
 }
 

@@ -2,8 +2,10 @@ import type { Collection } from '@app/collections';
 import { type ChangeEntry, ChangeOp } from '@app/contracts';
 import { testServers } from '../../../../../test/utils/servers';
 import type { Statement } from '../sql-dialect';
+import { mariadbErrorClasses } from './error-classes';
 import { mariadbStateTable } from './mariadb-names';
 import { MariadbSession } from './mariadb-session';
+import { RowsLiteral } from './row-literals';
 import { mariadbStateWrites as sut } from './state-table-writes';
 import { MariadbStateTablesFixture } from './state-tables.fixture';
 import { MAX_PLACEHOLDERS } from './statement-chunks';
@@ -14,7 +16,10 @@ class RecordingSession extends MariadbSession {
 
   override async changes(statement: Statement, values: readonly unknown[]): Promise<number> {
     const [rows] = values as unknown[][][];
-    if (Array.isArray(rows)) {
+    if (rows instanceof RowsLiteral) {
+      const { length } = rows.rows;
+      this.sent.push({ text: statement.text, rows: length, values: length * rows.valuesPerRow, bytes: rows.bytes });
+    } else if (Array.isArray(rows)) {
       const flat = rows.flat();
       const bytes = flat.reduce<number>((sum, v) => sum + (typeof v === 'string' ? Buffer.byteLength(v) : 8), 0);
       this.sent.push({ text: statement.text, rows: rows.length, values: flat.length, bytes });
@@ -259,6 +264,112 @@ describe('mariadbStateWrites', () => {
         { id: 'e2', doc: '{"n":2}' },
         { id: 'e3', doc: '{"n":3}' },
       ]);
+    });
+  });
+
+  describe('values', () => {
+    it('stores texts with quotes, backslashes, NUL and any Unicode exactly, in documents and events', async () => {
+      const texts = [`{"q":"it's","b":"a\\\\b","n":"\\u0000"}`, '{"u":"é✓😀","t":"\\t"}', '{"p":"?? ? \\"x\\""}'];
+      const events = await fixture.collection('event');
+      const ids = ["o'brien", 'back\\slash', 'ünï 😀'];
+      await write(ids.map((id, i) => put(id, 1, texts[i])));
+      await fixture.inTransaction((session) =>
+        sut.insertEvents(
+          session,
+          events,
+          ids.map((id, i) => entry(ChangeOp.EVENT, id, 1, texts[i])),
+        ),
+      );
+
+      for (const [i, id] of ids.entries()) {
+        expect((await row(id))?.doc).toBe(texts[i]);
+        const [event] = await fixture.dataSource.query<{ doc: string }[]>(
+          `SELECT CAST(doc AS CHAR) AS doc FROM ${mariadbStateTable(events)} WHERE id = ?`,
+          [id],
+        );
+        expect(event?.doc).toBe(texts[i]);
+      }
+    });
+  });
+
+  describe('insertEvents, concurrently', () => {
+    /** Starts a transaction that inserts `ids`, and holds it open until `end` is called with commit or rollback. */
+    const held = (events: Collection, ids: string[]) => {
+      let end: (commit: boolean) => void = () => undefined;
+      const ending = new Promise<boolean>((resolve) => (end = resolve));
+      let inserted: (ids: string[]) => void = () => undefined;
+      const insertedIds = new Promise<string[]>((resolve) => (inserted = resolve));
+      const done = fixture
+        .inTransaction(async (session) => {
+          inserted(
+            await sut.insertEvents(
+              session,
+              events,
+              ids.map((id) => entry(ChangeOp.EVENT, id, 1, '{}')),
+            ),
+          );
+          if (!(await ending)) {
+            throw new Error('rolled back');
+          }
+        })
+        .catch(() => undefined);
+
+      return { insertedIds, end, done };
+    };
+    const insert = (events: Collection, ids: string[]) =>
+      fixture.inTransaction((session) =>
+        sut.insertEvents(
+          session,
+          events,
+          ids.map((id) => entry(ChangeOp.EVENT, id, 1, '{}')),
+        ),
+      );
+
+    it('reports an event inserted by one of two writers only: the later waits, then leaves it out', async () => {
+      const events = await fixture.collection('event');
+      const first = held(events, ['a', 'b']);
+      expect(await first.insertedIds).toEqual(['a', 'b']);
+      const second = insert(events, ['c', 'b', 'd']);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      first.end(true);
+      await first.done;
+
+      expect(await second).toEqual(['c', 'd']);
+      const rows = await fixture.dataSource.query<{ id: string }[]>(
+        `SELECT id FROM ${mariadbStateTable(events)} ORDER BY id`,
+      );
+      expect(rows.map((r) => r.id)).toEqual(['a', 'b', 'c', 'd']);
+    });
+
+    it('inserts the event itself when the other writer rolls back', async () => {
+      const events = await fixture.collection('event');
+      const first = held(events, ['a', 'b']);
+      await first.insertedIds;
+      const second = insert(events, ['b', 'c']);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      first.end(false);
+      await first.done;
+
+      expect(await second).toEqual(['b', 'c']);
+    });
+
+    it('leaves a refused event to the batch split: invalid JSON is a content error, not a duplicate', async () => {
+      const events = await fixture.collection('event');
+      const failure = await insert(events, ['x']).then(async () =>
+        insert(events, ['x', 'y']).then(
+          () => undefined,
+          (error: unknown) => error,
+        ),
+      );
+      expect(failure).toBeUndefined();
+
+      const refused = await fixture
+        .inTransaction((session) => sut.insertEvents(session, events, [entry(ChangeOp.EVENT, 'z', 1, '{not json')]))
+        .then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+      expect(mariadbErrorClasses.classify(refused)).toBe('content');
     });
   });
 

@@ -1,17 +1,25 @@
 import type { DataSource } from 'typeorm';
-import { format } from 'mysql2';
 import type { Collection } from '@app/collections';
 import { type ChangeEntry, entryIdMs } from '@app/contracts';
 import type { SqlSession, StateTableWrites, Statement } from '../sql-dialect';
 import { lockDocuments } from './document-locks';
 import { mariadbStateTable } from './mariadb-names';
 import { type StatementLimits, statementLimitsOfSession } from './mariadb-session';
-import { chunkRows, IN_LIST_MAX, LITERAL_BYTES, quotedBytes } from './statement-chunks';
+import {
+  datetimeLiteral,
+  integerLiteral,
+  literalBytesAtMost,
+  rowLiteral,
+  RowsLiteral,
+  textLiteral,
+} from './row-literals';
+import { chunkRows, IN_LIST_MAX, quotedBytes } from './statement-chunks';
 import { StatementTooLargeError } from './statement-too-large.error';
 
 /**
- * The state tables' statements on MariaDB and MySQL. A batch of puts is four statements (lock, two reads, one
- * upsert), deletes add two, each split only where a limit says so (statement-chunks.ts).
+ * The state tables' statements on MariaDB and MySQL. A batch of puts is three statements (lock, one read of the rows'
+ * and the tombstones' versions, one upsert), deletes add two; a batch of events is one insert. Each is split only
+ * where a limit says so (statement-chunks.ts).
  *
  * Why the versions are read first: mysql2 sets FOUND_ROWS, so an upsert's affectedRows counts a stale row as it
  * counts an inserted one, and MySQL has no RETURNING to say which rows a statement wrote. The batch's documents are
@@ -21,9 +29,24 @@ import { StatementTooLargeError } from './statement-too-large.error';
  * keeps the row's version guard itself all the same.
  *
  * Measured on MariaDB 10.11 (2 shared cores), a batch of 500 puts of 200-byte documents, commit included: 14 ms
- * inserting them, 16.5 ms updating them; the lock takes 3 ms of that, the upsert statement alone 9 ms.
+ * inserting them, 16.5 ms updating them; the lock takes 3 ms of that, the upsert statement alone 9 ms. Of mariadbd's
+ * CPU a million first writes (one client, 500-row batches): upsert alone 16-17.5 s, with the lock 20.5, with the
+ * read 21.5, with both 25; a plain INSERT instead of the upsert costs the same, so first writes keep the upsert.
+ * `bench/batch-write.ts plain --batch 500 --deletes 0 --db mariadb` (2 writers), CPU-s a million rows, client and
+ * mariadbd: 20.6-21.1 and 36-38 with two reads and mysql2's format; 13.4-14.0 and 34-35 with one read and
+ * row-literals.ts.
  *
- * Ids are unique within a call (a coalesced batch). Values go in literally (mysql2 formats `?` on the client);
+ * Events take no lock and read nothing first: the insert is a plain INSERT of ids in order, and the primary key
+ * makes it exact. Of two sinks inserting the same event, InnoDB makes the later wait on the earlier's uncommitted
+ * row, then refuses it (1062) once that one commits, or lets it in if that one rolls back; the refused statement
+ * alone is rolled back, and the stored ids among its ids are read (a locking read, which sees every committed row
+ * and waits for an insert still in flight) and left out of the insert made again. So each event is reported
+ * inserted by one sink, as PostgreSQL's `ON CONFLICT DO NOTHING RETURNING` does, and a batch of new events is one
+ * statement, where locking their slots and reading their ids first made three. `bench/batch-write.ts events --batch
+ * 500 --db mariadb`, CPU-s a million rows, client and mariadbd: 8.3-12.3 and 16-18 before, 5.3-6.6 and 7.7-8.9
+ * after (one client's raw multi-row insert of the same rows: 3.8-4.9 and 6.2-6.6).
+ *
+ * Ids are unique within a call (a coalesced batch). Values go in as literals the dialect writes (row-literals.ts);
  * timestamps as UTC datetime literals, which no session time zone shifts.
  */
 
@@ -59,73 +82,122 @@ const deleteRows = (table: string): Statement => ({
   text: `DELETE FROM ${table} WHERE (id, version) IN (?)`,
 });
 
-/** Inserts events once: a stored id is left alone, and no other error is swallowed (as INSERT IGNORE would). */
+/**
+ * Inserts events: a stored id refuses the statement (1062), which {@link insertEventsOnce} then retries without it.
+ * No other error is swallowed (as INSERT IGNORE would), and no stored event is touched.
+ */
 const insertEvents = (table: string): Statement => ({
   name: '',
-  text: `INSERT INTO ${table} (id, doc, ingested_at) VALUES ? ON DUPLICATE KEY UPDATE id = id`,
+  text: `INSERT INTO ${table} (id, doc, ingested_at) VALUES ?`,
 });
 
-const rowVersions = (table: string): Statement => ({
+/** The row versions (`tombstone` 0) and the tombstone versions (1) of some ids of a collection, in one read. */
+const storedVersionsOf = (table: string): Statement => ({
   name: '',
-  text: `SELECT id, version FROM ${table} WHERE id IN (?)`,
+  text: `SELECT 0 AS tombstone, id, version FROM ${table} WHERE id IN (?)
+  UNION ALL SELECT 1, id, version FROM spillway_tombstones WHERE collection = ? AND id IN (?)`,
 });
 
-const eventIds = (table: string): Statement => ({ name: '', text: `SELECT id FROM ${table} WHERE id IN (?)` });
-
-const TOMBSTONE_VERSIONS: Statement = {
+/** A locking read: it waits for an insert of these ids still in flight, and sees committed rows whatever the isolation. */
+const eventIds = (table: string): Statement => ({
   name: '',
-  text: 'SELECT id, version FROM spillway_tombstones WHERE collection = ? AND id IN (?)',
-};
+  text: `SELECT id FROM ${table} WHERE id IN (?) LOCK IN SHARE MODE`,
+});
 
 const PRUNE_TOMBSTONES = 'DELETE FROM spillway_tombstones WHERE collection = ? AND stream_ms < ?';
 
-/** A datetime(6) literal of milliseconds since the epoch, in UTC. */
-const utcDatetime = (ms: number): string => new Date(ms).toISOString().slice(0, 23).replace('T', ' ');
+/** ER_DUP_ENTRY: a key the statement would insert is stored already. */
+const DUPLICATE_KEY = 1062;
+
+const isDuplicateKey = (error: unknown): boolean => {
+  const driverError = (error as { driverError?: unknown } | null)?.driverError ?? error;
+
+  return (driverError as { errno?: unknown } | null)?.errno === DUPLICATE_KEY;
+};
 
 /**
- * Runs `statement` once per chunk of `rows` (VALUES lists); returns the affected rows of all. A row too large for a
- * chunk goes alone, after an exact measure: larger than max_allowed_packet, it is refused here
- * ({@link StatementTooLargeError}).
+ * Splits rows (each from {@link rowLiteral}) into the statements `statement` (`… VALUES ?`) runs, under the
+ * placeholder limit and the chunk size. A row too large for a chunk goes alone: larger than max_allowed_packet with
+ * the statement around it, it is refused here ({@link StatementTooLargeError}).
  */
-async function changesInChunks(
-  session: SqlSession,
+function rowChunks(
   statement: Statement,
-  rows: readonly unknown[][],
+  rows: readonly string[],
+  valuesPerRow: number,
   { chunkBytes, maxPacket }: StatementLimits,
-): Promise<number> {
-  const valuesPerRow = rows[0]?.length ?? 1;
-  const bytesOf = (row: unknown[]) =>
-    row.reduce<number>((sum, value) => sum + (typeof value === 'string' ? quotedBytes(value) : LITERAL_BYTES), 4);
-  let changes = 0;
-  for (const chunk of chunkRows(rows, { valuesPerRow, maxBytes: chunkBytes, bytesOf })) {
+): RowsLiteral[] {
+  const bytesOf = (row: string) => literalBytesAtMost(row.length + 2);
+  const chunks = chunkRows(rows, { valuesPerRow, maxBytes: chunkBytes, bytesOf });
+
+  return chunks.map((chunk) => {
+    const literal = new RowsLiteral(chunk, valuesPerRow);
     const [only] = chunk;
-    if (chunk.length === 1 && only !== undefined && bytesOf(only) > chunkBytes) {
-      const bytes = Buffer.byteLength(format(statement.text, [chunk] as Parameters<typeof format>[1]));
+    if (only !== undefined && chunk.length === 1 && bytesOf(only) > chunkBytes) {
+      const bytes = Buffer.byteLength(statement.text) - 1 + literal.bytes;
       if (bytes > maxPacket) {
         throw new StatementTooLargeError(bytes, maxPacket);
       }
     }
+
+    return literal;
+  });
+}
+
+/** Runs `statement` (`… VALUES ?`) once per chunk of `rows` (see {@link rowChunks}); returns the affected rows of all. */
+async function changesInChunks(
+  session: SqlSession,
+  statement: Statement,
+  rows: readonly string[],
+  valuesPerRow: number,
+  limits: StatementLimits,
+): Promise<number> {
+  let changes = 0;
+  for (const chunk of rowChunks(statement, rows, valuesPerRow, limits)) {
     changes += await session.changes(statement, [chunk]);
   }
 
   return changes;
 }
 
-/** The rows `statement` (`… IN (?)`, after `leading` values) returns for `ids`, read in IN lists of IN_LIST_MAX. */
-async function rowsOfIds<T>(
+/**
+ * Inserts the events of one chunk that are not stored yet; returns their ids. The insert goes first; refused for an
+ * id stored meanwhile (see the file's comment), the ids stored are read and the rest is inserted again, until the
+ * insert passes. Each round leaves out at least one more id, or the refusal is not about these ids and is thrown.
+ */
+async function insertEventsOnce(
   session: SqlSession,
-  statement: Statement,
-  leading: readonly unknown[],
-  ids: readonly string[],
-  { chunkBytes }: StatementLimits,
-): Promise<T[]> {
-  const rows: T[] = [];
-  const chunks = chunkRows(ids, { valuesPerRow: 1, maxBytes: chunkBytes, bytesOf: quotedBytes });
-  for (const chunk of chunks.flatMap((c) => splitEvery(c, IN_LIST_MAX))) {
-    rows.push(...(await session.rows<T>(statement, [...leading, chunk])));
-  }
+  table: string,
+  events: readonly ChangeEntry[],
+  rows: readonly string[],
+): Promise<string[]> {
+  let ids = events.map((e) => e.id);
+  let fresh = rows;
+  for (;;) {
+    try {
+      await session.changes(insertEvents(table), [new RowsLiteral(fresh, 3)]);
 
-  return rows;
+      return ids;
+    } catch (error) {
+      if (!isDuplicateKey(error)) {
+        throw error;
+      }
+      const stored = new Set<string>();
+      for (const chunk of splitEvery(ids, IN_LIST_MAX)) {
+        for (const { id } of await session.rows<{ id: string }>(eventIds(table), [chunk])) {
+          stored.add(id);
+        }
+      }
+      if (stored.size === 0) {
+        throw error;
+      }
+      const keep = ids.map((id) => !stored.has(id));
+      ids = ids.filter((_, i) => keep[i]);
+      fresh = fresh.filter((_, i) => keep[i]);
+      if (ids.length === 0) {
+        return ids;
+      }
+    }
+  }
 }
 
 function splitEvery<T>(items: readonly T[], size: number): T[][] {
@@ -144,12 +216,18 @@ async function storedVersions(
   ids: readonly string[],
   limits: StatementLimits,
 ): Promise<{ rows: Map<string, number>; tombstones: Map<string, number> }> {
-  type Version = { id: string; version: string | number };
-  const asMap = (versions: Version[]) => new Map(versions.map((v) => [v.id, Number(v.version)]));
-  const rows = await rowsOfIds<Version>(session, rowVersions(mariadbStateTable(collection)), [], ids, limits);
-  const tombstones = await rowsOfIds<Version>(session, TOMBSTONE_VERSIONS, [collection.name], ids, limits);
+  type Version = { tombstone: string | number; id: string; version: string | number };
+  const statement = storedVersionsOf(mariadbStateTable(collection));
+  const stored = { rows: new Map<string, number>(), tombstones: new Map<string, number>() };
+  // The ids go twice into each read: half the chunk size each.
+  const chunks = chunkRows(ids, { valuesPerRow: 2, maxBytes: limits.chunkBytes / 2, bytesOf: quotedBytes });
+  for (const chunk of chunks.flatMap((c) => splitEvery(c, IN_LIST_MAX))) {
+    for (const v of await session.rows<Version>(statement, [chunk, collection.name, chunk])) {
+      (Number(v.tombstone) === 1 ? stored.tombstones : stored.rows).set(v.id, Number(v.version));
+    }
+  }
 
-  return { rows: asMap(rows), tombstones: asMap(tombstones) };
+  return stored;
 }
 
 /** MariaDB's and MySQL's {@link StateTableWrites}: row locks in key order, versions read under them, upserts. */
@@ -177,17 +255,26 @@ export const mariadbStateWrites: StateTableWrites = {
     await changesInChunks(
       session,
       upsertDocuments(table),
-      upserts.map((e) => [e.id, e.version, e.doc, utcDatetime(e.ingestedAt), utcDatetime(e.ingestedAt)]),
+      upserts.map((e) => {
+        const at = datetimeLiteral(e.ingestedAt);
+
+        return rowLiteral([textLiteral(e.id), integerLiteral(e.version), textLiteral(e.doc), at, at]);
+      }),
+      5,
       limits,
     );
 
     let deleted = 0;
     if (deletes.length > 0) {
-      const now = utcDatetime(Date.now());
+      const now = datetimeLiteral(Date.now());
+      const name = textLiteral(collection.name);
       await changesInChunks(
         session,
         UPSERT_TOMBSTONES,
-        deletes.map((e) => [collection.name, e.id, e.version, entryIdMs(e.entryId), now]),
+        deletes.map((e) =>
+          rowLiteral([name, textLiteral(e.id), integerLiteral(e.version), integerLiteral(entryIdMs(e.entryId)), now]),
+        ),
+        5,
         limits,
       );
       const older = deletes.flatMap((e) => {
@@ -196,7 +283,7 @@ export const mariadbStateWrites: StateTableWrites = {
         return rowVersion !== undefined && rowVersion < e.version ? [[e.id, rowVersion]] : [];
       });
       for (const chunk of splitEvery(older, IN_LIST_MAX)) {
-        deleted += await changesInChunks(session, deleteRows(table), chunk, limits);
+        deleted += await session.changes(deleteRows(table), [chunk]);
       }
     }
     const inserted = [...written.values()].filter(Boolean).length;
@@ -213,23 +300,20 @@ export const mariadbStateWrites: StateTableWrites = {
     if (events.length === 0) {
       return [];
     }
-    const ids = events.map((e) => e.id);
-    // Locked like documents, so that of two sinks inserting the same event only one reports it inserted.
-    await lockDocuments(session, collection.name, ids);
     const limits = await statementLimitsOfSession(session);
     const table = mariadbStateTable(collection);
-    const stored = new Set(
-      (await rowsOfIds<{ id: string }>(session, eventIds(table), [], ids, limits)).map((r) => r.id),
-    );
-    const fresh = events.filter((e) => !stored.has(e.id));
-    await changesInChunks(
-      session,
-      insertEvents(table),
-      fresh.map((e) => [e.id, e.doc, utcDatetime(e.ingestedAt)]),
-      limits,
-    );
+    // In id order, so that two sinks inserting some of the same events wait for each other rather than deadlock.
+    const sorted = [...events].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const rows = sorted.map((e) => rowLiteral([textLiteral(e.id), textLiteral(e.doc), datetimeLiteral(e.ingestedAt)]));
+    const inserted: string[] = [];
+    let start = 0;
+    for (const chunk of rowChunks(insertEvents(table), rows, 3, limits)) {
+      const chunkEvents = sorted.slice(start, start + chunk.rows.length);
+      inserted.push(...(await insertEventsOnce(session, table, chunkEvents, chunk.rows)));
+      start += chunk.rows.length;
+    }
 
-    return fresh.map((e) => e.id);
+    return inserted;
   },
 
   lockDocuments,

@@ -3,7 +3,8 @@ function quoted(text: string): string {
   return text.includes('"') || text.includes('\\') ? `"${text.replace(/["\\]/g, '\\$&')}"` : `"${text}"`;
 }
 
-function element(value: unknown): string {
+/** One element of an array literal: see {@link arrayLiteral}. */
+export function arrayElement(value: unknown): string {
   switch (typeof value) {
     case 'string':
       return quoted(value);
@@ -32,7 +33,7 @@ function element(value: unknown): string {
 export function arrayLiteral(values: readonly unknown[]): string {
   let text = '{';
   for (let i = 0; i < values.length; i++) {
-    text += i === 0 ? element(values[i]) : `,${element(values[i])}`;
+    text += i === 0 ? arrayElement(values[i]) : `,${arrayElement(values[i])}`;
   }
 
   return `${text}}`;

@@ -15,8 +15,11 @@ const UNAVAILABLE_CLASSES = new Set(['08', '53', '57', '40']);
 
 const UNDEFINED_TABLE = '42P01';
 
+/** A primary key or unique index refused a row. */
+export const UNIQUE_VIOLATION = '23505';
+
 /** The SQLSTATE of a failed query, if the error carries one. */
-function sqlStateOf(error: unknown): string | undefined {
+export function sqlStateOf(error: unknown): string | undefined {
   const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
 
   return typeof code === 'string' && code.length === 5 ? code : undefined;

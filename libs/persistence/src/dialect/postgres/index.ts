@@ -6,6 +6,7 @@ import { CreateTombstones1763800000000 } from './migrations/1763800000000-create
 import { CreateWriteDocumentsFunction1763900000000 } from './migrations/1763900000000-create-write-documents-function';
 import { IndexTombstonesByStreamMsAlone1764000000000 } from './migrations/1764000000000-index-tombstones-by-stream-ms-alone';
 import { CreateWriteDocumentsV2Function1764100000000 } from './migrations/1764100000000-create-write-documents-v2-function';
+import { CreateWriteDocumentsV3Function1764200000000 } from './migrations/1764200000000-create-write-documents-v3-function';
 import { postgresOutputWrites } from './output-table-writes';
 import { postgresQualified } from './postgres-names';
 import { PostgresSession } from './postgres-session';
@@ -31,6 +32,7 @@ export const postgresDialect: SqlDialect = {
       CreateWriteDocumentsFunction1763900000000,
       IndexTombstonesByStreamMsAlone1764000000000,
       CreateWriteDocumentsV2Function1764100000000,
+      CreateWriteDocumentsV3Function1764200000000,
     ],
     poolSize,
     extra: {

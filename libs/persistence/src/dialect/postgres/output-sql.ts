@@ -3,7 +3,7 @@ import { escapeIdentifier } from 'pg';
 import type { ColumnType, OutputRow, OutputTable } from '@app/collections';
 import { ownerColumn } from '../../outputs/owner-keys';
 import type { Statement } from '../sql-dialect';
-import { arrayLiteral } from './array-literals';
+import { arrayElement, arrayLiteral } from './array-literals';
 import { outputTableName as tableName } from './postgres-names';
 
 /**
@@ -206,9 +206,18 @@ function columnParameter(
   column: number,
   indexes: readonly number[] | undefined,
 ): string {
-  const values = indexes === undefined ? rows.map((row) => row[column]) : indexes.map((r) => rows[r]?.[column]);
+  // Built straight from the rows, without an array of the column's values first.
+  const count = indexes === undefined ? rows.length : indexes.length;
+  const jsonb = type === 'jsonb';
+  let text = jsonb ? '[' : '{';
+  for (let n = 0; n < count; n++) {
+    const row = rows[indexes === undefined ? n : (indexes[n] as number)];
+    const value = row?.[column];
+    if (n > 0) {
+      text += ',';
+    }
+    text += jsonb ? (value === null || value === undefined ? 'null' : String(value)) : arrayElement(value);
+  }
 
-  return type === 'jsonb'
-    ? `[${values.map((v) => (v === null || v === undefined ? 'null' : String(v))).join(',')}]`
-    : arrayLiteral(values);
+  return text + (jsonb ? ']' : '}');
 }

@@ -1,4 +1,6 @@
+import { finished } from 'node:stream/promises';
 import type { ClientBase, PoolClient } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { QueryRunner } from 'typeorm';
 import type { SqlSession, Statement } from '../sql-dialect';
 
@@ -7,10 +9,18 @@ import type { SqlSession, Statement } from '../sql-dialect';
  * text), an unnamed one ('') is planned for each run's values.
  */
 export class PostgresSession implements SqlSession {
-  constructor(readonly client: ClientBase) {}
+  constructor(
+    readonly client: ClientBase,
+    private readonly runner?: QueryRunner,
+  ) {}
 
   static async of(runner: QueryRunner): Promise<PostgresSession> {
-    return new PostgresSession((await runner.connect()) as PoolClient);
+    return new PostgresSession((await runner.connect()) as PoolClient, runner);
+  }
+
+  /** True inside a transaction its query runner began. */
+  get inTransaction(): boolean {
+    return this.runner?.isTransactionActive ?? false;
   }
 
   async rows<T>(statement: Statement, values: readonly unknown[]): Promise<T[]> {
@@ -22,5 +32,32 @@ export class PostgresSession implements SqlSession {
     const result = await this.client.query({ name: statement.name, text: statement.text, values: [...values] });
 
     return result.rowCount ?? 0;
+  }
+
+  /** Runs `COPY … FROM STDIN` with `data` (in the COPY's format) as its input; the server's error is thrown. */
+  async copyIn(copy: string, data: string): Promise<void> {
+    const stream = this.client.query(copyFrom(copy));
+    stream.end(data);
+    await finished(stream);
+  }
+
+  /**
+   * Runs `work`; when it fails inside a transaction, rolls back to a savepoint taken before it, so that the
+   * transaction can go on. Outside a transaction, a failed statement changed nothing already.
+   */
+  async undoingOnError<T>(work: () => Promise<T>): Promise<T> {
+    if (!this.inTransaction) {
+      return work();
+    }
+    await this.client.query('SAVEPOINT spillway_attempt');
+    try {
+      const result = await work();
+      await this.client.query('RELEASE SAVEPOINT spillway_attempt');
+
+      return result;
+    } catch (error) {
+      await this.client.query('ROLLBACK TO SAVEPOINT spillway_attempt');
+      throw error;
+    }
   }
 }

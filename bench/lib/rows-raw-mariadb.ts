@@ -1,0 +1,146 @@
+// The row-bound raw ceilings on MariaDB (rows-raw.ts): into copies (CREATE TABLE … LIKE) of the sink's `clicks` and
+// `sessions` tables, from one mysql2 connection. Events: the dialect's multi-row `INSERT … VALUES … ON DUPLICATE KEY
+// UPDATE id = id`; documents: the dialect's version-guarded upsert (`mariadbUpsertDocuments`). Staging: `LOAD DATA
+// LOCAL INFILE` (tools/local-stack's server runs with local-infile = 1; mysql2 streams the file from
+// `infileStreamFactory`) into a temporary table, then one INSERT … SELECT with the same ON DUPLICATE KEY clause, and
+// the staging rows deleted, in one transaction. Direct: LOAD DATA LOCAL INFILE into the table.
+import { Readable } from 'node:stream';
+import { createConnection, type Connection } from 'mysql2/promise';
+import { mariadbUpsertDocuments } from '@app/persistence';
+import { copyText } from './raw-pg';
+import { COLLECTION } from './redis-writes';
+import { EVENTS_COLLECTION } from './rows-data';
+import type { RawRowsKind, RawRowsSession, RawRowsTarget, RowsBatch } from './rows-raw';
+
+const TABLES: Record<RawRowsKind, { table: string; like: string; stage: string; stageColumns: string }> = {
+  events: {
+    table: 'bench_rows_events',
+    like: EVENTS_COLLECTION,
+    stage: 'bench_rows_stage_events',
+    stageColumns: 'id varchar(200) NOT NULL, doc longtext NOT NULL, ts datetime(6) NOT NULL',
+  },
+  documents: {
+    table: 'bench_rows_docs',
+    like: COLLECTION,
+    stage: 'bench_rows_stage_docs',
+    // Names of their own: the upsert's unqualified `version`, `doc` and `updated_at` would be ambiguous in INSERT … SELECT.
+    stageColumns:
+      's_id varchar(200) NOT NULL, s_version bigint NOT NULL, s_doc longtext NOT NULL, s_ts datetime(6) NOT NULL',
+  },
+};
+
+/** A datetime(6) literal in UTC, as the dialect writes timestamps. */
+const utcNow = (): string => new Date().toISOString().slice(0, 23).replace('T', ' ');
+
+/**
+ * LOAD DATA's default format (fields by tabs, lines by newlines, backslash escapes) is COPY's text format: the same
+ * escaping.
+ */
+const loadText = (rows: string[][]): string => rows.map((fields) => `${fields.map(copyText).join('\t')}\n`).join('');
+
+async function loadInto(connection: Connection, table: string, columns: string, text: string): Promise<void> {
+  await connection.query({
+    sql: `LOAD DATA LOCAL INFILE 'bench-rows' INTO TABLE ${table} CHARACTER SET utf8mb4 (${columns})`,
+    infileStreamFactory: () => Readable.from([Buffer.from(text)]),
+  });
+}
+
+async function inTransaction(connection: Connection, work: () => Promise<void>): Promise<void> {
+  await connection.query('BEGIN');
+  try {
+    await work();
+    await connection.query('COMMIT');
+  } catch (error) {
+    await connection.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+function eventsWriters(connection: Connection, table: string, stage: string): RawRowsTarget['writers'] {
+  const rows = ({ ids, docs }: RowsBatch, ts: string) => ids.map((id, i) => [id, docs[i] ?? '', ts]);
+
+  return {
+    'multi-row': async (batch) => {
+      await connection.query(`INSERT INTO ${table} (id, doc, ingested_at) VALUES ? ON DUPLICATE KEY UPDATE id = id`, [
+        rows(batch, utcNow()),
+      ]);
+    },
+    staging: (batch) =>
+      inTransaction(connection, async () => {
+        await loadInto(connection, stage, 'id, doc, ts', loadText(rows(batch, utcNow())));
+        await connection.query(
+          `INSERT INTO ${table} (id, doc, ingested_at) SELECT id, doc, ts FROM ${stage} ON DUPLICATE KEY UPDATE id = ${table}.id`,
+        );
+        await connection.query(`DELETE FROM ${stage}`);
+      }),
+    direct: (batch) => loadInto(connection, table, 'id, doc, ingested_at', loadText(rows(batch, utcNow()))),
+  };
+}
+
+function documentsWriters(connection: Connection, table: string, stage: string): RawRowsTarget['writers'] {
+  const upsert = mariadbUpsertDocuments(table).text;
+  // The dialect's statement with its VALUES list taken from the staging table: the same version guard.
+  const fromStaging = upsert.replace('VALUES ?', `SELECT s_id, s_version, s_doc, s_ts, s_ts FROM ${stage}`);
+  if (fromStaging === upsert) throw new Error('raw MariaDB: the dialect upsert has no "VALUES ?" to replace');
+
+  return {
+    'multi-row': async ({ ids, docs }) => {
+      const ts = utcNow();
+      await connection.query(upsert, [ids.map((id, i) => [id, 1, docs[i], ts, ts])]);
+    },
+    staging: ({ ids, docs }) =>
+      inTransaction(connection, async () => {
+        const ts = utcNow();
+        await loadInto(
+          connection,
+          stage,
+          's_id, s_version, s_doc, s_ts',
+          loadText(ids.map((id, i) => [id, '1', docs[i] ?? '', ts])),
+        );
+        await connection.query(fromStaging);
+        await connection.query(`DELETE FROM ${stage}`);
+      }),
+    direct: ({ ids, docs }) => {
+      const ts = utcNow();
+
+      return loadInto(
+        connection,
+        table,
+        'id, version, doc, created_at, updated_at',
+        loadText(ids.map((id, i) => [id, '1', docs[i] ?? '', ts, ts])),
+      );
+    },
+  };
+}
+
+/** One connection (autocommit), the bench tables made on demand and dropped at close. */
+export async function rowsRawMariadb(url: string): Promise<RawRowsSession> {
+  const connection = await createConnection({ uri: url, charset: 'utf8mb4' });
+  const made: string[] = [];
+
+  return {
+    async target(kind) {
+      const { table, like, stage, stageColumns } = TABLES[kind];
+      await connection.query(`DROP TABLE IF EXISTS ${table}`);
+      await connection.query(`CREATE TABLE ${table} LIKE \`${like}\``);
+      await connection.query(`CREATE TEMPORARY TABLE IF NOT EXISTS ${stage} (${stageColumns})`);
+      made.push(table);
+      const writers =
+        kind === 'events' ? eventsWriters(connection, table, stage) : documentsWriters(connection, table, stage);
+
+      return {
+        truncate: async () => void (await connection.query(`TRUNCATE TABLE ${table}`)),
+        count: async () => {
+          const [rows] = await connection.query(`SELECT count(*) AS n FROM ${table}`);
+
+          return Number((rows as { n: number | string }[])[0]?.n ?? 0);
+        },
+        writers,
+      };
+    },
+    async close() {
+      for (const table of made) await connection.query(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
+      await connection.end();
+    },
+  };
+}

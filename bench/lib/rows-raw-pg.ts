@@ -1,0 +1,172 @@
+// The row-bound raw ceilings on PostgreSQL (rows-raw.ts): into copies (LIKE … INCLUDING ALL) of the sink's `clicks`
+// and `sessions` tables, from one `pg` client. Events: multi-row `INSERT … VALUES (500 rows) ON CONFLICT (id) DO
+// NOTHING`, its values in the text as psql sends them, and prepared once with 1,500 parameters; documents: the
+// version-guarded upsert as a VALUES list in the text, and prepared as the sink's write function did before v3
+// (raw-pg.ts's, unnest over array parameters). Staging: COPY
+// into a temporary table (ON COMMIT DELETE ROWS) then one INSERT … SELECT … ON CONFLICT, in one transaction. Direct:
+// COPY into the table.
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg, { escapeLiteral } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { copyText, upsertFromStagingSql, upsertSql } from './raw-pg';
+import { COLLECTION } from './redis-writes';
+import { EVENTS_COLLECTION } from './rows-data';
+import type { RawRowsKind, RawRowsSession, RawRowsTarget, RowsBatch } from './rows-raw';
+
+const TABLES: Record<RawRowsKind, { table: string; like: string; stage: string; stageColumns: string }> = {
+  events: {
+    table: 'bench_rows_events',
+    like: EVENTS_COLLECTION,
+    stage: 'bench_rows_stage_events',
+    stageColumns: 'id text NOT NULL, doc text NOT NULL, ts timestamptz NOT NULL',
+  },
+  documents: {
+    table: 'bench_rows_docs',
+    like: COLLECTION,
+    stage: 'bench_rows_stage_docs',
+    stageColumns: 'id text NOT NULL, version bigint NOT NULL, doc text NOT NULL, ts timestamptz NOT NULL',
+  },
+};
+/** The collection name the documents' tombstone guard looks up (it holds none). */
+const RAW_COLLECTION = 'bench_rows';
+
+/** `INSERT … VALUES ($1, $2::jsonb, $3), … ON CONFLICT (id) DO NOTHING` for `n` rows. */
+function eventsInsert(table: string, n: number): string {
+  const values = Array.from({ length: n }, (_, i) => `($${3 * i + 1}, $${3 * i + 2}::jsonb, $${3 * i + 3})`);
+
+  return `INSERT INTO ${table} (id, doc, ingested_at) VALUES ${values.join(', ')} ON CONFLICT (id) DO NOTHING`;
+}
+
+/** The same with the values in the text, as psql sends a statement typed or read from a file. */
+function eventsInsertText(table: string, { ids, docs }: RowsBatch, ts: string): string {
+  const values = ids.map((id, i) => `(${escapeLiteral(id)}, ${escapeLiteral(docs[i] ?? '')}::jsonb, '${ts}')`);
+
+  return `INSERT INTO ${table} (id, doc, ingested_at) VALUES ${values.join(', ')} ON CONFLICT (id) DO NOTHING`;
+}
+
+/** The version-guarded upsert of documents at version 1 as a VALUES list in the text (as {@link eventsInsertText}). */
+function documentsUpsertText(table: string, { ids, docs }: RowsBatch, ts: string): string {
+  const values = ids.map((id, i) => `(${escapeLiteral(id)}, 1, ${escapeLiteral(docs[i] ?? '')}::jsonb)`);
+
+  return `INSERT INTO ${table} AS t (id, version, doc, created_at, updated_at)
+  SELECT v.id, v.version, v.doc, '${ts}', '${ts}' FROM (VALUES ${values.join(', ')}) AS v(id, version, doc)
+   WHERE coalesce((SELECT tb.version FROM spillway_tombstones tb
+                    WHERE tb.collection = '${RAW_COLLECTION}' AND tb.id = v.id), 0) < v.version
+  ON CONFLICT (id) DO UPDATE SET version = excluded.version, doc = excluded.doc, updated_at = excluded.updated_at
+   WHERE t.version < excluded.version`;
+}
+
+/** COPY text of the rows: each row's fields, tab-separated. */
+const copyRows = (rows: string[][]): string => rows.map((fields) => `${fields.map(copyText).join('\t')}\n`).join('');
+
+async function copyInto(client: pg.Client, target: string, text: string): Promise<void> {
+  await pipeline(Readable.from([text]), client.query(copyFrom(`COPY ${target} FROM STDIN`)));
+}
+
+async function inTransaction(client: pg.Client, work: () => Promise<void>): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await work();
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+function eventsTarget(client: pg.Client, table: string, stage: string): RawRowsTarget['writers'] {
+  const batchText = ({ ids, docs }: RowsBatch, ts: string) => copyRows(ids.map((id, i) => [id, docs[i] ?? '', ts]));
+
+  return {
+    'multi-row': async (batch) => {
+      await client.query(eventsInsertText(table, batch, new Date().toISOString()));
+    },
+    'multi-row-prepared': async ({ ids, docs }) => {
+      const ts = new Date().toISOString();
+      await client.query({
+        name: `bench-rows-events-${ids.length}`,
+        text: eventsInsert(table, ids.length),
+        values: ids.flatMap((id, i) => [id, docs[i], ts]),
+      });
+    },
+    staging: (batch) =>
+      inTransaction(client, async () => {
+        await copyInto(client, `${stage} (id, doc, ts)`, batchText(batch, new Date().toISOString()));
+        await client.query(
+          `INSERT INTO ${table} (id, doc, ingested_at) SELECT id, doc::jsonb, ts FROM ${stage} ON CONFLICT (id) DO NOTHING`,
+        );
+      }),
+    direct: (batch) => copyInto(client, `${table} (id, doc, ingested_at)`, batchText(batch, new Date().toISOString())),
+  };
+}
+
+function documentsTarget(client: pg.Client, table: string, stage: string): RawRowsTarget['writers'] {
+  const upsert = upsertSql(table);
+  const fromStaging = upsertFromStagingSql(table, RAW_COLLECTION, stage);
+
+  return {
+    'multi-row': async (batch) => {
+      await client.query(documentsUpsertText(table, batch, new Date().toISOString()));
+    },
+    'multi-row-prepared': async ({ ids, docs }) => {
+      const ms = Date.now();
+      await client.query({
+        name: 'bench-rows-upsert',
+        text: upsert,
+        values: [RAW_COLLECTION, ids, ids.map(() => 1), JSON.stringify(docs), ids.map(() => ms)],
+      });
+    },
+    staging: ({ ids, docs }) =>
+      inTransaction(client, async () => {
+        const ts = new Date().toISOString();
+        await copyInto(
+          client,
+          `${stage} (id, version, doc, ts)`,
+          copyRows(ids.map((id, i) => [id, '1', docs[i] ?? '', ts])),
+        );
+        await client.query(fromStaging);
+      }),
+    direct: ({ ids, docs }) => {
+      const ts = new Date().toISOString();
+
+      return copyInto(
+        client,
+        `${table} (id, version, doc, created_at, updated_at)`,
+        copyRows(ids.map((id, i) => [id, '1', docs[i] ?? '', ts, ts])),
+      );
+    },
+  };
+}
+
+/** One connection, the bench tables made on demand and dropped at close. */
+export async function rowsRawPostgres(url: string): Promise<RawRowsSession> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const made: string[] = [];
+
+  return {
+    async target(kind) {
+      const { table, like, stage, stageColumns } = TABLES[kind];
+      await client.query(`DROP TABLE IF EXISTS ${table}`);
+      await client.query(`CREATE TABLE ${table} (LIKE ${like} INCLUDING ALL)`);
+      await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${stage} (${stageColumns}) ON COMMIT DELETE ROWS`);
+      made.push(table);
+      const writers = kind === 'events' ? eventsTarget(client, table, stage) : documentsTarget(client, table, stage);
+
+      return {
+        truncate: async () => void (await client.query(`TRUNCATE ${table}`)),
+        count: async () => {
+          const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
+
+          return Number(rows[0]?.n ?? 0);
+        },
+        writers,
+      };
+    },
+    async close() {
+      for (const table of made) await client.query(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
+      await client.end();
+    },
+  };
+}

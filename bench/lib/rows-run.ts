@@ -1,0 +1,166 @@
+// npm run bench -- --rows: the row-bound bench (issue 18). The stack as the main bench runs it (Redis AOF everysec,
+// the durable database, ingest, sinks started per measurement) with three collections where every entry is a row
+// (rows-data.ts): the raw ceilings of the same rows (rows-raw.ts), drains of a pre-filled backlog of each collection
+// with 1, 2 and 4 sinks (rows-drain.ts), and end-to-end runs in `_bulk` (rows-e2e.ts); then the results judged and
+// written as <date>-rows[-mariadb][-quick|-partial].json and .md (rows-report.ts).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defineSpillwayScripts } from '@app/redis';
+import { Stack, stopAllOnSignals } from '../../tools/local-stack';
+import { BenchDatabase } from './bench-database';
+import { loadNow, machineFacts, type RunStart, uptimeLine } from './host';
+import { say } from './log';
+import type { BenchOptions } from './options';
+import { type RowsCollection, rowsCollections, rowsCollectionSpecs } from './rows-data';
+import { rowsDrains } from './rows-drain';
+import { rowsE2e } from './rows-e2e';
+import { rawRows } from './rows-raw';
+import { judgeRowsTargets, rowsMarkdown, type RowsResults } from './rows-report';
+
+/** Runs the row-bound bench; resolves with the exit code (1 when a part failed or an app exited unexpectedly). */
+export async function runRowsBench(options: BenchOptions, start: RunStart): Promise<number> {
+  const { specs, outputTables } = rowsCollectionSpecs();
+  const results: RowsResults = {
+    date: start.date,
+    startedAt: start.startedAt,
+    options,
+    machine: { ...machineFacts(), redis: '', database: '' },
+    load: { start: start.load, end: [], uptimeStart: start.uptime, uptimeEnd: '' },
+    settings: {},
+    raw: [],
+    drains: [],
+    e2e: [],
+    errors: [],
+    unexpectedExits: [],
+  };
+  const stack = new Stack({
+    dir: mkdtempSync(join(tmpdir(), 'spillway-bench-rows-')),
+    replicas: 1, // creates the tables; removed before the first measurement
+    collections: specs,
+    redisFsync: 'everysec',
+    database: options.database,
+    databaseDurable: true,
+    ingestEnv: { INGEST_MAX_BACKLOG: String(1_000_000_000) },
+  });
+  stopAllOnSignals(() => {
+    for (const app of [stack.ingest, ...stack.allSinks]) app?.signal('SIGKILL');
+    rmSync(stack.dir, { recursive: true, force: true });
+  });
+  const parts = new Set(options.rowsParts);
+  // A part that fails is reported and the next one runs.
+  const part = async (name: string, work: () => Promise<void>): Promise<void> => {
+    try {
+      await work();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      say(`${name} failed: ${message}`);
+      results.errors.push(`${name}: ${message}`);
+    }
+  };
+  try {
+    say(`starting Redis, ${options.database} and ingest in ${stack.dir}`);
+    await stack.start();
+    const database = new BenchDatabase(stack.databaseReader);
+    const collections = rowsCollections(options.seed, outputTables);
+    await database.waitForTables(['spillway_tombstones', ...collections.flatMap((c) => c.target.tables)]);
+    await database.prepareStats();
+    const [firstSink] = stack.sinks;
+    if (firstSink) await stack.removeSink(firstSink);
+    const redis = defineSpillwayScripts(stack.redisClient);
+    // Backlogs go through the AOF several times over; a rewrite in the middle of a measurement is noise.
+    await redis.config('SET', 'auto-aof-rewrite-percentage', '0');
+    results.machine.redis = String(/redis_version:(\S+)/.exec(await redis.info('server'))?.[1]);
+    results.machine.database = await database.version();
+    results.settings = {
+      redis: 'appendonly yes, appendfsync everysec, auto-aof-rewrite-percentage 0 (set by the bench)',
+      [options.database]: await database.settings(),
+      sink: 'defaults (SINK_BATCH_SIZE 500, SINK_BLOCK_MS 1000)',
+      ingest: 'defaults, INGEST_MAX_BACKLOG 1e9',
+    };
+    const byKind = (kind: RowsCollection['kind']): RowsCollection =>
+      collections.find((c) => c.kind === kind) as RowsCollection;
+    if (parts.has('raw')) {
+      await part('raw ceilings', async () => {
+        say(`raw ceilings: ${options.rowsRawRows} rows a pass, batches of ${options.batchSize}`);
+        await rawRows(
+          {
+            database: options.database,
+            databaseUrl: stack.databaseUrl,
+            rows: options.rowsRawRows,
+            batchSize: options.batchSize,
+            payloads: { events: byKind('events').payloads, documents: byKind('documents').payloads },
+            say,
+          },
+          results.raw,
+        );
+      });
+    }
+    for (const collection of collections) {
+      if (!parts.has(collection.kind)) continue;
+      await part(`${collection.kind} drains`, async () => {
+        say(`${collection.kind} drains of ${options.entries} first writes, ${options.replicaCounts.join(', ')} sinks`);
+        results.drains.push(
+          ...(await rowsDrains({
+            stack,
+            database,
+            collection,
+            entries: options.entries,
+            replicaCounts: options.replicaCounts,
+            warmUpEntries: options.rowsWarmUpEntries,
+            timeoutMs: options.drainTimeoutMs,
+            say,
+          })),
+        );
+      });
+    }
+    if (parts.has('e2e')) {
+      for (const kind of ['events', 'documents'] as const) {
+        await part(`${kind} end to end`, async () => {
+          results.e2e.push(
+            await rowsE2e({
+              stack,
+              database,
+              collection: byKind(kind),
+              items: options.rowsE2eItems,
+              warmUpItems: options.rowsE2eWarmUpItems,
+              itemsPerRequest: options.bulkOps,
+              clients: options.rowsE2eClients,
+              replicas: options.rowsE2eReplicas,
+              timeoutMs: options.drainTimeoutMs,
+              say,
+            }),
+          );
+        });
+      }
+    }
+  } finally {
+    const crashes = stack.unexpectedExits();
+    if (crashes.length) {
+      say(`processes exited unexpectedly: ${JSON.stringify(crashes)}`);
+      for (const app of [stack.ingest, ...stack.allSinks]) {
+        if (app?.unexpectedExits.length) say(`${app.name}:\n${app.output.slice(-20).join('\n')}`);
+      }
+    }
+    results.unexpectedExits = crashes;
+    await stack.stop();
+  }
+  results.load.end = loadNow();
+  results.load.uptimeEnd = uptimeLine();
+  results.elapsedS = Math.round((Date.now() - start.startedMs) / 1000);
+  results.targets = judgeRowsTargets(results);
+
+  const suffix =
+    `-rows${options.database === 'postgres' ? '' : `-${options.database}`}` +
+    (options.quick ? '-quick' : options.partial ? '-partial' : '');
+  const base = join(options.out, `${results.date}${suffix}`);
+  mkdirSync(options.out, { recursive: true });
+  const table = rowsMarkdown(results);
+  writeFileSync(`${base}.json`, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(`${base}.md`, table);
+  say(results.load.uptimeEnd);
+  say(`wrote ${base}.json, .md`);
+  process.stdout.write(`\n${table}`);
+
+  return results.unexpectedExits.length || results.errors.length ? 1 : 0;
+}
