@@ -19,6 +19,7 @@ import {
   startRedis,
   stopAllOnSignals,
 } from '../../tools/local-stack';
+import { reportUnexpectedExits } from './app-exits';
 import { BenchDatabase } from './bench-database';
 import { type CpuSources, partsSince, partsSnapshot, pidsCpuSeconds } from './cluster-cpu';
 import { drainMatrix } from './cluster-drain';
@@ -213,14 +214,7 @@ export async function runClusterBench(options: BenchOptions, start: RunStart): P
     });
     results.cpu = partsSince(runStart, probe());
   } finally {
-    const crashes = [...stack.unexpectedExits(), ...(singleIngest?.unexpectedExits ?? [])];
-    if (crashes.length) {
-      say(`processes exited unexpectedly: ${JSON.stringify(crashes)}`);
-      for (const app of [stack.ingest, singleIngest, ...stack.allSinks]) {
-        if (app?.unexpectedExits.length) say(`${app.name}:\n${app.output.slice(-20).join('\n')}`);
-      }
-    }
-    results.unexpectedExits = crashes;
+    results.unexpectedExits = reportUnexpectedExits([stack.ingest, singleIngest, ...stack.allSinks]);
     await singleIngest?.terminate();
     singleClient?.disconnect();
     await stack.stop(); // the one redis-server too: every local server is tracked

@@ -10,6 +10,7 @@ import { defineSpillwayScripts } from '@app/redis';
 import { Stack, stopAllOnSignals } from '../../tools/local-stack';
 import { BenchDatabase } from './bench-database';
 import { loadNow, machineFacts, type RunStart, uptimeLine } from './host';
+import { reportUnexpectedExits } from './app-exits';
 import { say } from './log';
 import type { BenchOptions } from './options';
 import { type RowsCollection, rowsCollections, rowsCollectionSpecs } from './rows-data';
@@ -135,14 +136,7 @@ export async function runRowsBench(options: BenchOptions, start: RunStart): Prom
       }
     }
   } finally {
-    const crashes = stack.unexpectedExits();
-    if (crashes.length) {
-      say(`processes exited unexpectedly: ${JSON.stringify(crashes)}`);
-      for (const app of [stack.ingest, ...stack.allSinks]) {
-        if (app?.unexpectedExits.length) say(`${app.name}:\n${app.output.slice(-20).join('\n')}`);
-      }
-    }
-    results.unexpectedExits = crashes;
+    results.unexpectedExits = reportUnexpectedExits([stack.ingest, ...stack.allSinks]);
     await stack.stop();
   }
   results.load.end = loadNow();

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { defineSpillwayScripts } from '@app/redis';
 import { type CollectionSpec, ROOT, Stack, stopAllOnSignals } from '../../tools/local-stack';
+import { reportUnexpectedExits } from './app-exits';
 import { BenchDatabase } from './bench-database';
 import { chartSvg } from './chart';
 import { e2ePhase } from './e2e-phase';
@@ -171,14 +172,7 @@ export async function runBench(options: BenchOptions, start: RunStart): Promise<
       recordMemory('4 e2e', e2e.rss.sinks.map(mb));
     }
   } finally {
-    const crashes = stack.unexpectedExits();
-    if (crashes.length) {
-      say(`processes exited unexpectedly: ${JSON.stringify(crashes)}`);
-      for (const app of [stack.ingest, ...stack.allSinks]) {
-        if (app?.unexpectedExits.length) say(`${app.name}:\n${app.output.slice(-20).join('\n')}`);
-      }
-    }
-    results.unexpectedExits = crashes;
+    results.unexpectedExits = reportUnexpectedExits([stack.ingest, ...stack.allSinks]);
     await stack.stop();
   }
   results.load.end = loadNow();

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
@@ -11,6 +10,7 @@ import {
   PostgresSession,
   SchemaProvisioner,
 } from '@app/persistence';
+import { scratchPostgresDatabase } from '../../../../test/utils/scratch-database';
 import { testServers } from '../../../../test/utils/servers';
 import { BatchWriter } from './batch-writer';
 
@@ -21,10 +21,7 @@ import { BatchWriter } from './batch-writer';
  * Real: PostgreSQL. Mocked: nothing.
  */
 describe('BatchWriter', () => {
-  const { databaseUrl } = testServers();
-  const database = `spillway_writer_${randomBytes(4).toString('hex')}`;
-  const url = new URL(databaseUrl);
-  url.pathname = `/${database}`;
+  const database = scratchPostgresDatabase(testServers().databaseUrl, 'spillway_writer');
   const sessions = loadCollections(join(__dirname, '../../../../config/collections')).find(
     (c) => c.name === 'sessions',
   ) as Collection;
@@ -32,15 +29,6 @@ describe('BatchWriter', () => {
   let writer: BatchWriter;
   let entryMs = 1_700_000_000_000;
 
-  const admin = async (sql: string) => {
-    const client = new Client({ connectionString: databaseUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
   const entry = (op: ChangeOp, id: string, version: number): ChangeEntry => {
     entryMs += 1;
     const doc = op === ChangeOp.PUT ? JSON.stringify({ id, userId: 'u-1', status: 'active', version }) : '';
@@ -56,17 +44,17 @@ describe('BatchWriter', () => {
     )[0];
 
   beforeAll(async () => {
-    await admin(`CREATE DATABASE ${database}`);
-    const provisioning = createSpillwayDataSource({ url: url.toString(), poolSize: 2 });
+    await database.create();
+    const provisioning = createSpillwayDataSource({ url: database.url, poolSize: 2 });
     await new SchemaProvisioner(new DatabaseService(provisioning)).provision([sessions]);
     await provisioning.destroy();
-    dataSource = createSpillwayDataSource({ url: url.toString(), poolSize: 2 });
+    dataSource = createSpillwayDataSource({ url: database.url, poolSize: 2 });
     writer = new BatchWriter(new DatabaseService(dataSource));
   });
 
   afterAll(async () => {
     await dataSource?.destroy();
-    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await database.drop();
   });
 
   it('keeps a deleted document deleted when an older put arrives late; a newer put brings it back', async () => {
@@ -109,7 +97,7 @@ describe('BatchWriter', () => {
   });
 
   it('lets two replicas write the same documents at once without deadlocking; the newest version of each wins', async () => {
-    const other = createSpillwayDataSource({ url: url.toString(), poolSize: 1 });
+    const other = createSpillwayDataSource({ url: database.url, poolSize: 1 });
     const otherWriter = new BatchWriter(new DatabaseService(other));
     const ids = Array.from({ length: 50 }, (_, i) => `c-${i}`);
     try {
@@ -146,7 +134,7 @@ describe('BatchWriter', () => {
     await dataSource.query(
       `INSERT INTO spillway_tombstones SELECT 'sessions', 't-' || n, 1, n, now() FROM generate_series(1, 5000) AS n`,
     );
-    const client = new Client({ connectionString: url.toString() });
+    const client = new Client({ connectionString: database.url });
     const plans: string[] = [];
     client.on('notice', (notice) => plans.push(notice.message ?? ''));
     await client.connect();

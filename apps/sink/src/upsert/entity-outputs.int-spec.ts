@@ -2,11 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { type Collection, loadCollections, loadEntityModules } from '@app/collections';
 import { type ChangeEntry, ChangeOp } from '@app/contracts';
 import { createSpillwayDataSource, DatabaseService, SchemaProvisioner } from '@app/persistence';
+import { scratchPostgresDatabase } from '../../../../test/utils/scratch-database';
 import { testServers } from '../../../../test/utils/servers';
 import { BatchWriter } from './batch-writer';
 
@@ -66,25 +66,13 @@ output:
 `;
 
 describe('BatchWriter with outputs that name an entity', () => {
-  const { databaseUrl } = testServers();
-  const database = `spillway_entities_${randomBytes(4).toString('hex')}`;
-  const url = new URL(databaseUrl);
-  url.pathname = `/${database}`;
+  const database = scratchPostgresDatabase(testServers().databaseUrl, 'spillway_entities');
   const schema = `e_${randomBytes(4).toString('hex')}`;
   let dataSource: DataSource;
   let folder: string;
   let collection: Collection;
   let entryMs = 1_700_000_000_000;
 
-  const admin = async (sql: string) => {
-    const client = new Client({ connectionString: databaseUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
   const put = (version: number, doc: { id: string } & Record<string, unknown>): ChangeEntry => {
     entryMs += 1;
 
@@ -99,8 +87,8 @@ describe('BatchWriter with outputs that name an entity', () => {
   };
 
   beforeAll(async () => {
-    await admin(`CREATE DATABASE ${database}`);
-    dataSource = createSpillwayDataSource({ url: url.toString(), poolSize: 2 });
+    await database.create();
+    dataSource = createSpillwayDataSource({ url: database.url, poolSize: 2 });
     folder = mkdtempSync(join(tmpdir(), 'spillway-entities-'));
     writeFileSync(join(folder, 'facts.js'), schemaModule(schema));
     writeFileSync(join(folder, 'screens.js'), classModule(schema));
@@ -112,7 +100,7 @@ describe('BatchWriter with outputs that name an entity', () => {
 
   afterAll(async () => {
     await dataSource?.destroy();
-    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await database.drop();
     rmSync(folder, { recursive: true, force: true });
   });
 

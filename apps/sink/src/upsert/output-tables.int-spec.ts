@@ -14,6 +14,7 @@ import {
   PostgresSession,
   SchemaProvisioner,
 } from '@app/persistence';
+import { scratchPostgresDatabase } from '../../../../test/utils/scratch-database';
 import { testServers } from '../../../../test/utils/servers';
 import { BatchWriter } from './batch-writer';
 
@@ -131,10 +132,7 @@ output:
 `;
 
 describe('BatchWriter with output tables', () => {
-  const { databaseUrl } = testServers();
-  const database = `spillway_outputs_${randomBytes(4).toString('hex')}`;
-  const url = new URL(databaseUrl);
-  url.pathname = `/${database}`;
+  const database = scratchPostgresDatabase(testServers().databaseUrl, 'spillway_outputs');
   let dataSource: DataSource;
   let sut: BatchWriter;
   let provisioner: SchemaProvisioner;
@@ -143,15 +141,6 @@ describe('BatchWriter with output tables', () => {
   let sessions: Collection;
   let files: string;
 
-  const admin = async (sql: string) => {
-    const client = new Client({ connectionString: databaseUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
   const put = (version: number, doc: Session): ChangeEntry => {
     entryMs += 1;
 
@@ -204,8 +193,8 @@ describe('BatchWriter with output tables', () => {
     (await query<{ version: string }>(`SELECT version FROM "${schema}".sessions WHERE id = $1`, [id]))[0]?.version;
 
   beforeAll(async () => {
-    await admin(`CREATE DATABASE ${database}`);
-    dataSource = createSpillwayDataSource({ url: url.toString(), poolSize: 3 });
+    await database.create();
+    dataSource = createSpillwayDataSource({ url: database.url, poolSize: 3 });
     const service = new DatabaseService(dataSource);
     provisioner = new SchemaProvisioner(service);
     sut = new BatchWriter(service);
@@ -223,7 +212,7 @@ describe('BatchWriter with output tables', () => {
 
   afterAll(async () => {
     await dataSource?.destroy();
-    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await database.drop();
   });
 
   it('writes every column type into a plain output, NULL for a missing field, and updates it from a newer version', async () => {
@@ -478,7 +467,7 @@ describe('BatchWriter with output tables', () => {
   });
 
   it('lets two replicas write the same documents at once; every output ends as the newest version projects', async () => {
-    const other = createSpillwayDataSource({ url: url.toString(), poolSize: 1 });
+    const other = createSpillwayDataSource({ url: database.url, poolSize: 1 });
     const otherWriter = new BatchWriter(new DatabaseService(other));
     const ids = Array.from({ length: 40 }, (_, i) => `r-${i}`);
     const doc = (id: string, version: number): Session => ({
@@ -519,7 +508,7 @@ describe('BatchWriter with output tables', () => {
        SELECT 'bulk-' || n / 5, n % 5, 'x', 1 FROM generate_series(0, 49999) AS n`,
     );
     await query(`DELETE FROM pg_statistic WHERE starelid = '"${schema}".screens'::regclass`);
-    const client = new Client({ connectionString: url.toString() });
+    const client = new Client({ connectionString: database.url });
     const plans: string[] = [];
     client.on('notice', (notice) => plans.push(notice.message ?? ''));
     await client.connect();

@@ -1,12 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { type Collection, loadCollections } from '@app/collections';
 import { type ChangeEntry, ChangeOp } from '@app/contracts';
 import { createSpillwayDataSource, DatabaseService, SchemaProvisioner } from '@app/persistence';
+import { scratchPostgresDatabase } from '../../../../test/utils/scratch-database';
 import { testServers } from '../../../../test/utils/servers';
 import { BatchWriter } from './batch-writer';
 
@@ -18,10 +17,7 @@ import { BatchWriter } from './batch-writer';
  * Real: PostgreSQL. Mocked: nothing.
  */
 describe('BatchWriter, rows on PostgreSQL', () => {
-  const { databaseUrl } = testServers();
-  const database = `spillway_rows_${randomBytes(4).toString('hex')}`;
-  const url = new URL(databaseUrl);
-  url.pathname = `/${database}`;
+  const database = scratchPostgresDatabase(testServers().databaseUrl, 'spillway_rows');
   const files = mkdtempSync(join(tmpdir(), 'spillway-rows-'));
   let dataSource: DataSource;
   let writer: BatchWriter;
@@ -29,15 +25,6 @@ describe('BatchWriter, rows on PostgreSQL', () => {
   let documents: Collection;
   let entryMs = 1_700_000_000_000;
 
-  const admin = async (sql: string) => {
-    const client = new Client({ connectionString: databaseUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
   const entry = (op: ChangeOp, id: string, doc: string, version = 1): ChangeEntry => {
     entryMs += 1;
 
@@ -49,13 +36,13 @@ describe('BatchWriter, rows on PostgreSQL', () => {
     dataSource.query<{ id: string; doc: unknown; ingested_ms?: string }[]>(`SELECT * FROM ${table} ORDER BY id`);
 
   beforeAll(async () => {
-    await admin(`CREATE DATABASE ${database}`);
+    await database.create();
     writeFileSync(join(files, 'clicks.yaml'), 'name: clicks\nkind: event\n');
     writeFileSync(join(files, 'notes.yaml'), 'name: notes\nkind: document\n');
     const collections = loadCollections(files);
     events = collections.find((c) => c.name === 'clicks') as Collection;
     documents = collections.find((c) => c.name === 'notes') as Collection;
-    dataSource = createSpillwayDataSource({ url: url.toString(), poolSize: 2 });
+    dataSource = createSpillwayDataSource({ url: database.url, poolSize: 2 });
     const service = new DatabaseService(dataSource);
     await new SchemaProvisioner(service).provision(collections);
     writer = new BatchWriter(service);
@@ -63,7 +50,7 @@ describe('BatchWriter, rows on PostgreSQL', () => {
 
   afterAll(async () => {
     await dataSource?.destroy();
-    await admin(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await database.drop();
     rmSync(files, { recursive: true, force: true });
   });
 
