@@ -30,7 +30,7 @@ import { clusterMarkdown } from './cluster-report';
 import { type ClusterBenchResults, clusterSettings, unitCosts } from './cluster-results';
 import { clusterTarget, type RedisTarget, singleServerTarget } from './cluster-targets';
 import { databaseCpuSeconds, processCpuSeconds } from './cpu';
-import { loadNow, machineFacts, type RunStart, uptimeLine } from './host';
+import { machineFacts, recordRunEnd, type RunStart } from './host';
 import { say } from './log';
 import type { BenchOptions } from './options';
 import type { PhaseInputs } from './phase';
@@ -221,9 +221,7 @@ export async function runClusterBench(options: BenchOptions, start: RunStart): P
   }
   results.costs = unitCosts(results);
   if (results.costs) results.model = modelTables(results.costs);
-  results.load.end = loadNow();
-  results.load.uptimeEnd = uptimeLine();
-  results.elapsedS = Math.round((Date.now() - start.startedMs) / 1000);
+  recordRunEnd(results, start);
 
   const suffix = `-cluster${options.quick ? '-quick' : options.partial ? '-partial' : ''}`;
   const base = join(options.out, `${results.date}${suffix}`);

@@ -40,6 +40,16 @@ export function runStart(): RunStart {
   };
 }
 
+/** What a run's results record of its end: the load and `uptime` then, and the seconds since `start`. */
+export function recordRunEnd(
+  results: { load: { end: number[]; uptimeEnd: string }; elapsedS?: number },
+  start: RunStart,
+): void {
+  results.load.end = loadNow();
+  results.load.uptimeEnd = uptimeLine();
+  results.elapsedS = Math.round((Date.now() - start.startedMs) / 1000);
+}
+
 /** The machine a run measures: cores, CPU model, memory and Node.js (the servers' versions are added per run). */
 export function machineFacts(): { cpus: number; cpuModel: string; memoryGb: number; node: string } {
   return {

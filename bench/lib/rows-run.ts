@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { defineSpillwayScripts } from '@app/redis';
 import { Stack, stopAllOnSignals } from '../../tools/local-stack';
 import { BenchDatabase } from './bench-database';
-import { loadNow, machineFacts, type RunStart, uptimeLine } from './host';
+import { machineFacts, recordRunEnd, type RunStart } from './host';
 import { reportUnexpectedExits } from './app-exits';
 import { say } from './log';
 import type { BenchOptions } from './options';
@@ -139,9 +139,7 @@ export async function runRowsBench(options: BenchOptions, start: RunStart): Prom
     results.unexpectedExits = reportUnexpectedExits([stack.ingest, ...stack.allSinks]);
     await stack.stop();
   }
-  results.load.end = loadNow();
-  results.load.uptimeEnd = uptimeLine();
-  results.elapsedS = Math.round((Date.now() - start.startedMs) / 1000);
+  recordRunEnd(results, start);
   results.targets = judgeRowsTargets(results);
 
   const suffix =

@@ -10,7 +10,7 @@ import { reportUnexpectedExits } from './app-exits';
 import { BenchDatabase } from './bench-database';
 import { chartSvg } from './chart';
 import { e2ePhase } from './e2e-phase';
-import { loadNow, machineFacts, type RunStart, uptimeLine } from './host';
+import { machineFacts, recordRunEnd, type RunStart } from './host';
 import { ingestPhase } from './ingest-phase';
 import { putRequests, runLoad } from './load';
 import { say } from './log';
@@ -175,9 +175,7 @@ export async function runBench(options: BenchOptions, start: RunStart): Promise<
     results.unexpectedExits = reportUnexpectedExits([stack.ingest, ...stack.allSinks]);
     await stack.stop();
   }
-  results.load.end = loadNow();
-  results.load.uptimeEnd = uptimeLine();
-  results.elapsedS = Math.round((Date.now() - start.startedMs) / 1000);
+  recordRunEnd(results, start);
   results.targets = judgeTargets(results);
 
   const suffix =
