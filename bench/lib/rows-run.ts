@@ -3,12 +3,11 @@
 // (rows-data.ts): the raw ceilings of the same rows (rows-raw.ts), drains of a pre-filled backlog of each collection
 // with 1, 2 and 4 sinks (rows-drain.ts), and end-to-end runs in `_bulk` (rows-e2e.ts); then the results judged and
 // written as <date>-rows[-mariadb][-quick|-partial].json and .md (rows-report.ts).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineSpillwayScripts } from '@app/redis';
-import { Stack, stopAllOnSignals } from '../../tools/local-stack';
 import { BenchDatabase } from './bench-database';
+import { benchStack } from './bench-stack';
 import { machineFacts, recordRunEnd, type RunStart } from './host';
 import { reportUnexpectedExits } from './app-exits';
 import { say } from './log';
@@ -35,19 +34,7 @@ export async function runRowsBench(options: BenchOptions, start: RunStart): Prom
     errors: [],
     unexpectedExits: [],
   };
-  const stack = new Stack({
-    dir: mkdtempSync(join(tmpdir(), 'spillway-bench-rows-')),
-    replicas: 1, // creates the tables; removed before the first measurement
-    collections: specs,
-    redisFsync: 'everysec',
-    database: options.database,
-    databaseDurable: true,
-    ingestEnv: { INGEST_MAX_BACKLOG: String(1_000_000_000) },
-  });
-  stopAllOnSignals(() => {
-    for (const app of [stack.ingest, ...stack.allSinks]) app?.signal('SIGKILL');
-    rmSync(stack.dir, { recursive: true, force: true });
-  });
+  const stack = benchStack('spillway-bench-rows-', options.database, specs);
   const parts = new Set(options.rowsParts);
   // A part that fails is reported and the next one runs.
   const part = async (name: string, work: () => Promise<void>): Promise<void> => {

@@ -1,13 +1,13 @@
 // One bench run: the stack up, the chosen phases in turn, the stack down, then the results written as JSON, markdown
 // and SVG. Loaded by bench/main.ts once the apps are built and the Lua scripts generated.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { defineSpillwayScripts } from '@app/redis';
-import { type CollectionSpec, ROOT, Stack, stopAllOnSignals } from '../../tools/local-stack';
+import { type CollectionSpec, ROOT, type Stack } from '../../tools/local-stack';
 import { reportUnexpectedExits } from './app-exits';
 import { BenchDatabase } from './bench-database';
+import { benchStack } from './bench-stack';
 import { chartSvg } from './chart';
 import { e2ePhase } from './e2e-phase';
 import { machineFacts, recordRunEnd, type RunStart } from './host';
@@ -43,20 +43,7 @@ export async function runBench(options: BenchOptions, start: RunStart): Promise<
   };
 
   const { plain, mapped, outputTables } = benchCollections();
-  const stack = new Stack({
-    dir: mkdtempSync(join(tmpdir(), 'spillway-bench-')),
-    replicas: 1, // creates the tables and runs the migrations; removed before the first phase
-    collections: [plain, mapped],
-    redisFsync: 'everysec',
-    database: options.database,
-    databaseDurable: true,
-    ingestEnv: { INGEST_MAX_BACKLOG: String(1_000_000_000) },
-  });
-  // Ctrl-C: the servers stop (tools/local-stack), the app processes are killed and the folder removed.
-  stopAllOnSignals(() => {
-    for (const app of [stack.ingest, ...stack.allSinks]) app?.signal('SIGKILL');
-    rmSync(stack.dir, { recursive: true, force: true });
-  });
+  const stack = benchStack('spillway-bench-', options.database, [plain, mapped]);
   const ids = makeIds(options.ids);
   const docs = makeDocuments(seededRandom(options.seed), options.docPool);
   const recordMemory = (phase: string, sinksMb: (number | null)[] = [], other = ''): void => {
