@@ -134,6 +134,34 @@ describe('pipeline with typed outputs', () => {
       }
     });
 
+    it('writes a deep backlog of superseded versions in one gathered write, its outputs those of the last', async () => {
+      for (let step = 1; step <= 300; step++) {
+        const screens = Array.from({ length: 1 + (step % 3) }, (_, position) => ({
+          position,
+          name: 'home',
+          seconds: step,
+        }));
+        const put = await fx.request('PUT', `/v1/${fx.docs}/hot`, { owner: 'a', status: 'active', step, screens });
+        expect(put.status).toBe(202);
+      }
+      const sink = await fx.startSink({ SINK_BATCH_SIZE: '50' }); // six reads
+      await drained();
+
+      const collection = loadCollections(fx.collectionsDir).find((c) => c.name === fx.docs);
+      if (!collection) throw new Error(`no collection ${fx.docs}`);
+      const expected = expectedOutputs(collection, await fx.redisDocuments());
+      for (const [t, table] of collection.outputs.entries()) {
+        expectSameRows(await readOutputTable(fx.db, table), expected.tables[t] as TableRows, table.table);
+      }
+      expect(expected.withScreens).toBe(1);
+      const page = await sink.metrics();
+      const count = (outcome: string) =>
+        metricSum(page, 'spillway_sink_entries_total', { collection: fx.docs, outcome });
+      expect([count('inserted'), count('updated'), count('stale')]).toEqual([1, 0, 299]);
+      // Every read came back full with nothing to write but the last: the six were gathered into one write.
+      expect(metricSum(page, 'spillway_sink_batch_size_count', { collection: fx.docs })).toBe(1);
+    });
+
     it('converges through a SIGKILL and a database crash: every output table equals what Redis projects to', async () => {
       const collection = loadCollections(fx.collectionsDir).find((c) => c.name === fx.docs);
       if (!collection?.projector) throw new Error(`${fx.docs} has no outputs`);

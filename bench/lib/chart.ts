@@ -38,6 +38,7 @@ export function chartSvg(r: BenchResults): string {
   // The mapped drain's rows are those of all its tables (state and outputs).
   const runs = [
     ...(r.sink?.drains ?? []),
+    ...(r.mapped?.control?.drains ?? []),
     ...(r.mapped?.drains ?? []).map((x) => ({ ...x, rowsPerSec: x.allTablesRowsPerSec })),
   ];
   const ceiling = upsertCeiling(r) ?? 0;

@@ -139,7 +139,7 @@ export async function runBench(options: BenchOptions, start: RunStart): Promise<
         outputTables,
       });
       results.mapped = mappedResult;
-      for (const run of mappedResult.runs) {
+      for (const run of [...mappedResult.control.runs, ...mappedResult.runs]) {
         recordMemory(`6 mapped, ${drainName(run, options.mappedRounds)}, after the drain`, run.rssSinks.map(mb));
       }
     }

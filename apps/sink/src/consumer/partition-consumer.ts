@@ -7,6 +7,7 @@ import type { SpillwayMetrics } from '@app/metrics';
 import { retryDelayMs } from '@app/persistence';
 import { isReplyError, onServerChange, RedisReplyCode, type RedisClient } from '@app/redis';
 import type { BatchWriter } from '../upsert/batch-writer';
+import { changesToWrite, gathersMore, mergeBatches, withoutSupersededContent } from './batch-gathering';
 import { recordBatch } from './batch-metrics';
 import { rejectedLetters, type SortedBatch, sortEntries } from './batch-sorting';
 import type { CommitNotices } from './commit-notices';
@@ -135,7 +136,35 @@ export class PartitionConsumer {
     }
   }
 
+  /**
+   * A batch to write: one read, or for a collection with outputs while the backlog is deep, several gathered (see
+   * {@link gathersMore}). A plain collection's batch is one statement on PostgreSQL, whose cost gathering barely
+   * lowers, while the reads it holds longer cost the sink more in garbage collection than that saves.
+   */
   private async fetch(block = true): Promise<SortedBatch | undefined> {
+    const first = await this.fetchOnce(block);
+    if (!first || this.collection.outputs.length === 0) {
+      return first;
+    }
+    // Each read held for a gathered write lets go of its superseded documents at once, while they are young.
+    const reads = [first];
+    let toWrite = changesToWrite(first);
+    let last: SortedBatch | undefined = first;
+    while (last && !this.stopping && gathersMore(toWrite, last, reads.length, this.deps.cfg.batchSize)) {
+      if (reads.length === 1) {
+        reads[0] = withoutSupersededContent(first);
+      }
+      last = await this.fetchOnce(false);
+      if (last) {
+        reads.push(withoutSupersededContent(last));
+        toWrite += changesToWrite(last);
+      }
+    }
+
+    return reads.length === 1 ? reads[0] : mergeBatches(reads);
+  }
+
+  private async fetchOnce(block: boolean): Promise<SortedBatch | undefined> {
     const raw = (await this.claimIdle()) ?? (await this.stream.readNew(block));
 
     return raw.length > 0 && (await this.heldByReplicas()) ? this.sortOut(raw) : undefined;
