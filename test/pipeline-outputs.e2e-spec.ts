@@ -134,7 +134,7 @@ describe('pipeline with typed outputs', () => {
       }
     });
 
-    it('writes a deep backlog of superseded versions in one gathered write, its outputs those of the last', async () => {
+    it('writes a deep backlog of superseded versions (in one gathered write on PostgreSQL), its outputs those of the last', async () => {
       for (let step = 1; step <= 300; step++) {
         const screens = Array.from({ length: 1 + (step % 3) }, (_, position) => ({
           position,
@@ -158,8 +158,10 @@ describe('pipeline with typed outputs', () => {
       const count = (outcome: string) =>
         metricSum(page, 'spillway_sink_entries_total', { collection: fx.docs, outcome });
       expect([count('inserted'), count('updated'), count('stale')]).toEqual([1, 0, 299]);
-      // Every read came back full with nothing to write but the last: the six were gathered into one write.
-      expect(metricSum(page, 'spillway_sink_batch_size_count', { collection: fx.docs })).toBe(1);
+      // Every read came back full with nothing to write but the last: on PostgreSQL the six are gathered into one
+      // write; MariaDB's writes gain nothing from it, and go read by read.
+      const batches = metricSum(page, 'spillway_sink_batch_size_count', { collection: fx.docs });
+      expect(batches).toBe(database.kind === 'postgres' ? 1 : 6);
     });
 
     it('converges through a SIGKILL and a database crash: every output table equals what Redis projects to', async () => {

@@ -27,6 +27,11 @@ export class BatchWriter {
     this.outputs = new OutputTablesWriter(database.dialect);
   }
 
+  /** Whether the reads of a deep backlog of this collection are gathered into one write (see `gathersMore`). */
+  gathersReads(collection: Collection): boolean {
+    return collection.outputs.length > 0 && this.database.dialect.gathersReadsForOutputs;
+  }
+
   /** A failed write's error as one line for a log. */
   describeError(error: unknown): string {
     return `${this.database.dialect.label}: ${this.database.dialect.errors.describe(error)}`;

@@ -41,6 +41,7 @@ export const mariadbDialect: SqlDialect = {
   qualifiedTable: mariadbQualified,
   // A write locks, reads the stored versions, then writes: several statements, in the batch's transaction.
   writesAreSingleStatements: false,
+  gathersReadsForOutputs: false,
   session: (runner) => MariadbSession.of(runner),
   withDdlLock: withMariadbDdlLock,
   state: mariadbStateWrites,

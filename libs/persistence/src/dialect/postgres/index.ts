@@ -48,6 +48,7 @@ export const postgresDialect: SqlDialect = {
   quote: escapeIdentifier,
   qualifiedTable: postgresQualified,
   writesAreSingleStatements: true,
+  gathersReadsForOutputs: true,
   session: (runner) => PostgresSession.of(runner),
   async withDdlLock(runner, work) {
     await runner.query('SELECT pg_advisory_lock($1)', [DDL_LOCK_KEY]);
