@@ -111,8 +111,8 @@ export function judgeTargets(r: BenchResults): Target[] {
     `plain drain of the same documents, ${mappedReplicas} replicas (entries/s)`;
   const shareOf = (base: DrainMean | undefined): number | null =>
     mapped?.entriesPerSec && base?.entriesPerSec ? mapped.entriesPerSec / base.entriesPerSec : null;
-  const share = shareOf(control) ?? shareOf(plain);
   const phase3 = shareOf(plain);
+  const share = shareOf(control) ?? phase3;
   const mappedMeasured = !mapped
     ? 'not measured'
     : share === null
@@ -156,11 +156,14 @@ export function markdown(r: BenchResults): string {
   const row = (...cells: (string | number | null | undefined)[]): void => {
     lines.push(`| ${cells.join(' | ')} |`);
   };
-  // Every timed drain, named as the tables show it: phase 3's, then the mapped drain's.
+  // Every timed drain, named as the tables show it: phase 3's, then phase 6's (the control's, then the mapped drain's).
   const drains = [
     ...(r.sink?.runs ?? []).map((run) => ({ phase: 3, name: drainName(run, rounds), run })),
-    ...(r.mapped?.control?.runs ?? []).map((run) => ({ phase: 6, name: drainName(run, r.mapped?.rounds ?? 1), run })),
-    ...(r.mapped?.runs ?? []).map((run) => ({ phase: 6, name: drainName(run, r.mapped?.rounds ?? 1), run })),
+    ...[...(r.mapped?.control?.runs ?? []), ...(r.mapped?.runs ?? [])].map((run) => ({
+      phase: 6,
+      name: drainName(run, r.mapped?.rounds ?? 1),
+      run,
+    })),
   ];
   lines.push(`## Spillway benchmark, ${r.date}${r.options.quick ? ' (--quick)' : ''}`, '');
   lines.push(
