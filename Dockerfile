@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image for both apps: ingest is the default command, the sink overrides it
 #   docker run spillway:latest                              # ingest on :3000
-#   docker run spillway:latest node dist/apps/sink/main.js  # sink on :3001
+#   docker run spillway:latest node --single-threaded-gc dist/apps/sink/main.js  # sink on :3001
 #   docker run spillway:latest spillway validate            # the CLI
 
 FROM node:20-bookworm-slim AS build

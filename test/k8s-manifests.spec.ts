@@ -39,7 +39,7 @@ import { DEFAULT_SINK_GROUP } from '../libs/contracts/src/streams';
 import { connectionUrlVariable, Env, splitList, validate as validateEnv } from '../libs/config/src/env.schema';
 import { isSecretSetting } from '../libs/config/src/secret-settings';
 import { SpillwayMetrics } from '../libs/metrics/src/spillway.metrics';
-import { APP_NODE_FLAGS } from '../tools/local-stack/project';
+import { APP_NODE_FLAGS, SINK_NODE_FLAGS } from '../tools/local-stack/project';
 import { CrdSchemas } from './utils/crd-schema';
 
 const ROOT = resolve(__dirname, '..');
@@ -612,13 +612,13 @@ describe('k8s manifests', () => {
       main: 'dist/apps/sink/main.js',
       secrets: ['REDIS_URL', 'SPILLWAY_CONNECTION_ANALYTICS_URL'],
     },
-  ])('$name deployment', ({ name, port, main, secrets }) => {
+  ])('$name deployment', ({ app, name, port, main, secrets }) => {
     const deployment = () => find<IDeployment>('Deployment', name);
 
-    it('runs the one spillway image with its own entry point and PORT', () => {
+    it('runs the one spillway image with its own entry point, node flags and PORT', () => {
       const container = onlyContainer(deployment());
       expect(container.image).toBe('spillway:latest');
-      expect(container.command).toEqual(['node', main]);
+      expect(container.command).toEqual(['node', ...(app === 'sink' ? SINK_NODE_FLAGS : []), main]);
       expect(envValue(container, 'PORT')).toBe(String(port));
       expect(container.ports?.map((p) => p.containerPort)).toEqual([port]);
     });
@@ -798,7 +798,7 @@ describe('autoscaling (k8s/autoscaling/)', () => {
         .map((o) => o.component),
     ).toEqual(['autoscaling/hpa', 'autoscaling/keda']);
     const sink = find<IDeployment>('Deployment', 'spillway-sink');
-    expect(onlyContainer(sink).command).toEqual(['node', 'dist/apps/sink/main.js']);
+    expect(onlyContainer(sink).command).toEqual(['node', ...SINK_NODE_FLAGS, 'dist/apps/sink/main.js']);
     for (const ref of [scaledObject().spec.scaleTargetRef, hpa().spec?.scaleTargetRef]) {
       expect(ref).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'spillway-sink' });
     }
@@ -1094,6 +1094,6 @@ describe('app launchers besides k8s', () => {
       scripts: Record<string, string>;
     };
     expect(scripts['start:ingest']).toBe(`node ${flags} dist/apps/ingest/main.js`);
-    expect(scripts['start:sink']).toBe(`node ${flags} dist/apps/sink/main.js`);
+    expect(scripts['start:sink']).toBe(`node ${flags} ${SINK_NODE_FLAGS.join(' ')} dist/apps/sink/main.js`);
   });
 });

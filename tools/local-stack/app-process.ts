@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { sleep } from './commands';
 import { findFreePort, LOOPBACK_HOST } from './ports';
-import { APP_NODE_FLAGS, ROOT } from './project';
+import { APP_NODE_FLAGS, ROOT, SINK_NODE_FLAGS } from './project';
 
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 20_000;
@@ -88,7 +88,8 @@ export class AppProcess {
     this.expectExit = false;
     // SPILLWAY_NODE_ARGS passes flags to the apps' node, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them.
     const nodeArgs = process.env.SPILLWAY_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
-    const child = spawn(process.execPath, [...APP_NODE_FLAGS, ...nodeArgs, main], {
+    const appFlags = this.app === 'sink' ? SINK_NODE_FLAGS : [];
+    const child = spawn(process.execPath, [...APP_NODE_FLAGS, ...appFlags, ...nodeArgs, main], {
       cwd: ROOT,
       env: { ...process.env, ...this.env, PORT: String(this.port) },
       stdio: ['ignore', 'pipe', 'pipe'],

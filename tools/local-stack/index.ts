@@ -44,7 +44,16 @@ export {
   startPostgres,
 } from './postgres';
 export { type LocalServer, stopAll, stopAllOnSignals, stopAllSync } from './processes';
-export { APP_NODE_FLAGS, BUILT_APPS, buildIsStale, ensureBuilt, markBuilt, ROOT, runNpm } from './project';
+export {
+  APP_NODE_FLAGS,
+  BUILT_APPS,
+  buildIsStale,
+  ensureBuilt,
+  markBuilt,
+  ROOT,
+  runNpm,
+  SINK_NODE_FLAGS,
+} from './project';
 export { redisPing, type RedisFsync, type RedisOptions, RedisServer, startRedis } from './redis';
 export {
   CLUSTER_SLOTS,
