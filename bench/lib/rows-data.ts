@@ -5,9 +5,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { parse as parseYaml } from 'yaml';
+import { type Collection, loadCollections } from '@app/collections';
 import { type PartitionKeys, partitionKeys } from '@app/contracts';
 import { appendEventsArgs } from '@app/redis';
-import { type CollectionSpec, ROOT } from '../../tools/local-stack';
+import { type CollectionSpec, ROOT, type Stack } from '../../tools/local-stack';
 import { benchCollections } from './run';
 import { MAPPED_COLLECTION, mappedTarget } from './mapped-phase';
 import { type BacklogMix, COLLECTION, writeArgs } from './redis-writes';
@@ -80,6 +81,14 @@ export function rowsCollections(seed: number, outputTables: string[]): RowsColle
     { kind: 'documents', name: COLLECTION, target: PLAIN, payloads: docs },
     { kind: 'typed', name: MAPPED_COLLECTION, target: typed, payloads: withScreens(seededRandom(seed + 29), docs) },
   ];
+}
+
+/** The typed collection as the stack's apps load it (from its collection files), with its projector. */
+export function typedCollection(stack: Pick<Stack, 'collectionsDir'>): Collection {
+  const typed = loadCollections(stack.collectionsDir).find((c) => c.name === MAPPED_COLLECTION);
+  if (typed === undefined) throw new Error(`the stack has no collection ${MAPPED_COLLECTION}`);
+
+  return typed;
 }
 
 /** `count` unique ids: `<prefix>0000000` … */

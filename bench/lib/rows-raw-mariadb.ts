@@ -10,9 +10,9 @@ import { mariadbUpsertDocuments } from '@app/persistence';
 import { copyText } from './raw-pg';
 import { COLLECTION } from './redis-writes';
 import { EVENTS_COLLECTION } from './rows-data';
-import type { RawRowsKind, RawRowsSession, RawRowsTarget, RowsBatch } from './rows-raw';
+import type { OneRowKind, RawRowsSession, RawRowsTarget, RowsBatch } from './rows-raw';
 
-const TABLES: Record<RawRowsKind, { table: string; like: string; stage: string; stageColumns: string }> = {
+const TABLES: Record<OneRowKind, { table: string; like: string; stage: string; stageColumns: string }> = {
   events: {
     table: 'bench_rows_events',
     like: EVENTS_COLLECTION,
@@ -113,13 +113,14 @@ function documentsWriters(connection: Connection, table: string, stage: string):
   };
 }
 
-/** One connection (autocommit), the bench tables made on demand and dropped at close. */
+/** One connection (autocommit), the bench tables made on demand and dropped at close; no typed ceiling. */
 export async function rowsRawMariadb(url: string): Promise<RawRowsSession> {
   const connection = await createConnection({ uri: url, charset: 'utf8mb4' });
   const made: string[] = [];
 
   return {
     async target(kind) {
+      if (kind === 'typed') return undefined;
       const { table, like, stage, stageColumns } = TABLES[kind];
       await connection.query(`DROP TABLE IF EXISTS ${table}`);
       await connection.query(`CREATE TABLE ${table} LIKE \`${like}\``);
@@ -135,6 +136,7 @@ export async function rowsRawMariadb(url: string): Promise<RawRowsSession> {
 
           return Number((rows as { n: number | string }[])[0]?.n ?? 0);
         },
+        rowsOf: (batches) => batches.reduce((n, batch) => n + batch.ids.length, 0),
         writers,
       };
     },

@@ -4,17 +4,21 @@
 // version-guarded upsert as a VALUES list in the text, and prepared as the sink's write function did before v3
 // (raw-pg.ts's, unnest over array parameters). Staging: COPY
 // into a temporary table (ON COMMIT DELETE ROWS) then one INSERT … SELECT … ON CONFLICT, in one transaction. Direct:
-// COPY into the table.
+// COPY into the table. Typed: direct only, into the typed collection's own tables (empty before the drains), its
+// state rows and each output's rows as the sink's COPY of new rows writes them (output-copy.ts), one transaction a
+// batch; the projection runs before the pass.
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg, { escapeLiteral } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import type { Collection, OutputRow } from '@app/collections';
+import { postgresCopyRowsSql, postgresCopyRowsText, postgresOutputTable, postgresTable } from '@app/persistence';
 import { copyText, upsertFromStagingSql, upsertSql } from './raw-pg';
 import { COLLECTION } from './redis-writes';
 import { EVENTS_COLLECTION } from './rows-data';
-import type { RawRowsKind, RawRowsSession, RawRowsTarget, RowsBatch } from './rows-raw';
+import type { OneRowKind, RawRowsSession, RawRowsTarget, RowsBatch } from './rows-raw';
 
-const TABLES: Record<RawRowsKind, { table: string; like: string; stage: string; stageColumns: string }> = {
+const TABLES: Record<OneRowKind, { table: string; like: string; stage: string; stageColumns: string }> = {
   events: {
     table: 'bench_rows_events',
     like: EVENTS_COLLECTION,
@@ -60,9 +64,12 @@ function documentsUpsertText(table: string, { ids, docs }: RowsBatch, ts: string
 /** COPY text of the rows: each row's fields, tab-separated. */
 const copyRows = (rows: string[][]): string => rows.map((fields) => `${fields.map(copyText).join('\t')}\n`).join('');
 
-async function copyInto(client: pg.Client, target: string, text: string): Promise<void> {
-  await pipeline(Readable.from([text]), client.query(copyFrom(`COPY ${target} FROM STDIN`)));
+async function copy(client: pg.Client, sql: string, text: string): Promise<void> {
+  await pipeline(Readable.from([text]), client.query(copyFrom(sql)));
 }
+
+const copyInto = (client: pg.Client, target: string, text: string): Promise<void> =>
+  copy(client, `COPY ${target} FROM STDIN`, text);
 
 async function inTransaction(client: pg.Client, work: () => Promise<void>): Promise<void> {
   await client.query('BEGIN');
@@ -139,14 +146,76 @@ function documentsTarget(client: pg.Client, table: string, stage: string): RawRo
   };
 }
 
-/** One connection, the bench tables made on demand and dropped at close. */
-export async function rowsRawPostgres(url: string): Promise<RawRowsSession> {
+/** A batch of the typed collection as COPY statements (its state rows, then each output's rows) and their rows. */
+interface TypedBatch {
+  copies: { sql: string; text: string }[];
+  rows: number;
+}
+
+function typedBatch(collection: Collection, { ids, docs }: RowsBatch, ts: string): TypedBatch {
+  const { projector, outputs } = collection;
+  if (projector === undefined) throw new Error(`raw typed: collection ${collection.name} has no outputs`);
+  const rows = outputs.map((): OutputRow[] => []);
+  docs.forEach((doc, i) => {
+    const projection = projector.project(JSON.parse(doc));
+    if (projection.kind !== 'rows') throw new Error(`raw typed: document ${ids[i]} projects to ${projection.kind}`);
+    projection.rows.forEach((outputRows, o) => rows[o]?.push(...outputRows));
+  });
+  const state = {
+    sql: `COPY ${postgresTable(collection)} (id, version, doc, created_at, updated_at) FROM STDIN`,
+    text: copyRows(ids.map((id, i) => [id, '1', docs[i] ?? '', ts, ts])),
+  };
+  const outputCopies = outputs.map((output, o) => {
+    const outputRows = rows[o] ?? [];
+
+    return {
+      sql: postgresCopyRowsSql(output),
+      text: postgresCopyRowsText(
+        outputRows,
+        outputRows.map(() => 1),
+      ),
+    };
+  });
+
+  return { copies: [state, ...outputCopies], rows: ids.length + rows.reduce((n, r) => n + r.length, 0) };
+}
+
+/** The typed collection's tables, written by COPY only: every batch projected before the pass. */
+function typedTarget(client: pg.Client, collection: Collection, batches: readonly RowsBatch[]): RawRowsTarget {
+  const ts = new Date().toISOString();
+  const prepared = new Map(batches.map((batch) => [batch, typedBatch(collection, batch, ts)]));
+  const tables = [postgresTable(collection), ...collection.outputs.map(postgresOutputTable)];
+
+  return {
+    truncate: async () => void (await client.query(`TRUNCATE ${tables.join(', ')}`)),
+    count: async () => {
+      const counts = tables.map((table) => `(SELECT count(*) FROM ${table})`).join(' + ');
+      const { rows } = await client.query<{ n: string }>(`SELECT ${counts} AS n`);
+
+      return Number(rows[0]?.n ?? 0);
+    },
+    rowsOf: (of) => of.reduce((n, batch) => n + (prepared.get(batch)?.rows ?? 0), 0),
+    writers: {
+      direct: (batch) =>
+        inTransaction(client, async () => {
+          for (const { sql, text } of prepared.get(batch)?.copies ?? []) await copy(client, sql, text);
+        }),
+    },
+  };
+}
+
+/**
+ * One connection, the bench tables made on demand and dropped at close; the typed collection's own tables, which
+ * the stack made, emptied at close.
+ */
+export async function rowsRawPostgres(url: string, typed: Collection): Promise<RawRowsSession> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   const made: string[] = [];
 
   return {
-    async target(kind) {
+    async target(kind, batches) {
+      if (kind === 'typed') return typedTarget(client, typed, batches);
       const { table, like, stage, stageColumns } = TABLES[kind];
       await client.query(`DROP TABLE IF EXISTS ${table}`);
       await client.query(`CREATE TABLE ${table} (LIKE ${like} INCLUDING ALL)`);
@@ -161,6 +230,7 @@ export async function rowsRawPostgres(url: string): Promise<RawRowsSession> {
 
           return Number(rows[0]?.n ?? 0);
         },
+        rowsOf: (of) => of.reduce((n, batch) => n + batch.ids.length, 0),
         writers,
       };
     },

@@ -12,7 +12,7 @@ import { machineFacts, recordRunEnd, type RunStart } from './host';
 import { reportUnexpectedExits } from './app-exits';
 import { say } from './log';
 import type { BenchOptions } from './options';
-import { type RowsCollection, rowsCollections, rowsCollectionSpecs } from './rows-data';
+import { type RowsCollection, rowsCollections, rowsCollectionSpecs, typedCollection } from './rows-data';
 import { rowsDrains } from './rows-drain';
 import { rowsE2e } from './rows-e2e';
 import { rawRows } from './rows-raw';
@@ -77,7 +77,12 @@ export async function runRowsBench(options: BenchOptions, start: RunStart): Prom
             databaseUrl: stack.databaseUrl,
             rows: options.rowsRawRows,
             batchSize: options.batchSize,
-            payloads: { events: byKind('events').payloads, documents: byKind('documents').payloads },
+            payloads: {
+              events: byKind('events').payloads,
+              documents: byKind('documents').payloads,
+              typed: byKind('typed').payloads,
+            },
+            typed: typedCollection(stack),
             say,
           },
           results.raw,

@@ -179,13 +179,18 @@ export class Stack<R extends RedisClient = Redis> {
     return value;
   }
 
+  /** The folder of the collection files the apps read (COLLECTIONS_DIR), written by {@link start}. */
+  get collectionsDir(): string {
+    return join(this.dir, 'collections');
+  }
+
   /** Redis, the database, the collection files, ingest and the sinks; resolves when all are ready. */
   async start(): Promise<void> {
     ensureBuilt();
     ensureServerBinaries();
     mkdirSync(this.dir, { recursive: true });
     chmodSync(this.dir, 0o755); // PostgreSQL and MariaDB run as users postgres and mysql and must enter it
-    const collectionsDir = join(this.dir, 'collections');
+    const collectionsDir = this.collectionsDir;
     mkdirSync(collectionsDir, { recursive: true });
     for (const { extra, ...spec } of this.collections) {
       // JSON is YAML: the loader reads it as any other collection file.

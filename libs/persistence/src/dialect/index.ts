@@ -7,6 +7,9 @@ export * from './sql-dialect';
 export { mariadbDialect, mariadbUpsertDocuments } from './mariadb';
 export { postgresDialect } from './postgres';
 export { PostgresSession } from './postgres/postgres-session';
+// The sink's COPY of output rows and its table names, for the bench's raw ceiling of the same rows.
+export { copyRowsSql as postgresCopyRowsSql, copyRowsText as postgresCopyRowsText } from './postgres/output-copy';
+export { outputTableName as postgresOutputTable, postgresTable } from './postgres/postgres-names';
 
 const DIALECTS: Readonly<Record<DialectName, SqlDialect>> = {
   postgres: postgresDialect,
