@@ -5,6 +5,8 @@
 // absolute ceiling). On PostgreSQL also the typed collection's rows (its state table's and every output table's, as
 // its projector makes them before the pass) by COPY into its own tables, each batch one transaction: the most entries
 // a second the database takes for it. The SQL of each database is in rows-raw-pg.ts and rows-raw-mariadb.ts.
+// A kind's ceilings are measured right before its drains and again right after them (rows-run.ts), and the drains
+// are judged against the mean of the two: this machine's speed drifts by a third within minutes.
 import type { Collection } from '@app/collections';
 import type { DatabaseKind } from '../../tools/local-stack';
 import { rowsRawMariadb } from './rows-raw-mariadb';
@@ -22,7 +24,6 @@ export const RAW_ROWS_MODES: readonly RawRowsMode[] = ['multi-row', 'multi-row-p
 
 /** The kinds of rows the raw ceilings are measured for. */
 export type RawRowsKind = 'events' | 'documents' | 'typed';
-const RAW_ROWS_KINDS: readonly RawRowsKind[] = ['events', 'documents', 'typed'];
 /** The kinds where each entry is one row, into one table. */
 export type OneRowKind = Exclude<RawRowsKind, 'typed'>;
 
@@ -57,6 +58,8 @@ export interface RawRowsSession {
 export interface RawRowsRun {
   kind: RawRowsKind;
   mode: RawRowsMode;
+  /** 1 before the kind's drains, 2 after them (absent in runs from before the second pass: 1) */
+  pass?: RawRowsPass;
   batchSize: number;
   /** entries written: a row each, or (typed) a document and its outputs' rows */
   rows: number;
@@ -69,68 +72,72 @@ export interface RawRowsRun {
   batchMs: { p50: number | null; p99: number | null };
 }
 
+/** Which measurement of a kind's ceilings: 1 before its drains, 2 after them. */
+export type RawRowsPass = 1 | 2;
+
 export interface RawRowsOptions {
   database: DatabaseKind;
+  kind: RawRowsKind;
+  pass: RawRowsPass;
   databaseUrl: string;
   rows: number;
   batchSize: number;
-  /** payloads without "id", by kind */
-  payloads: Record<RawRowsKind, string[]>;
+  /** the kind's payloads, without "id" */
+  payloads: string[];
   /** the typed collection, whose projector makes its output rows */
   typed: Collection;
   say: (line: string) => void;
 }
 
-/** Every mode of every kind, in turn, on one connection; each pass pushed onto `runs` as it ends. */
+/** Every mode of the kind, in turn, on one connection; each mode's pass pushed onto `runs` as it ends. */
 export async function rawRows(o: RawRowsOptions, runs: RawRowsRun[] = []): Promise<RawRowsRun[]> {
   const session =
     o.database === 'mariadb' ? await rowsRawMariadb(o.databaseUrl) : await rowsRawPostgres(o.databaseUrl, o.typed);
   try {
-    for (const kind of RAW_ROWS_KINDS) {
-      const payloads = o.payloads[kind];
-      const batches: RowsBatch[] = [];
-      for (let i = 0; i < o.rows; i += o.batchSize) {
-        const ids = Array.from(
-          { length: Math.min(o.batchSize, o.rows - i) },
-          (_, k) => `raw-${String(i + k).padStart(7, '0')}`,
-        );
-        batches.push({ ids, docs: ids.map((id, k) => withId(id, payloads[(i + k) % payloads.length] as string)) });
-      }
-      const target = await session.target(kind, batches);
-      if (target === undefined) continue;
-      const rows = target.rowsOf(batches);
-      for (const mode of RAW_ROWS_MODES) {
-        const write = target.writers[mode];
-        if (write === undefined) continue;
-        await target.truncate();
-        const latencies: number[] = [];
-        const start = process.hrtime.bigint();
-        for (const batch of batches) {
-          const t = process.hrtime.bigint();
-          await write(batch);
-          latencies.push(msSince(t));
-        }
-        const ms = msSince(start);
-        const held = await target.count();
-        const run: RawRowsRun = {
-          kind,
-          mode,
-          batchSize: o.batchSize,
-          rows: o.rows,
-          held,
-          rowsPerSec: round((rows / ms) * 1000),
-          entriesPerSec: round((o.rows / ms) * 1000),
-          batchMs: { p50: round(percentile(latencies, 0.5), 1), p99: round(percentile(latencies, 0.99), 1) },
-        };
-        runs.push(run);
-        o.say(
-          `raw ${o.database} ${kind} ${mode}: ${run.entriesPerSec} entries/s, ${run.rowsPerSec} rows/s ` +
-            `(${held} of ${rows} rows held)`,
-        );
-        if (held !== rows) throw new Error(`raw ${kind} ${mode}: the tables hold ${held} rows, ${rows} written`);
-      }
-      await target.truncate();
+    const { kind, payloads } = o;
+    const batches: RowsBatch[] = [];
+    for (let i = 0; i < o.rows; i += o.batchSize) {
+      const ids = Array.from(
+        { length: Math.min(o.batchSize, o.rows - i) },
+        (_, k) => `raw-${String(i + k).padStart(7, '0')}`,
+      );
+      batches.push({ ids, docs: ids.map((id, k) => withId(id, payloads[(i + k) % payloads.length] as string)) });
     }
+    const target = await session.target(kind, batches);
+    if (target === undefined) return runs;
+    const rows = target.rowsOf(batches);
+    for (const mode of RAW_ROWS_MODES) {
+      const write = target.writers[mode];
+      if (write === undefined) continue;
+      await target.truncate();
+      const latencies: number[] = [];
+      const start = process.hrtime.bigint();
+      for (const batch of batches) {
+        const t = process.hrtime.bigint();
+        await write(batch);
+        latencies.push(msSince(t));
+      }
+      const ms = msSince(start);
+      const held = await target.count();
+      const run: RawRowsRun = {
+        kind,
+        mode,
+        pass: o.pass,
+        batchSize: o.batchSize,
+        rows: o.rows,
+        held,
+        rowsPerSec: round((rows / ms) * 1000),
+        entriesPerSec: round((o.rows / ms) * 1000),
+        batchMs: { p50: round(percentile(latencies, 0.5), 1), p99: round(percentile(latencies, 0.99), 1) },
+      };
+      runs.push(run);
+      o.say(
+        `raw ${o.database} ${kind} ${mode} (pass ${o.pass}): ${run.entriesPerSec} entries/s, ` +
+          `${run.rowsPerSec} rows/s (${held} of ${rows} rows held)`,
+      );
+      if (held !== rows) throw new Error(`raw ${kind} ${mode}: the tables hold ${held} rows, ${rows} written`);
+    }
+    await target.truncate();
   } finally {
     await session.close();
   }
@@ -138,13 +145,28 @@ export async function rawRows(o: RawRowsOptions, runs: RawRowsRun[] = []): Promi
   return runs;
 }
 
-/** A mode's rows a second for a kind; null when it was not measured. */
+/** A mode's passes for a kind, in order. */
+export const rawPasses = (runs: RawRowsRun[], kind: RawRowsKind, mode: RawRowsMode): RawRowsRun[] =>
+  runs.filter((r) => r.kind === kind && r.mode === mode);
+
+/** The mean of a figure over a mode's passes for a kind; null when it was not measured. */
+function meanOfPasses(
+  runs: RawRowsRun[],
+  kind: RawRowsKind,
+  mode: RawRowsMode,
+  figure: (run: RawRowsRun) => number | null,
+): number | null {
+  const values = rawPasses(runs, kind, mode)
+    .map(figure)
+    .filter((x): x is number => x !== null);
+
+  return values.length === 0 ? null : round(values.reduce((a, b) => a + b, 0) / values.length);
+}
+
+/** A mode's rows a second for a kind (the mean of its passes); null when it was not measured. */
 export const rawRate = (runs: RawRowsRun[], kind: RawRowsKind, mode: RawRowsMode): number | null =>
-  runs.find((r) => r.kind === kind && r.mode === mode)?.rowsPerSec ?? null;
+  meanOfPasses(runs, kind, mode, (r) => r.rowsPerSec);
 
-/** A mode's entries a second for a kind; null when it was not measured. */
-export const rawEntryRate = (runs: RawRowsRun[], kind: RawRowsKind, mode: RawRowsMode): number | null => {
-  const run = runs.find((r) => r.kind === kind && r.mode === mode);
-
-  return run === undefined ? null : (run.entriesPerSec ?? run.rowsPerSec);
-};
+/** A mode's entries a second for a kind (the mean of its passes); null when it was not measured. */
+export const rawEntryRate = (runs: RawRowsRun[], kind: RawRowsKind, mode: RawRowsMode): number | null =>
+  meanOfPasses(runs, kind, mode, (r) => r.entriesPerSec ?? r.rowsPerSec);

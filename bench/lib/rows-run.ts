@@ -1,8 +1,8 @@
 // npm run bench -- --rows: the row-bound bench (issue 18). The stack as the main bench runs it (Redis AOF everysec,
 // the durable database, ingest, sinks started per measurement) with three collections where every entry is a row
-// (rows-data.ts): the raw ceilings of the same rows (rows-raw.ts), drains of a pre-filled backlog of each collection
-// with 1, 2 and 4 sinks (rows-drain.ts), and end-to-end runs in `_bulk` (rows-e2e.ts); then the results judged and
-// written as <date>-rows[-mariadb][-quick|-partial].json and .md (rows-report.ts).
+// (rows-data.ts): drains of a pre-filled backlog of each collection with 1, 2 and 4 sinks (rows-drain.ts), each
+// kind's between two measurements of the raw ceilings of the same rows (rows-raw.ts), and end-to-end runs in `_bulk`
+// (rows-e2e.ts); then the results judged and written as <date>-rows[-mariadb][-quick|-partial].json and .md (rows-report.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineSpillwayScripts } from '@app/redis';
@@ -15,7 +15,7 @@ import type { BenchOptions } from './options';
 import { type RowsCollection, rowsCollections, rowsCollectionSpecs, typedCollection } from './rows-data';
 import { rowsDrains } from './rows-drain';
 import { rowsE2e } from './rows-e2e';
-import { rawRows } from './rows-raw';
+import { rawRows, type RawRowsPass } from './rows-raw';
 import { judgeRowsTargets, rowsMarkdown, type RowsResults } from './rows-report';
 
 /** Runs the row-bound bench; resolves with the exit code (1 when a part failed or an app exited unexpectedly). */
@@ -68,29 +68,30 @@ export async function runRowsBench(options: BenchOptions, start: RunStart): Prom
     };
     const byKind = (kind: RowsCollection['kind']): RowsCollection =>
       collections.find((c) => c.kind === kind) as RowsCollection;
-    if (parts.has('raw')) {
-      await part('raw ceilings', async () => {
-        say(`raw ceilings: ${options.rowsRawRows} rows a pass, batches of ${options.batchSize}`);
+    const typed = typedCollection(stack);
+    // A kind's ceilings right before its drains and right after them: the machine's speed drifts within a run.
+    const rawCeilings = (kind: RowsCollection['kind'], pass: RawRowsPass) =>
+      part(`raw ceilings of ${kind}, pass ${pass}`, async () => {
+        say(`raw ceilings of ${kind} (pass ${pass}): ${options.rowsRawRows} rows, batches of ${options.batchSize}`);
         await rawRows(
           {
             database: options.database,
             databaseUrl: stack.databaseUrl,
+            kind,
+            pass,
             rows: options.rowsRawRows,
             batchSize: options.batchSize,
-            payloads: {
-              events: byKind('events').payloads,
-              documents: byKind('documents').payloads,
-              typed: byKind('typed').payloads,
-            },
-            typed: typedCollection(stack),
+            payloads: byKind(kind).payloads,
+            typed,
             say,
           },
           results.raw,
         );
       });
-    }
     for (const collection of collections) {
-      if (!parts.has(collection.kind)) continue;
+      const drains = parts.has(collection.kind);
+      if (parts.has('raw')) await rawCeilings(collection.kind, 1);
+      if (!drains) continue;
       await part(`${collection.kind} drains`, async () => {
         say(`${collection.kind} drains of ${options.entries} first writes, ${options.replicaCounts.join(', ')} sinks`);
         results.drains.push(
@@ -106,6 +107,7 @@ export async function runRowsBench(options: BenchOptions, start: RunStart): Prom
           })),
         );
       });
+      if (parts.has('raw')) await rawCeilings(collection.kind, 2);
     }
     if (parts.has('e2e')) {
       for (const kind of ['events', 'documents'] as const) {
