@@ -117,16 +117,18 @@ export function judgeRowsTargets(r: RowsResults): Target[] {
 }
 
 /**
- * A raw ceiling's cell: the mean of its passes (before the kind's drains and after them), then each pass's rate and
- * batch p50; the typed kind in entries a second as well.
+ * A raw ceiling's cell: the mean of its passes (before the kind's drains and after them), each pass's rate, and the
+ * batch p50s; the typed kind in entries a second as well.
  */
 function rawCell(runs: RawRowsRun[], kind: RawRowsKind, mode: RawRowsMode): string {
   const passes = rawPasses(runs, kind, mode);
   if (passes.length === 0) return '–';
   const entries = kind === 'typed' ? `${fmt(rawEntryRate(runs, kind, mode))} entries/s, ` : '';
-  const each = passes.map((p) => `${fmt(p.rowsPerSec)} rows/s, batch p50 ${p.batchMs.p50} ms`).join('; ');
+  const [before, after] = passes;
+  const each = after ? `before the drains ${fmt(before?.rowsPerSec)}, after ${fmt(after.rowsPerSec)}; ` : '';
+  const p50s = passes.map((p) => p.batchMs.p50 ?? '–').join(' / ');
 
-  return `${entries}${fmt(rawRate(runs, kind, mode))} rows/s (${passes.length > 1 ? 'before, after the drains: ' : ''}${each})`;
+  return `${entries}${fmt(rawRate(runs, kind, mode))} rows/s (${each}batch p50 ${p50s} ms)`;
 }
 
 const list = (xs: (number | null)[]): string => xs.map((x) => (x === null ? '–' : String(x))).join(' / ');
