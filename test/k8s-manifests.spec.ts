@@ -1096,4 +1096,15 @@ describe('app launchers besides k8s', () => {
     expect(scripts['start:ingest']).toBe(`node ${flags} dist/apps/ingest/main.js`);
     expect(scripts['start:sink']).toBe(`node ${flags} ${SINK_NODE_FLAGS.join(' ')} dist/apps/sink/main.js`);
   });
+
+  it("docker compose's sinks run with the sink's flags (the image's NODE_OPTIONS gives the heap flags)", () => {
+    const compose = parseYaml(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+      services: Record<string, { command?: string[] }>;
+    };
+    const sinks = Object.entries(compose.services).filter(([name]) => name.startsWith('sink'));
+    expect(sinks.map(([name]) => name)).toEqual(['sink-1', 'sink-2']);
+    for (const [, service] of sinks) {
+      expect(service.command).toEqual(['node', ...SINK_NODE_FLAGS, 'dist/apps/sink/main.js']);
+    }
+  });
 });
