@@ -5,13 +5,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { parse as parseYaml } from 'yaml';
-import { type Collection, loadCollections } from '@app/collections';
+import { type Collection, loadCollections, type OutputRow } from '@app/collections';
 import { type PartitionKeys, partitionKeys } from '@app/contracts';
 import { appendEventsArgs } from '@app/redis';
 import { type CollectionSpec, ROOT, type Stack } from '../../tools/local-stack';
 import { benchCollections } from './run';
 import { MAPPED_COLLECTION, mappedTarget } from './mapped-phase';
 import { type BacklogMix, COLLECTION, writeArgs } from './redis-writes';
+import type { RowsBatch } from './rows-raw';
 import { type DrainTarget, PLAIN } from './sink-phase';
 import { makeDocuments, seededRandom, withId, withScreens } from './workload';
 
@@ -89,6 +90,27 @@ export function typedCollection(stack: Pick<Stack, 'collectionsDir'>): Collectio
   if (typed === undefined) throw new Error(`the stack has no collection ${MAPPED_COLLECTION}`);
 
   return typed;
+}
+
+/** A batch of the typed collection projected: each output's rows, in the order of its outputs, and the rows in all. */
+export interface TypedRows {
+  outputs: OutputRow[][];
+  /** the state table's (one a document) and every output's */
+  rows: number;
+}
+
+/** Projects a typed batch with the collection's own projector, as the sink does; every document must make rows. */
+export function typedRows(collection: Collection, { ids, docs }: RowsBatch): TypedRows {
+  const { projector } = collection;
+  if (projector === undefined) throw new Error(`raw typed: collection ${collection.name} has no outputs`);
+  const outputs = collection.outputs.map((): OutputRow[] => []);
+  docs.forEach((doc, i) => {
+    const projection = projector.project(JSON.parse(doc));
+    if (projection.kind !== 'rows') throw new Error(`raw typed: document ${ids[i]} projects to ${projection.kind}`);
+    projection.rows.forEach((rows, o) => outputs[o]?.push(...rows));
+  });
+
+  return { outputs, rows: ids.length + outputs.reduce((n, rows) => n + rows.length, 0) };
 }
 
 /** `count` unique ids: `<prefix>0000000` … */

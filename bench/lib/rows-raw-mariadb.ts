@@ -3,13 +3,23 @@
 // UPDATE id = id`; documents: the dialect's version-guarded upsert (`mariadbUpsertDocuments`). Staging: `LOAD DATA
 // LOCAL INFILE` (tools/local-stack's server runs with local-infile = 1; mysql2 streams the file from
 // `infileStreamFactory`) into a temporary table, then one INSERT … SELECT with the same ON DUPLICATE KEY clause, and
-// the staging rows deleted, in one transaction. Direct: LOAD DATA LOCAL INFILE into the table.
+// the staging rows deleted, in one transaction. Direct: LOAD DATA LOCAL INFILE into the table. Typed: direct only, into
+// the typed collection's own tables (empty before the drains), its state rows and each output's rows with the values
+// the dialect writes for each column type (output-values.ts), one transaction a batch; the projection runs before the
+// pass.
 import { Readable } from 'node:stream';
 import { createConnection, type Connection } from 'mysql2/promise';
-import { mariadbUpsertDocuments } from '@app/persistence';
+import type { Collection } from '@app/collections';
+import {
+  mariadbOutputTable,
+  mariadbOutputValueWriters,
+  mariadbQuote,
+  mariadbStateTable,
+  mariadbUpsertDocuments,
+} from '@app/persistence';
 import { copyText } from './raw-pg';
 import { COLLECTION } from './redis-writes';
-import { EVENTS_COLLECTION } from './rows-data';
+import { EVENTS_COLLECTION, typedRows } from './rows-data';
 import type { OneRowKind, RawRowsSession, RawRowsTarget, RowsBatch } from './rows-raw';
 
 const TABLES: Record<OneRowKind, { table: string; like: string; stage: string; stageColumns: string }> = {
@@ -37,6 +47,10 @@ const utcNow = (): string => new Date().toISOString().slice(0, 23).replace('T', 
  * escaping.
  */
 const loadText = (rows: string[][]): string => rows.map((fields) => `${fields.map(copyText).join('\t')}\n`).join('');
+
+/** A value in LOAD DATA's text: NULL as `\N`, a text escaped, any other value (a number) as its JSON. */
+const loadField = (value: unknown): string =>
+  value === null || value === undefined ? '\\N' : copyText(typeof value === 'string' ? value : JSON.stringify(value));
 
 async function loadInto(connection: Connection, table: string, columns: string, text: string): Promise<void> {
   await connection.query({
@@ -113,14 +127,75 @@ function documentsWriters(connection: Connection, table: string, stage: string):
   };
 }
 
-/** One connection (autocommit), the bench tables made on demand and dropped at close; no typed ceiling. */
-export async function rowsRawMariadb(url: string): Promise<RawRowsSession> {
+/** A batch of the typed collection as LOAD DATA statements (its state rows, then each output's rows) and their rows. */
+interface TypedBatch {
+  loads: { table: string; columns: string; text: string }[];
+  rows: number;
+}
+
+function typedBatch(collection: Collection, batch: RowsBatch, ts: string): TypedBatch {
+  const { ids, docs } = batch;
+  const { outputs, rows } = typedRows(collection, batch);
+  const state = {
+    table: mariadbStateTable(collection),
+    columns: 'id, version, doc, created_at, updated_at',
+    text: loadText(ids.map((id, i) => [id, '1', docs[i] ?? '', ts, ts])),
+  };
+  const outputLoads = collection.outputs.map((output, o) => {
+    const writers = mariadbOutputValueWriters(output.columns.map((c) => c.type));
+    const text = (outputs[o] ?? [])
+      .map((row) => `${[...writers.map((write, c) => loadField(write(row[c] ?? null))), '1'].join('\t')}\n`)
+      .join('');
+
+    return {
+      table: mariadbOutputTable(output),
+      columns: [...output.columns.map((c) => c.name), output.versionColumn].map(mariadbQuote).join(', '),
+      text,
+    };
+  });
+
+  return { loads: [state, ...outputLoads], rows };
+}
+
+/** The typed collection's tables, written by LOAD DATA only: every batch projected before the pass. */
+function typedTarget(connection: Connection, collection: Collection, batches: readonly RowsBatch[]): RawRowsTarget {
+  const ts = utcNow();
+  const prepared = new Map(batches.map((batch) => [batch, typedBatch(collection, batch, ts)]));
+  const tables = [mariadbStateTable(collection), ...collection.outputs.map(mariadbOutputTable)];
+
+  return {
+    truncate: async () => {
+      for (const table of tables) await connection.query(`TRUNCATE TABLE ${table}`);
+    },
+    count: async () => {
+      const counts = tables.map((table) => `(SELECT count(*) FROM ${table})`).join(' + ');
+      const [rows] = await connection.query(`SELECT ${counts} AS n`);
+
+      return Number((rows as { n: number | string }[])[0]?.n ?? 0);
+    },
+    rowsOf: (of) => of.reduce((n, batch) => n + (prepared.get(batch)?.rows ?? 0), 0),
+    writers: {
+      direct: (batch) =>
+        inTransaction(connection, async () => {
+          for (const { table, columns, text } of prepared.get(batch)?.loads ?? []) {
+            await loadInto(connection, table, columns, text);
+          }
+        }),
+    },
+  };
+}
+
+/**
+ * One connection (autocommit), the bench tables made on demand and dropped at close; the typed collection's own
+ * tables, which the stack made, emptied after each pass.
+ */
+export async function rowsRawMariadb(url: string, typed: Collection): Promise<RawRowsSession> {
   const connection = await createConnection({ uri: url, charset: 'utf8mb4' });
   const made: string[] = [];
 
   return {
-    async target(kind) {
-      if (kind === 'typed') return undefined;
+    async target(kind, batches) {
+      if (kind === 'typed') return typedTarget(connection, typed, batches);
       const { table, like, stage, stageColumns } = TABLES[kind];
       await connection.query(`DROP TABLE IF EXISTS ${table}`);
       await connection.query(`CREATE TABLE ${table} LIKE \`${like}\``);

@@ -11,11 +11,11 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg, { escapeLiteral } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { Collection, OutputRow } from '@app/collections';
+import type { Collection } from '@app/collections';
 import { postgresCopyRowsSql, postgresCopyRowsText, postgresOutputTable, postgresTable } from '@app/persistence';
 import { copyText, upsertFromStagingSql, upsertSql } from './raw-pg';
 import { COLLECTION } from './redis-writes';
-import { EVENTS_COLLECTION } from './rows-data';
+import { EVENTS_COLLECTION, typedRows } from './rows-data';
 import type { OneRowKind, RawRowsSession, RawRowsTarget, RowsBatch } from './rows-raw';
 
 const TABLES: Record<OneRowKind, { table: string; like: string; stage: string; stageColumns: string }> = {
@@ -152,21 +152,15 @@ interface TypedBatch {
   rows: number;
 }
 
-function typedBatch(collection: Collection, { ids, docs }: RowsBatch, ts: string): TypedBatch {
-  const { projector, outputs } = collection;
-  if (projector === undefined) throw new Error(`raw typed: collection ${collection.name} has no outputs`);
-  const rows = outputs.map((): OutputRow[] => []);
-  docs.forEach((doc, i) => {
-    const projection = projector.project(JSON.parse(doc));
-    if (projection.kind !== 'rows') throw new Error(`raw typed: document ${ids[i]} projects to ${projection.kind}`);
-    projection.rows.forEach((outputRows, o) => rows[o]?.push(...outputRows));
-  });
+function typedBatch(collection: Collection, batch: RowsBatch, ts: string): TypedBatch {
+  const { ids, docs } = batch;
+  const { outputs, rows } = typedRows(collection, batch);
   const state = {
     sql: `COPY ${postgresTable(collection)} (id, version, doc, created_at, updated_at) FROM STDIN`,
     text: copyRows(ids.map((id, i) => [id, '1', docs[i] ?? '', ts, ts])),
   };
-  const outputCopies = outputs.map((output, o) => {
-    const outputRows = rows[o] ?? [];
+  const outputCopies = collection.outputs.map((output, o) => {
+    const outputRows = outputs[o] ?? [];
 
     return {
       sql: postgresCopyRowsSql(output),
@@ -177,7 +171,7 @@ function typedBatch(collection: Collection, { ids, docs }: RowsBatch, ts: string
     };
   });
 
-  return { copies: [state, ...outputCopies], rows: ids.length + rows.reduce((n, r) => n + r.length, 0) };
+  return { copies: [state, ...outputCopies], rows };
 }
 
 /** The typed collection's tables, written by COPY only: every batch projected before the pass. */
@@ -206,7 +200,7 @@ function typedTarget(client: pg.Client, collection: Collection, batches: readonl
 
 /**
  * One connection, the bench tables made on demand and dropped at close; the typed collection's own tables, which
- * the stack made, emptied at close.
+ * the stack made, emptied after each pass.
  */
 export async function rowsRawPostgres(url: string, typed: Collection): Promise<RawRowsSession> {
   const client = new pg.Client({ connectionString: url });

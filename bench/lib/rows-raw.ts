@@ -2,9 +2,9 @@
 // one plain client in batches of SINK_BATCH_SIZE (500), each batch its own commit, into empty copies of the sink's
 // tables. The ways a kind (events, plain documents): multi-row statements (as text, and on PostgreSQL also prepared), a
 // bulk load into a staging table then one INSERT … SELECT a batch, and the bulk load straight into the table (the
-// absolute ceiling). On PostgreSQL also the typed collection's rows (its state table's and every output table's, as
-// its projector makes them before the pass) by COPY into its own tables, each batch one transaction: the most entries
-// a second the database takes for it. The SQL of each database is in rows-raw-pg.ts and rows-raw-mariadb.ts.
+// absolute ceiling). For the typed collection, its rows (its state table's and every output table's, as its projector
+// makes them before the pass) by the bulk load into its own tables, each batch one transaction: the most entries a
+// second the database takes for it. The SQL of each database is in rows-raw-pg.ts and rows-raw-mariadb.ts.
 // A kind's ceilings are measured right before its drains and again right after them (rows-run.ts), and the drains
 // are judged against the mean of the two: this machine's speed drifts by a third within minutes.
 import type { Collection } from '@app/collections';
@@ -92,7 +92,9 @@ export interface RawRowsOptions {
 /** Every mode of the kind, in turn, on one connection; each mode's pass pushed onto `runs` as it ends. */
 export async function rawRows(o: RawRowsOptions, runs: RawRowsRun[] = []): Promise<RawRowsRun[]> {
   const session =
-    o.database === 'mariadb' ? await rowsRawMariadb(o.databaseUrl) : await rowsRawPostgres(o.databaseUrl, o.typed);
+    o.database === 'mariadb'
+      ? await rowsRawMariadb(o.databaseUrl, o.typed)
+      : await rowsRawPostgres(o.databaseUrl, o.typed);
   try {
     const { kind, payloads } = o;
     const batches: RowsBatch[] = [];

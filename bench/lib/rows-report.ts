@@ -38,6 +38,8 @@ const RSS_LIMIT_MB = 200;
 const TARGET_REPLICAS = 2;
 const pct = (x: number): string => (Number.isFinite(x) ? `${Math.round(x * 100)}%` : '–');
 const times = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(2)}×` : '–');
+const bulkLoad = (r: Pick<RowsResults, 'options'>): string =>
+  r.options.database === 'mariadb' ? '`LOAD DATA`' : '`COPY`';
 const label = (r: Pick<RowsResults, 'options'>): string =>
   r.options.database === 'mariadb' ? 'MariaDB' : 'PostgreSQL';
 
@@ -89,7 +91,7 @@ export function judgeRowsTargets(r: RowsResults): Target[] {
       ? `${fmt(typed.entriesPerSec)} / ${fmt(documents.entriesPerSec)} = ` +
           pct((typed.entriesPerSec ?? 0) / (documents.entriesPerSec ?? NaN)) +
           (typedCeiling
-            ? ` (the typed rows' raw COPY ceiling: ${fmt(typedCeiling)} entries/s, ` +
+            ? ` (the typed rows' raw ${bulkLoad(r)} ceiling: ${fmt(typedCeiling)} entries/s, ` +
               `${pct(typedCeiling / (documents.entriesPerSec ?? NaN))} of the plain drain)`
             : '')
       : 'not measured',
@@ -182,7 +184,7 @@ export function rowsMarkdown(r: RowsResults): string {
     ...(r.raw.some((x) => x.kind === 'typed')
       ? [
           "The typed rows are projected before the pass (the transform and the outputs, by the collection's " +
-            "projector) and written by COPY into the collection's own tables, every table of a batch in one " +
+            `projector) and written by ${bulkLoad(r)} into the collection's own tables, every table of a batch in one ` +
             'transaction: the most entries a second the database takes for the typed drain.',
           '',
         ]
