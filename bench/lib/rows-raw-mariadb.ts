@@ -8,7 +8,7 @@
 // the dialect writes for each column type (output-values.ts), one transaction a batch; the projection runs before the
 // pass.
 import { Readable } from 'node:stream';
-import { createConnection, type Connection } from 'mysql2/promise';
+import { createConnection, type Connection, type ResultSetHeader } from 'mysql2/promise';
 import type { Collection } from '@app/collections';
 import {
   mariadbOutputTable,
@@ -52,11 +52,19 @@ const loadText = (rows: string[][]): string => rows.map((fields) => `${fields.ma
 const loadField = (value: unknown): string =>
   value === null || value === undefined ? '\\N' : copyText(typeof value === 'string' ? value : JSON.stringify(value));
 
+/**
+ * LOAD DATA LOCAL turns what would refuse a row (a duplicate key, a value the column cannot hold) into a warning and
+ * loads the rest, or a value cut to fit: a load with a warning fails the pass.
+ */
 async function loadInto(connection: Connection, table: string, columns: string, text: string): Promise<void> {
-  await connection.query({
+  const [result] = await connection.query<ResultSetHeader>({
     sql: `LOAD DATA LOCAL INFILE 'bench-rows' INTO TABLE ${table} CHARACTER SET utf8mb4 (${columns})`,
     infileStreamFactory: () => Readable.from([Buffer.from(text)]),
   });
+  if (result.warningStatus !== 0) {
+    const [warnings] = await connection.query('SHOW WARNINGS LIMIT 3');
+    throw new Error(`LOAD DATA into ${table}: ${result.warningStatus} warnings, e.g. ${JSON.stringify(warnings)}`);
+  }
 }
 
 async function inTransaction(connection: Connection, work: () => Promise<void>): Promise<void> {
