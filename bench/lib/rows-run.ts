@@ -2,7 +2,8 @@
 // the durable database, ingest, sinks started per measurement) with three collections where every entry is a row
 // (rows-data.ts): drains of a pre-filled backlog of each collection with 1, 2 and 4 sinks (rows-drain.ts), each
 // kind's between two measurements of the raw ceilings of the same rows (rows-raw.ts), and end-to-end runs in `_bulk`
-// (rows-e2e.ts); then the results judged and written as <date>-rows[-mariadb][-quick|-partial].json and .md (rows-report.ts).
+// (rows-e2e.ts); then the results judged and written as <date>-rows[-mariadb][-quick|-partial].json and .md
+// (rows-report.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineSpillwayScripts } from '@app/redis';
