@@ -166,9 +166,13 @@ export function rowsMarkdown(r: RowsResults): string {
     '',
     `## Raw ceilings: ${fmt(o.rowsRawRows)} rows, one client, batches of ${o.batchSize}, each batch its own commit`,
     '',
-    "Each kind's ceilings are measured right before its drains and again right after them; the targets use the mean " +
-      'of the two, shown first.',
-    '',
+    ...(r.raw.some((x) => x.pass === 2)
+      ? [
+          "Each kind's ceilings are measured right before its drains and again right after them; the targets use " +
+            'the mean of the two, shown first.',
+          '',
+        ]
+      : []),
     o.database === 'mariadb'
       ? '| rows | multi-row `INSERT … ON DUPLICATE KEY UPDATE` (mysql2 sends the values in the text) | prepared | `LOAD DATA LOCAL INFILE` to staging + `INSERT … SELECT` | `LOAD DATA LOCAL INFILE` into the table |'
       : '| rows | multi-row `INSERT … ON CONFLICT`, the values in the text (as psql sends it) | the same prepared, values as parameters | `COPY` to staging + `INSERT … SELECT … ON CONFLICT` | `COPY` into the table |',
