@@ -113,6 +113,10 @@ export function typedRows(collection: Collection, { ids, docs }: RowsBatch): Typ
   return { outputs, rows: ids.length + outputs.reduce((n, rows) => n + rows.length, 0) };
 }
 
+/** One query's text counting the rows of all `tables` together (as `n`): the typed collection's tables. */
+export const countAllSql = (tables: readonly string[]): string =>
+  `SELECT ${tables.map((table) => `(SELECT count(*) FROM ${table})`).join(' + ')} AS n`;
+
 /** `count` unique ids: `<prefix>0000000` … */
 export const uniqueIds = (prefix: string, count: number): string[] =>
   Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(7, '0')}`);

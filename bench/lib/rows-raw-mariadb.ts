@@ -19,7 +19,7 @@ import {
 } from '@app/persistence';
 import { copyText } from './raw-pg';
 import { COLLECTION } from './redis-writes';
-import { EVENTS_COLLECTION, typedRows } from './rows-data';
+import { countAllSql, EVENTS_COLLECTION, typedRows } from './rows-data';
 import type { OneRowKind, RawRowsSession, RawRowsTarget, RowsBatch } from './rows-raw';
 
 const TABLES: Record<OneRowKind, { table: string; like: string; stage: string; stageColumns: string }> = {
@@ -176,12 +176,11 @@ function typedTarget(connection: Connection, collection: Collection, batches: re
       for (const table of tables) await connection.query(`TRUNCATE TABLE ${table}`);
     },
     count: async () => {
-      const counts = tables.map((table) => `(SELECT count(*) FROM ${table})`).join(' + ');
-      const [rows] = await connection.query(`SELECT ${counts} AS n`);
+      const [rows] = await connection.query(countAllSql(tables));
 
       return Number((rows as { n: number | string }[])[0]?.n ?? 0);
     },
-    rowsOf: (of) => of.reduce((n, batch) => n + (prepared.get(batch)?.rows ?? 0), 0),
+    rowsPerPass: [...prepared.values()].reduce((n, batch) => n + batch.rows, 0),
     writers: {
       direct: (batch) =>
         inTransaction(connection, async () => {
@@ -219,7 +218,6 @@ export async function rowsRawMariadb(url: string, typed: Collection): Promise<Ra
 
           return Number((rows as { n: number | string }[])[0]?.n ?? 0);
         },
-        rowsOf: (batches) => batches.reduce((n, batch) => n + batch.ids.length, 0),
         writers,
       };
     },

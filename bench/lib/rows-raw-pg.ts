@@ -15,7 +15,7 @@ import type { Collection } from '@app/collections';
 import { postgresCopyRowsSql, postgresCopyRowsText, postgresOutputTable, postgresTable } from '@app/persistence';
 import { copyText, upsertFromStagingSql, upsertSql } from './raw-pg';
 import { COLLECTION } from './redis-writes';
-import { EVENTS_COLLECTION, typedRows } from './rows-data';
+import { countAllSql, EVENTS_COLLECTION, typedRows } from './rows-data';
 import type { OneRowKind, RawRowsSession, RawRowsTarget, RowsBatch } from './rows-raw';
 
 const TABLES: Record<OneRowKind, { table: string; like: string; stage: string; stageColumns: string }> = {
@@ -183,12 +183,11 @@ function typedTarget(client: pg.Client, collection: Collection, batches: readonl
   return {
     truncate: async () => void (await client.query(`TRUNCATE ${tables.join(', ')}`)),
     count: async () => {
-      const counts = tables.map((table) => `(SELECT count(*) FROM ${table})`).join(' + ');
-      const { rows } = await client.query<{ n: string }>(`SELECT ${counts} AS n`);
+      const { rows } = await client.query<{ n: string }>(countAllSql(tables));
 
       return Number(rows[0]?.n ?? 0);
     },
-    rowsOf: (of) => of.reduce((n, batch) => n + (prepared.get(batch)?.rows ?? 0), 0),
+    rowsPerPass: [...prepared.values()].reduce((n, batch) => n + batch.rows, 0),
     writers: {
       direct: (batch) =>
         inTransaction(client, async () => {
@@ -224,7 +223,6 @@ export async function rowsRawPostgres(url: string, typed: Collection): Promise<R
 
           return Number(rows[0]?.n ?? 0);
         },
-        rowsOf: (of) => of.reduce((n, batch) => n + batch.ids.length, 0),
         writers,
       };
     },

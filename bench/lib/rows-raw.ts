@@ -41,8 +41,8 @@ export interface RawRowsTarget {
   truncate(): Promise<void>;
   /** rows its tables hold */
   count(): Promise<number>;
-  /** rows a pass of the batches lands in its tables: one an entry, or (typed) the state's and the outputs' rows */
-  rowsOf(batches: readonly RowsBatch[]): number;
+  /** rows a pass lands in its tables where it is not one an entry (typed: the state's and the outputs' rows) */
+  rowsPerPass?: number;
   /** a mode the database lacks is left out */
   writers: Partial<Record<RawRowsMode, RowsBatchWriter>>;
 }
@@ -107,7 +107,7 @@ export async function rawRows(o: RawRowsOptions, runs: RawRowsRun[] = []): Promi
     }
     const target = await session.target(kind, batches);
     if (target === undefined) return runs;
-    const rows = target.rowsOf(batches);
+    const rows = target.rowsPerPass ?? o.rows;
     for (const mode of RAW_ROWS_MODES) {
       const write = target.writers[mode];
       if (write === undefined) continue;
