@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { postgresCopyField } from '@app/persistence';
 import type { PhaseInputs } from './phase';
 import { bestUpdatePass, rawPasses, type RawRun, type WriteBatch } from './raw-passes';
 
@@ -51,10 +52,12 @@ export const upsertFromStagingSql = (table: string, collection: string, stage: s
    WHERE t.version < excluded.version`;
 const UPSERT_FROM_STAGING = upsertFromStagingSql(TABLE, COLLECTION, 'bench_stage');
 
-const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+/** COPY's text format: a value, with the escaping the sink's own COPY uses. */
+export const copyText = postgresCopyField;
 
-/** COPY text format: backslash, tab, newline and carriage return escaped. */
-export const copyText = (s: string): string => s.replace(/[\\\t\n\r]/g, (c) => COPY_ESCAPES[c] ?? c);
+/** Rows (each its fields, as text) in COPY's text format: tab-separated, a line each. */
+export const copyRows = (rows: string[][]): string =>
+  rows.map((fields) => `${fields.map(copyText).join('\t')}\n`).join('');
 
 type PgWrite = WriteBatch<pg.PoolClient>;
 

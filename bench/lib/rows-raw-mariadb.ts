@@ -17,7 +17,7 @@ import {
   mariadbStateTable,
   mariadbUpsertDocuments,
 } from '@app/persistence';
-import { copyText } from './raw-pg';
+import { copyRows, copyText } from './raw-pg';
 import { COLLECTION } from './redis-writes';
 import { countAllSql, EVENTS_COLLECTION, typedRows } from './rows-data';
 import type { OneRowKind, RawRowsSession, RawRowsTarget, RowsBatch } from './rows-raw';
@@ -46,7 +46,7 @@ const utcNow = (): string => new Date().toISOString().slice(0, 23).replace('T', 
  * LOAD DATA's default format (fields by tabs, lines by newlines, backslash escapes) is COPY's text format: the same
  * escaping.
  */
-const loadText = (rows: string[][]): string => rows.map((fields) => `${fields.map(copyText).join('\t')}\n`).join('');
+const loadText = copyRows;
 
 /** A value in LOAD DATA's text: NULL as `\N`, a text escaped, any other value (a number) as its JSON. */
 const loadField = (value: unknown): string =>

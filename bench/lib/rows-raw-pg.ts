@@ -13,7 +13,7 @@ import pg, { escapeLiteral } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Collection } from '@app/collections';
 import { postgresCopyRowsSql, postgresCopyRowsText, postgresOutputTable, postgresTable } from '@app/persistence';
-import { copyText, upsertFromStagingSql, upsertSql } from './raw-pg';
+import { copyRows, upsertFromStagingSql, upsertSql } from './raw-pg';
 import { COLLECTION } from './redis-writes';
 import { countAllSql, EVENTS_COLLECTION, typedRows } from './rows-data';
 import type { OneRowKind, RawRowsSession, RawRowsTarget, RowsBatch } from './rows-raw';
@@ -60,9 +60,6 @@ function documentsUpsertText(table: string, { ids, docs }: RowsBatch, ts: string
   ON CONFLICT (id) DO UPDATE SET version = excluded.version, doc = excluded.doc, updated_at = excluded.updated_at
    WHERE t.version < excluded.version`;
 }
-
-/** COPY text of the rows: each row's fields, tab-separated. */
-const copyRows = (rows: string[][]): string => rows.map((fields) => `${fields.map(copyText).join('\t')}\n`).join('');
 
 async function copy(client: pg.Client, sql: string, text: string): Promise<void> {
   await pipeline(Readable.from([text]), client.query(copyFrom(sql)));
