@@ -43,9 +43,9 @@ a write, an entry and a row, and a model of the rates on more cores. Writes <dat
                    every entry a row (events with unique ids, first writes of documents, a typed collection with a
                    child table); the raw ceilings of the same rows (multi-row statements, COPY or LOAD DATA into a
                    staging table then INSERT … SELECT, COPY or LOAD DATA alone), drains of a pre-filled backlog with
-                   --replicas sinks, and end to end in _bulk of 500 with 2 sinks; with --db mariadb on MariaDB. Writes
+                   --replicas sinks, and end to end in _bulk of 500 with as many; with --db mariadb on MariaDB. Writes
                    <date>-rows[-mariadb].json and .md (-quick / -partial); --only takes raw, events, documents, typed,
-                   e2e; --entries defaults to 300000 (--quick 30000)
+                   e2e (the kinds named narrow e2e too); --entries defaults to 300000 (--quick 30000)
   --partitions LIST  with --cluster: partition counts of the drain matrix (default 1,4,8)
   --seed N         payload and id seed (default 1)
   --out DIR        results folder (default bench/results)
@@ -82,7 +82,6 @@ export interface BenchOptions {
   rowsE2eItems: number;
   rowsE2eWarmUpItems: number;
   rowsE2eClients: number;
-  rowsE2eReplicas: number;
   quick: boolean;
   /** phase numbers, 1 to 6 */
   only: number[];
@@ -192,7 +191,6 @@ export function parseOptions(argv: string[]): BenchOptions | undefined {
     rowsE2eItems: quick ? 30_000 : 300_000,
     rowsE2eWarmUpItems: quick ? 5_000 : 30_000,
     rowsE2eClients: 4,
-    rowsE2eReplicas: 2,
     partitionCounts: values.partitions.split(',').map((p) => int(p.trim(), 'partitions', 1, 64)),
     quick,
     only: [...only].sort(),

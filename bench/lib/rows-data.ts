@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import { parse as parseYaml } from 'yaml';
 import { type Collection, loadCollections, type OutputRow } from '@app/collections';
 import { type PartitionKeys, partitionKeys } from '@app/contracts';
-import { appendEventsArgs } from '@app/redis';
+import { appendEventsArgs, forEachKeyWithPrefix } from '@app/redis';
 import { type CollectionSpec, ROOT, type Stack } from '../../tools/local-stack';
 import { benchCollections } from './run';
 import { MAPPED_COLLECTION, mappedTarget } from './mapped-phase';
@@ -116,6 +116,11 @@ export function typedRows(collection: Collection, { ids, docs }: RowsBatch): Typ
 /** One query's text counting the rows of all `tables` together (as `n`): the typed collection's tables. */
 export const countAllSql = (tables: readonly string[]): string =>
   `SELECT ${tables.map((table) => `(SELECT count(*) FROM ${table})`).join(' + ')} AS n`;
+
+/** Removes every document (or event) hash of the collection from Redis: a run's ids must not meet the next run's. */
+export async function removeDocumentHashes(redis: Redis, keys: PartitionKeys): Promise<void> {
+  await forEachKeyWithPrefix(redis, keys.document(''), async (found) => void (await redis.unlink(...found)));
+}
 
 /** `count` unique ids: `<prefix>0000000` … */
 export const uniqueIds = (prefix: string, count: number): string[] =>

@@ -4,9 +4,8 @@
 // template copied in, timed until every entry is acked). Rows landed are the tables' row counts after the drain (they
 // were empty before it); the CPU each process spent and the RSS of each after the drain are kept beside them.
 import type { Redis } from 'ioredis';
-import { forEachKeyWithPrefix } from '@app/redis';
 import type { BenchDatabase } from './bench-database';
-import { type RowsCollection, fillFirstWrites, type RowsKind, uniqueIds } from './rows-data';
+import { fillFirstWrites, removeDocumentHashes, type RowsCollection, type RowsKind, uniqueIds } from './rows-data';
 import { type StackRss, stackRss } from './rows-processes';
 import { buildTemplate, type DrainRun, drainRun, dropTemplates, type TableRows, type Template } from './sink-phase';
 import { round } from './stats';
@@ -122,7 +121,7 @@ export async function rowsDrains(o: RowsDrainOptions): Promise<RowsDrain[]> {
     }
   } finally {
     await dropTemplates(redis, target.keys, templates);
-    await forEachKeyWithPrefix(redis, target.keys.document(''), async (keys) => void (await redis.unlink(...keys)));
+    await removeDocumentHashes(redis, target.keys);
   }
 
   return drains;

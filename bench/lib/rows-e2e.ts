@@ -1,21 +1,25 @@
 // The row-bound end-to-end runs (npm run bench -- --rows): a bounded number of first writes (events, or document puts
-// of new ids) sent to ingest in `_bulk` requests of 500 by a few closed-loop clients while 2 sinks drain, timed from
-// the first request until every entry is acked (the sink acks after the commit), then the table counted. Ingest and
-// the sinks share the cores, as they would on one small machine.
+// of new ids, plain or typed) sent to ingest in `_bulk` requests of 500 by a few closed-loop clients while 1, 2 or 4
+// sinks drain, timed from the first request until every entry is acked (the sink acks after the commit), then every
+// table of the collection counted. Ingest and the sinks share the cores, as they would on one small machine.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppProcess, Stack } from '../../tools/local-stack';
 import type { BenchDatabase } from './bench-database';
 import { type CpuBreakdown, cpuSince, cpuSnapshot } from './cpu';
-import type { RowsCollection, RowsKind } from './rows-data';
+import { removeDocumentHashes, type RowsCollection, type RowsKind } from './rows-data';
 import { type StackRss, stackRss } from './rows-processes';
 import { msSince, round } from './stats';
 
 export interface RowsE2eOptions {
   stack: Stack;
   database: BenchDatabase;
-  /** events or plain documents */
   collection: RowsCollection;
   items: number;
+  /**
+   * The rows one item lands in all the collection's tables, for each payload in turn (a typed document: its state row
+   * and its outputs' rows); one each when not given.
+   */
+  rowsPerPayload?: readonly number[];
   warmUpItems: number;
   itemsPerRequest: number;
   clients: number;
@@ -39,6 +43,10 @@ export interface RowsE2e {
   acceptedPerSec: number | null;
   /** first request to the last entry acked */
   landMs: number;
+  /** every table of the collection, the state table first, counted after the run */
+  tables: { table: string; rows: number }[];
+  /** the rows the items make in all the tables together */
+  rowsExpected: number;
   rowsLanded: number;
   rowsPerSec: number | null;
   everyRowLanded: boolean;
@@ -114,6 +122,15 @@ async function waitAcked(stack: Stack, collection: string, timeoutMs: number): P
   return false;
 }
 
+/** Rows `items` items make when item i carries payload i mod the pool's size (see {@link bulkBodies}). */
+function expectedRows(items: number, rowsPerPayload: readonly number[] | undefined): number {
+  if (rowsPerPayload === undefined) return items;
+  let rows = 0;
+  for (let i = 0; i < items; i++) rows += rowsPerPayload[i % rowsPerPayload.length] as number;
+
+  return rows;
+}
+
 const perMillion = (seconds: number, rows: number): number | null =>
   rows > 0 ? round((seconds / rows) * 1e6, 1) : null;
 
@@ -121,12 +138,11 @@ const perMillion = (seconds: number, rows: number): number | null =>
 export async function rowsE2e(o: RowsE2eOptions): Promise<RowsE2e> {
   const { stack, collection } = o;
   const url = `${stack.ingestApp.url}/v1/${collection.name}/_bulk`;
-  const table = collection.target.tables[0] ?? collection.name;
   const sinks: AppProcess[] = [];
   for (let i = 0; i < o.replicas; i++) sinks.push(await stack.addSink());
   await Promise.all(sinks.map((s) => s.waitUntilReady()));
   try {
-    const prefix = `${collection.kind[0]}e-`;
+    const prefix = `${collection.kind[0]}e${o.replicas}-`; // ids of this run's own: an event id is appended only once
     await sendAll(url, bulkBodies(collection, `${prefix}w-`, o.warmUpItems, o.itemsPerRequest), o.clients);
     await waitAcked(stack, collection.name, o.timeoutMs);
     await o.database.truncate(collection.target.tables);
@@ -141,7 +157,10 @@ export async function rowsE2e(o: RowsE2eOptions): Promise<RowsE2e> {
     const cpuAfter = cpuSnapshot(stack, sinks);
     const cpu = cpuSince(cpuBefore, cpuAfter);
     const used = (part: 'ingest' | 'sinks' | 'redis' | 'database'): number => cpuAfter[part] - cpuBefore[part];
-    const rowsLanded = await o.database.countRows(table);
+    const tables: RowsE2e['tables'] = [];
+    for (const table of collection.target.tables) tables.push({ table, rows: await o.database.countRows(table) });
+    const rowsLanded = tables.reduce((n, t) => n + t.rows, 0);
+    const rowsExpected = expectedRows(o.items, o.rowsPerPayload);
     const rss = stackRss(
       stack,
       sinks.map((s) => s.rssBytes() ?? null),
@@ -157,9 +176,11 @@ export async function rowsE2e(o: RowsE2eOptions): Promise<RowsE2e> {
       acceptMs: Math.round(acceptMs),
       acceptedPerSec: round((sent.accepted / acceptMs) * 1000),
       landMs: Math.round(landMs),
+      tables,
+      rowsExpected,
       rowsLanded,
       rowsPerSec: round((rowsLanded / landMs) * 1000),
-      everyRowLanded: rowsLanded === o.items && sent.accepted === o.items,
+      everyRowLanded: rowsLanded === rowsExpected && sent.accepted === o.items,
       timedOut: !acked,
       cpu,
       cpuPerMillionRows: {
@@ -172,7 +193,7 @@ export async function rowsE2e(o: RowsE2eOptions): Promise<RowsE2e> {
     };
     o.say(
       `e2e ${collection.kind} in _bulk of ${o.itemsPerRequest}, ${o.clients} clients, ${o.replicas} sinks: ` +
-        `${run.acceptedPerSec} accepted/s, ${run.rowsPerSec} rows landed/s (${rowsLanded} of ${o.items} rows in ` +
+        `${run.acceptedPerSec} accepted/s, ${run.rowsPerSec} rows landed/s (${rowsLanded} of ${rowsExpected} rows in ` +
         `${run.landMs} ms${acked ? '' : ', timed out'}); cpu s: ingest ${cpu.ingestS}, sinks ${cpu.sinksS}, redis ` +
         `${cpu.redisS}, ${o.database.kind} ${cpu.databaseS}, bench ${cpu.benchS}, steal ${cpu.stealS}`,
     );
@@ -180,5 +201,6 @@ export async function rowsE2e(o: RowsE2eOptions): Promise<RowsE2e> {
     return run;
   } finally {
     for (const s of sinks) await stack.removeSink(s);
+    await removeDocumentHashes(stack.redisClient, collection.target.keys);
   }
 }

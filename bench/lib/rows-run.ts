@@ -2,8 +2,8 @@
 // the durable database, ingest, sinks started per measurement) with three collections where every entry is a row
 // (rows-data.ts): drains of a pre-filled backlog of each collection with 1, 2 and 4 sinks (rows-drain.ts), each
 // kind's between two measurements of the raw ceilings of the same rows (rows-raw.ts), and end-to-end runs in `_bulk`
-// (rows-e2e.ts); then the results judged and written as <date>-rows[-mariadb][-quick|-partial].json and .md
-// (rows-report.ts).
+// of each collection with 1, 2 and 4 sinks (rows-e2e.ts); then the results judged and written as
+// <date>-rows[-mariadb][-quick|-partial].json and .md (rows-report.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineSpillwayScripts } from '@app/redis';
@@ -13,10 +13,11 @@ import { machineFacts, recordRunEnd, type RunStart } from './host';
 import { reportUnexpectedExits } from './app-exits';
 import { say } from './log';
 import type { BenchOptions } from './options';
-import { type RowsCollection, rowsCollections, rowsCollectionSpecs, typedCollection } from './rows-data';
+import { type RowsCollection, rowsCollections, rowsCollectionSpecs, typedCollection, typedRows } from './rows-data';
 import { rowsDrains } from './rows-drain';
 import { rowsE2e } from './rows-e2e';
 import { rawRows, type RawRowsPass } from './rows-raw';
+import { withId } from './workload';
 import { judgeRowsTargets, rowsMarkdown, type RowsResults } from './rows-report';
 
 /** Runs the row-bound bench; resolves with the exit code (1 when a part failed or an app exited unexpectedly). */
@@ -111,23 +112,31 @@ export async function runRowsBench(options: BenchOptions, start: RunStart): Prom
       if (parts.has('raw')) await rawCeilings(collection.kind, 2);
     }
     if (parts.has('e2e')) {
-      for (const kind of ['events', 'documents'] as const) {
-        await part(`${kind} end to end`, async () => {
-          results.e2e.push(
-            await rowsE2e({
-              stack,
-              database,
-              collection: byKind(kind),
-              items: options.rowsE2eItems,
-              warmUpItems: options.rowsE2eWarmUpItems,
-              itemsPerRequest: options.bulkOps,
-              clients: options.rowsE2eClients,
-              replicas: options.rowsE2eReplicas,
-              timeoutMs: options.drainTimeoutMs,
-              say,
-            }),
-          );
-        });
+      const typedRowsPerPayload = byKind('typed').payloads.map(
+        (payload, i) => typedRows(typed, { ids: [`p${i}`], docs: [withId(`p${i}`, payload)] }).rows,
+      );
+      // Kinds named in --only narrow the end-to-end runs too; none named: every kind.
+      const named = collections.filter((c) => parts.has(c.kind)).map((c) => c.kind);
+      for (const kind of named.length > 0 ? named : collections.map((c) => c.kind)) {
+        for (const replicas of options.replicaCounts) {
+          await part(`${kind} end to end, ${replicas} sinks`, async () => {
+            results.e2e.push(
+              await rowsE2e({
+                stack,
+                database,
+                collection: byKind(kind),
+                items: options.rowsE2eItems,
+                ...(kind === 'typed' ? { rowsPerPayload: typedRowsPerPayload } : {}),
+                warmUpItems: options.rowsE2eWarmUpItems,
+                itemsPerRequest: options.bulkOps,
+                clients: options.rowsE2eClients,
+                replicas,
+                timeoutMs: options.drainTimeoutMs,
+                say,
+              }),
+            );
+          });
+        }
       }
     }
   } finally {
