@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppProcess, Stack } from '../../tools/local-stack';
 import type { BenchDatabase } from './bench-database';
 import { type CpuBreakdown, cpuSince, cpuSnapshot } from './cpu';
+import { diffHistograms, histogram, type Sample, scrape } from './prom';
 import { removeDocumentHashes, type RowsCollection, type RowsKind } from './rows-data';
 import { type StackRss, stackRss } from './rows-processes';
 import { msSince, round } from './stats';
@@ -51,6 +52,8 @@ export interface RowsE2e {
   rowsPerSec: number | null;
   everyRowLanded: boolean;
   timedOut: boolean;
+  /** changes a sink write held, on average (the sinks' spillway_sink_batch_size over the timed run) */
+  meanBatchSize: number | null;
   cpu: CpuBreakdown;
   /** CPU seconds a million rows: ingest, the sinks together, Redis, the database */
   cpuPerMillionRows: { ingest: number | null; sinks: number | null; redis: number | null; database: number | null };
@@ -148,6 +151,7 @@ export async function rowsE2e(o: RowsE2eOptions): Promise<RowsE2e> {
     await o.database.truncate(collection.target.tables);
     const bodies = bulkBodies(collection, prefix, o.items, o.itemsPerRequest);
     await sleep(1000);
+    const metricsBefore = await scrape(sinks);
     const cpuBefore = cpuSnapshot(stack, sinks);
     const start = process.hrtime.bigint();
     const sent = await sendAll(url, bodies, o.clients);
@@ -156,6 +160,8 @@ export async function rowsE2e(o: RowsE2eOptions): Promise<RowsE2e> {
     const landMs = msSince(start);
     const cpuAfter = cpuSnapshot(stack, sinks);
     const cpu = cpuSince(cpuBefore, cpuAfter);
+    const batchSizes = (samples: Sample[]) => histogram(samples, 'spillway_sink_batch_size');
+    const batches = diffHistograms(batchSizes(await scrape(sinks)), batchSizes(metricsBefore));
     const used = (part: 'ingest' | 'sinks' | 'redis' | 'database'): number => cpuAfter[part] - cpuBefore[part];
     const tables: RowsE2e['tables'] = [];
     for (const table of collection.target.tables) tables.push({ table, rows: await o.database.countRows(table) });
@@ -182,6 +188,7 @@ export async function rowsE2e(o: RowsE2eOptions): Promise<RowsE2e> {
       rowsPerSec: round((rowsLanded / landMs) * 1000),
       everyRowLanded: rowsLanded === rowsExpected && sent.accepted === o.items,
       timedOut: !acked,
+      meanBatchSize: batches.count ? round(batches.sum / batches.count, 1) : null,
       cpu,
       cpuPerMillionRows: {
         ingest: perMillion(used('ingest'), rowsLanded),
@@ -194,7 +201,7 @@ export async function rowsE2e(o: RowsE2eOptions): Promise<RowsE2e> {
     o.say(
       `e2e ${collection.kind} in _bulk of ${o.itemsPerRequest}, ${o.clients} clients, ${o.replicas} sinks: ` +
         `${run.acceptedPerSec} accepted/s, ${run.rowsPerSec} rows landed/s (${rowsLanded} of ${rowsExpected} rows in ` +
-        `${run.landMs} ms${acked ? '' : ', timed out'}); cpu s: ingest ${cpu.ingestS}, sinks ${cpu.sinksS}, redis ` +
+        `${run.landMs} ms${acked ? '' : ', timed out'}; batches of ${run.meanBatchSize} on average); cpu s: ingest ${cpu.ingestS}, sinks ${cpu.sinksS}, redis ` +
         `${cpu.redisS}, ${o.database.kind} ${cpu.databaseS}, bench ${cpu.benchS}, steal ${cpu.stealS}`,
     );
 

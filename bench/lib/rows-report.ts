@@ -222,14 +222,14 @@ export function rowsMarkdown(r: RowsResults): string {
       'then. CPU in seconds a million rows landed.',
     '',
     '| collection | sinks | items | accepted/s | rows landed/s | rows landed | accepted in s | landed in s | ' +
-      'CPU s/M rows: ingest | sinks | Redis | DB | RSS MB: ingest | sinks | machine busy; others, steal s |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      'batch (mean) | CPU s/M rows: ingest | sinks | Redis | DB | RSS MB: ingest | sinks | machine busy; others, steal s |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...r.e2e.map(
       (e) =>
         `| ${e.kind} (${e.collection}) | ${e.replicas} | ${fmt(e.items)} | ${fmt(e.acceptedPerSec)} | ` +
         `${fmt(e.rowsPerSec)} | ${e.tables.map((t) => `${t.table} ${fmt(t.rows)}`).join(', ')}` +
         `${e.everyRowLanded ? '' : ` (**not all**: ${fmt(e.rowsLanded)} of ${fmt(e.rowsExpected)})`} | ` +
-        `${secs(e.acceptMs)} | ${secs(e.landMs)} | ` +
+        `${secs(e.acceptMs)} | ${secs(e.landMs)} | ${e.meanBatchSize ?? '–'} | ` +
         `${e.cpuPerMillionRows.ingest ?? '–'} | ${e.cpuPerMillionRows.sinks ?? '–'} | ${e.cpuPerMillionRows.redis ?? '–'} | ` +
         `${e.cpuPerMillionRows.database ?? '–'} | ${e.rss.ingestMb ?? '–'} | ${list(e.rss.sinksMb)} | ` +
         `${e.cpu.machineBusyPct}%; ${e.cpu.otherS}, ${e.cpu.stealS} |`,
