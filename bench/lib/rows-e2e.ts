@@ -200,9 +200,10 @@ export async function rowsE2e(o: RowsE2eOptions): Promise<RowsE2e> {
     };
     o.say(
       `e2e ${collection.kind} in _bulk of ${o.itemsPerRequest}, ${o.clients} clients, ${o.replicas} sinks: ` +
-        `${run.acceptedPerSec} accepted/s, ${run.rowsPerSec} rows landed/s (${rowsLanded} of ${rowsExpected} rows in ` +
-        `${run.landMs} ms${acked ? '' : ', timed out'}; batches of ${run.meanBatchSize} on average); cpu s: ingest ${cpu.ingestS}, sinks ${cpu.sinksS}, redis ` +
-        `${cpu.redisS}, ${o.database.kind} ${cpu.databaseS}, bench ${cpu.benchS}, steal ${cpu.stealS}`,
+        `${run.acceptedPerSec} accepted/s, ${run.rowsPerSec} rows landed/s (${rowsLanded} of ${rowsExpected} rows ` +
+        `in ${run.landMs} ms${acked ? '' : ', timed out'}; batches of ${run.meanBatchSize} on average); cpu s: ` +
+        `ingest ${cpu.ingestS}, sinks ${cpu.sinksS}, redis ${cpu.redisS}, ${o.database.kind} ${cpu.databaseS}, ` +
+        `bench ${cpu.benchS}, steal ${cpu.stealS}`,
     );
 
     return run;
