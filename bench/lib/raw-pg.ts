@@ -2,11 +2,8 @@
 // as the upsert of the sink's write function (libs/persistence/src/migrations/*-create-write-documents-function.ts:
 // unnest arrays, tombstone guard, `version <` guard), and a COPY-to-staging-then-upsert variant. Each runs an insert
 // pass (empty table) and an update pass (every row one version newer).
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
-import { postgresCopyField } from '@app/persistence';
+import { postgresCopyField, postgresCopyIn } from '@app/persistence';
 import type { PhaseInputs } from './phase';
 import { bestUpdatePass, rawPasses, type RawRun, type WriteBatch } from './raw-passes';
 
@@ -80,7 +77,7 @@ const copyBatch: PgWrite = async (client, { ids, docs, version }) => {
   });
   await client.query('BEGIN');
   try {
-    await pipeline(Readable.from([text]), client.query(copyFrom('COPY bench_stage (id, version, doc, ts) FROM STDIN')));
+    await postgresCopyIn(client, 'COPY bench_stage (id, version, doc, ts) FROM STDIN', text);
     const result = await client.query(UPSERT_FROM_STAGING);
     await client.query('COMMIT');
 

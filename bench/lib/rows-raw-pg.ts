@@ -7,12 +7,15 @@
 // COPY into the table. Typed: direct only, into the typed collection's own tables (empty before the drains), its
 // state rows and each output's rows as the sink's COPY of new rows writes them (output-copy.ts), one transaction a
 // batch; the projection runs before the pass.
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import pg, { escapeLiteral } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { Collection } from '@app/collections';
-import { postgresCopyRowsSql, postgresCopyRowsText, postgresOutputTable, postgresTable } from '@app/persistence';
+import {
+  postgresCopyIn,
+  postgresCopyRowsSql,
+  postgresCopyRowsText,
+  postgresOutputTable,
+  postgresTable,
+} from '@app/persistence';
 import { copyRows, upsertFromStagingSql, upsertSql } from './raw-pg';
 import { COLLECTION } from './redis-writes';
 import { countAllSql, EVENTS_COLLECTION, typedRows } from './rows-data';
@@ -61,12 +64,9 @@ function documentsUpsertText(table: string, { ids, docs }: RowsBatch, ts: string
    WHERE t.version < excluded.version`;
 }
 
-async function copy(client: pg.Client, sql: string, text: string): Promise<void> {
-  await pipeline(Readable.from([text]), client.query(copyFrom(sql)));
+async function copyInto(client: pg.Client, target: string, text: string): Promise<void> {
+  await postgresCopyIn(client, `COPY ${target} FROM STDIN`, text);
 }
-
-const copyInto = (client: pg.Client, target: string, text: string): Promise<void> =>
-  copy(client, `COPY ${target} FROM STDIN`, text);
 
 async function inTransaction(client: pg.Client, work: () => Promise<void>): Promise<void> {
   await client.query('BEGIN');
@@ -188,7 +188,7 @@ function typedTarget(client: pg.Client, collection: Collection, batches: readonl
     writers: {
       direct: (batch) =>
         inTransaction(client, async () => {
-          for (const { sql, text } of prepared.get(batch)?.copies ?? []) await copy(client, sql, text);
+          for (const { sql, text } of prepared.get(batch)?.copies ?? []) await postgresCopyIn(client, sql, text);
         }),
     },
   };

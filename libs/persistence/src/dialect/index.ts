@@ -10,6 +10,7 @@ export { PostgresSession } from './postgres/postgres-session';
 // The sink's COPY of output rows and its table names, for the bench's raw ceiling of the same rows.
 export { copyRowsSql as postgresCopyRowsSql, copyRowsText as postgresCopyRowsText } from './postgres/output-copy';
 export { copyField as postgresCopyField } from './postgres/copy-text';
+export { copyIn as postgresCopyIn } from './postgres/copy-in';
 export { outputTableName as postgresOutputTable, postgresTable } from './postgres/postgres-names';
 // MariaDB's names and its values of output columns, for the same ceiling there.
 export { mariadbOutputTable, mariadbQuote, mariadbStateTable } from './mariadb/mariadb-names';

@@ -1,8 +1,7 @@
-import { finished } from 'node:stream/promises';
 import type { ClientBase, PoolClient } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
 import type { QueryRunner } from 'typeorm';
 import type { SqlSession, Statement } from '../sql-dialect';
+import { copyIn } from './copy-in';
 
 /**
  * A {@link SqlSession} on a node-postgres client: a named statement is prepared once per connection (one name per
@@ -34,11 +33,9 @@ export class PostgresSession implements SqlSession {
     return result.rowCount ?? 0;
   }
 
-  /** Runs `COPY … FROM STDIN` with `data` (in the COPY's format) as its input; the server's error is thrown. */
+  /** Runs `COPY … FROM STDIN` with `data` (in the COPY's format) as its input (see copy-in.ts); throws the server's error. */
   async copyIn(copy: string, data: string): Promise<void> {
-    const stream = this.client.query(copyFrom(copy));
-    stream.end(data);
-    await finished(stream);
+    await copyIn(this.client, copy, data);
   }
 
   /**
