@@ -4,6 +4,7 @@ import {
   gathersMore,
   MAX_GATHERED_READS,
   mergeBatches,
+  waitsForMore,
   withoutSupersededContent,
 } from './batch-gathering';
 import type { SortedBatch } from './batch-sorting';
@@ -59,6 +60,15 @@ describe('batch gathering', () => {
 
     expect(gathersMore(0, empty, MAX_GATHERED_READS - 1, BATCH_SIZE)).toBe(true);
     expect(gathersMore(0, empty, MAX_GATHERED_READS, BATCH_SIZE)).toBe(false);
+  });
+
+  it('has a partial read of a busy stream wait for more, not a full read nor one of a quiet stream', () => {
+    const batchSize = 500;
+
+    expect(waitsForMore(read(62, 0), batchSize)).toBe(false); // under an eighth: a quiet stream, its lag counts
+    expect(waitsForMore(read(63, 0), batchSize)).toBe(true);
+    expect(waitsForMore(read(499, 0), batchSize)).toBe(true);
+    expect(waitsForMore(read(500, 0), batchSize)).toBe(false); // full: more is already waiting
   });
 
   it('merges reads in their order, keeping what each had to write, ack and dead-letter', () => {

@@ -24,6 +24,21 @@ export function gathersMore(toWrite: number, lastRead: SortedBatch, reads: numbe
   );
 }
 
+/** How long a partial read of a busy stream waits for one more read before its write (see {@link waitsForMore}). */
+export const PARTIAL_READ_WAIT_MS = 5;
+
+/**
+ * Whether a read that came back partial waits {@link PARTIAL_READ_WAIT_MS} for one more read, written together. On a
+ * stream the sinks keep up with, each read holds only what came in since the last one: ingest appends a `_bulk` in
+ * calls of 100 items and a blocked read wakes at each, so 2 sinks under a stream of `_bulk` requests wrote batches of
+ * about 250 entries of 500, and a write, its read and its ack cost the sink, Redis and the database nearly as much
+ * for those as for a full batch. A read of less than an eighth of a batch is a quiet stream, whose writes are cheap
+ * and whose lag is what counts: it never waits; nor does a full read, behind which more is already waiting.
+ */
+export function waitsForMore(read: SortedBatch, batchSize: number): boolean {
+  return read.raw.length >= batchSize / 8 && read.raw.length < batchSize;
+}
+
 /** One batch of several reads, in the order they were read: written in one transaction, acked together after it. */
 export function mergeBatches(reads: readonly SortedBatch[]): SortedBatch {
   return {

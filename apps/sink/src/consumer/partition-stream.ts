@@ -58,23 +58,23 @@ export class PartitionStream {
     return parseReadGroupReply(reply);
   }
 
-  /** New entries; with `block`, waits up to the configured block time for some to come. */
-  async readNew(block: boolean): Promise<RawEntry[]> {
-    const { group, consumer, batchSize, blockMs } = this.cfg;
+  /** Up to `count` new entries; with `block`, waits up to the configured block time for some to come. */
+  async readNew(block: boolean, count = this.cfg.batchSize): Promise<RawEntry[]> {
+    const { group, consumer, blockMs } = this.cfg;
     const reply = block
       ? await this.redis.xreadgroup(
           'GROUP',
           group,
           consumer,
           'COUNT',
-          batchSize,
+          count,
           'BLOCK',
           blockMs,
           'STREAMS',
           this.keys.stream,
           '>',
         )
-      : await this.redis.xreadgroup('GROUP', group, consumer, 'COUNT', batchSize, 'STREAMS', this.keys.stream, '>');
+      : await this.redis.xreadgroup('GROUP', group, consumer, 'COUNT', count, 'STREAMS', this.keys.stream, '>');
 
     return parseReadGroupReply(reply);
   }
