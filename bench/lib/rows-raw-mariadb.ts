@@ -20,7 +20,7 @@ import {
 import { copyRows, copyText } from './raw-pg';
 import { COLLECTION } from './redis-writes';
 import { countAllSql, EVENTS_COLLECTION, typedRows } from './rows-data';
-import type { OneRowKind, RawRowsSession, RawRowsTarget, RowsBatch } from './rows-raw';
+import { firstWriteRows, type OneRowKind, type RawRowsSession, type RawRowsTarget, type RowsBatch } from './rows-raw';
 
 const TABLES: Record<OneRowKind, { table: string; like: string; stage: string; stageColumns: string }> = {
   events: {
@@ -110,26 +110,21 @@ function documentsWriters(connection: Connection, table: string, stage: string):
       const ts = utcNow();
       await connection.query(upsert, [ids.map((id, i) => [id, 1, docs[i], ts, ts])]);
     },
-    staging: ({ ids, docs }) =>
+    staging: (batch) =>
       inTransaction(connection, async () => {
         const ts = utcNow();
-        await loadInto(
-          connection,
-          stage,
-          's_id, s_version, s_doc, s_ts',
-          loadText(ids.map((id, i) => [id, '1', docs[i] ?? '', ts])),
-        );
+        await loadInto(connection, stage, 's_id, s_version, s_doc, s_ts', loadText(firstWriteRows(batch, [ts])));
         await connection.query(fromStaging);
         await connection.query(`DELETE FROM ${stage}`);
       }),
-    direct: ({ ids, docs }) => {
+    direct: (batch) => {
       const ts = utcNow();
 
       return loadInto(
         connection,
         table,
         'id, version, doc, created_at, updated_at',
-        loadText(ids.map((id, i) => [id, '1', docs[i] ?? '', ts, ts])),
+        loadText(firstWriteRows(batch, [ts, ts])),
       );
     },
   };
@@ -142,12 +137,11 @@ interface TypedBatch {
 }
 
 function typedBatch(collection: Collection, batch: RowsBatch, ts: string): TypedBatch {
-  const { ids, docs } = batch;
   const { outputs, rows } = typedRows(collection, batch);
   const state = {
     table: mariadbStateTable(collection),
     columns: 'id, version, doc, created_at, updated_at',
-    text: loadText(ids.map((id, i) => [id, '1', docs[i] ?? '', ts, ts])),
+    text: loadText(firstWriteRows(batch, [ts, ts])),
   };
   const outputLoads = collection.outputs.map((output, o) => {
     const writers = mariadbOutputValueWriters(output.columns.map((c) => c.type));

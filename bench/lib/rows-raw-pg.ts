@@ -19,7 +19,7 @@ import {
 import { copyRows, upsertFromStagingSql, upsertSql } from './raw-pg';
 import { COLLECTION } from './redis-writes';
 import { countAllSql, EVENTS_COLLECTION, typedRows } from './rows-data';
-import type { OneRowKind, RawRowsSession, RawRowsTarget, RowsBatch } from './rows-raw';
+import { firstWriteRows, type OneRowKind, type RawRowsSession, type RawRowsTarget, type RowsBatch } from './rows-raw';
 
 const TABLES: Record<OneRowKind, { table: string; like: string; stage: string; stageColumns: string }> = {
   events: {
@@ -121,23 +121,19 @@ function documentsTarget(client: pg.Client, table: string, stage: string): RawRo
         values: [RAW_COLLECTION, ids, ids.map(() => 1), JSON.stringify(docs), ids.map(() => ms)],
       });
     },
-    staging: ({ ids, docs }) =>
+    staging: (batch) =>
       inTransaction(client, async () => {
         const ts = new Date().toISOString();
-        await copyInto(
-          client,
-          `${stage} (id, version, doc, ts)`,
-          copyRows(ids.map((id, i) => [id, '1', docs[i] ?? '', ts])),
-        );
+        await copyInto(client, `${stage} (id, version, doc, ts)`, copyRows(firstWriteRows(batch, [ts])));
         await client.query(fromStaging);
       }),
-    direct: ({ ids, docs }) => {
+    direct: (batch) => {
       const ts = new Date().toISOString();
 
       return copyInto(
         client,
         `${table} (id, version, doc, created_at, updated_at)`,
-        copyRows(ids.map((id, i) => [id, '1', docs[i] ?? '', ts, ts])),
+        copyRows(firstWriteRows(batch, [ts, ts])),
       );
     },
   };
@@ -150,11 +146,10 @@ interface TypedBatch {
 }
 
 function typedBatch(collection: Collection, batch: RowsBatch, ts: string): TypedBatch {
-  const { ids, docs } = batch;
   const { outputs, rows } = typedRows(collection, batch);
   const state = {
     sql: `COPY ${postgresTable(collection)} (id, version, doc, created_at, updated_at) FROM STDIN`,
-    text: copyRows(ids.map((id, i) => [id, '1', docs[i] ?? '', ts, ts])),
+    text: copyRows(firstWriteRows(batch, [ts, ts])),
   };
   const outputCopies = collection.outputs.map((output, o) => {
     const outputRows = outputs[o] ?? [];

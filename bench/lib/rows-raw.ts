@@ -33,6 +33,13 @@ export interface RowsBatch {
   docs: string[];
 }
 
+/**
+ * A batch's documents as first writes, for a `COPY` or `LOAD DATA` text: `[id, '1' (the version), doc, ...times]`,
+ * with one time for a staging table's `ts` and two for a state table's `created_at` and `updated_at`.
+ */
+export const firstWriteRows = ({ ids, docs }: RowsBatch, times: readonly string[]): string[][] =>
+  ids.map((id, i) => [id, '1', docs[i] ?? '', ...times]);
+
 /** Writes one batch in its own transaction. */
 export type RowsBatchWriter = (batch: RowsBatch) => Promise<void>;
 
