@@ -33,7 +33,10 @@ export class PostgresSession implements SqlSession {
     return result.rowCount ?? 0;
   }
 
-  /** Runs `COPY … FROM STDIN` with `data` (in the COPY's format) as its input (see copy-in.ts); throws the server's error. */
+  /**
+   * Runs `COPY … FROM STDIN` with `data` (in the COPY's format) as its input, in one write (see copy-in.ts); throws the
+   * server's error.
+   */
   async copyIn(copy: string, data: string): Promise<void> {
     await copyIn(this.client, copy, data);
   }
