@@ -59,7 +59,7 @@ export class PartitionStream {
   }
 
   /** Up to `count` new entries; with `block`, waits up to the configured block time for some to come. */
-  async readNew(block: boolean, count = this.cfg.batchSize): Promise<RawEntry[]> {
+  async readNew(block: boolean, count: number): Promise<RawEntry[]> {
     const { group, consumer, blockMs } = this.cfg;
     const reply = block
       ? await this.redis.xreadgroup(
