@@ -13,13 +13,11 @@ import {
   Query,
   Res,
   UseGuards,
-  UseInterceptors,
 } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { Collection } from '@app/collections';
-import type { Durability } from '@app/contracts';
 import { DocumentsService, type WriteResult } from '../documents/documents.service';
-import { DurabilityInterceptor, WriteDurability } from '../durability/durability.interceptor';
+import { WriteDurability } from '../durability/write-durability';
 import { EventsService } from '../events/events.service';
 import { ApiKeyGuard } from '../http/api-key.guard';
 import { parseIfMatch } from '../http/if-match';
@@ -37,74 +35,83 @@ export class CollectionsController {
     private readonly events: EventsService,
     private readonly bulk: BulkService,
     private readonly reads: ReadsService,
+    private readonly durability: WriteDurability,
   ) {}
 
   @Put(':id')
   @HttpCode(HttpStatus.ACCEPTED)
-  @UseInterceptors(DurabilityInterceptor)
   put(
     @Param('collection', CollectionPipe) collection: Collection,
     @Param('id', IdPipe) id: string,
     @Body() body: unknown,
-    @WriteDurability() durability: Durability,
+    @Headers('durability') durability: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
     @Headers('if-match') ifMatch?: string,
   ): Promise<WriteResult> {
     requireKind(collection, 'document');
 
-    return this.documents.put(collection, id, body, parseIfMatch(ifMatch), durability);
+    return this.durability.around(collection, durability, reply, (level) =>
+      this.documents.put(collection, id, body, parseIfMatch(ifMatch), level),
+    );
   }
 
   @Patch(':id')
   @HttpCode(HttpStatus.ACCEPTED)
-  @UseInterceptors(DurabilityInterceptor)
   patch(
     @Param('collection', CollectionPipe) collection: Collection,
     @Param('id', IdPipe) id: string,
     @Body() body: unknown,
-    @WriteDurability() durability: Durability,
+    @Headers('durability') durability: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
     @Headers('if-match') ifMatch?: string,
   ): Promise<WriteResult> {
     requireKind(collection, 'document');
 
-    return this.documents.patch(collection, id, body, parseIfMatch(ifMatch), durability);
+    return this.durability.around(collection, durability, reply, (level) =>
+      this.documents.patch(collection, id, body, parseIfMatch(ifMatch), level),
+    );
   }
 
   @Delete(':id')
   @HttpCode(HttpStatus.ACCEPTED)
-  @UseInterceptors(DurabilityInterceptor)
   remove(
     @Param('collection', CollectionPipe) collection: Collection,
     @Param('id', IdPipe) id: string,
-    @WriteDurability() durability: Durability,
+    @Headers('durability') durability: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
     @Headers('if-match') ifMatch?: string,
   ): Promise<WriteResult> {
     requireKind(collection, 'document');
 
-    return this.documents.remove(collection, id, parseIfMatch(ifMatch), durability);
+    return this.durability.around(collection, durability, reply, (level) =>
+      this.documents.remove(collection, id, parseIfMatch(ifMatch), level),
+    );
   }
 
   @Post()
   @HttpCode(HttpStatus.ACCEPTED)
-  @UseInterceptors(DurabilityInterceptor)
   create(
     @Param('collection', CollectionPipe) collection: Collection,
     @Body() body: unknown,
-    @WriteDurability() durability: Durability,
+    @Headers('durability') durability: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<WriteResult> {
-    return collection.kind === 'event'
-      ? this.events.append(collection, body, durability)
-      : this.documents.create(collection, body, durability);
+    return this.durability.around(collection, durability, reply, (level) =>
+      collection.kind === 'event'
+        ? this.events.append(collection, body, level)
+        : this.documents.create(collection, body, level),
+    );
   }
 
   @Post('_bulk')
   @HttpCode(HttpStatus.OK)
-  @UseInterceptors(DurabilityInterceptor)
   writeBulk(
     @Param('collection', CollectionPipe) collection: Collection,
     @Body() body: unknown,
-    @WriteDurability() durability: Durability,
+    @Headers('durability') durability: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<{ results: BulkItemResult[] }> {
-    return this.bulk.write(collection, body, durability);
+    return this.durability.around(collection, durability, reply, (level) => this.bulk.write(collection, body, level));
   }
 
   @Get(':id')
