@@ -17,6 +17,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import type { Collection } from '@app/collections';
 import { DocumentsService, type WriteResult } from '../documents/documents.service';
+import { DURABILITY_HEADER } from '../durability/durability-header';
 import { WriteDurability } from '../durability/write-durability';
 import { EventsService } from '../events/events.service';
 import { ApiKeyGuard } from '../http/api-key.guard';
@@ -44,7 +45,7 @@ export class CollectionsController {
     @Param('collection', CollectionPipe) collection: Collection,
     @Param('id', IdPipe) id: string,
     @Body() body: unknown,
-    @Headers('durability') durability: string | undefined,
+    @Headers(DURABILITY_HEADER) durability: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
     @Headers('if-match') ifMatch?: string,
   ): Promise<WriteResult> {
@@ -61,7 +62,7 @@ export class CollectionsController {
     @Param('collection', CollectionPipe) collection: Collection,
     @Param('id', IdPipe) id: string,
     @Body() body: unknown,
-    @Headers('durability') durability: string | undefined,
+    @Headers(DURABILITY_HEADER) durability: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
     @Headers('if-match') ifMatch?: string,
   ): Promise<WriteResult> {
@@ -77,7 +78,7 @@ export class CollectionsController {
   remove(
     @Param('collection', CollectionPipe) collection: Collection,
     @Param('id', IdPipe) id: string,
-    @Headers('durability') durability: string | undefined,
+    @Headers(DURABILITY_HEADER) durability: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
     @Headers('if-match') ifMatch?: string,
   ): Promise<WriteResult> {
@@ -93,7 +94,7 @@ export class CollectionsController {
   create(
     @Param('collection', CollectionPipe) collection: Collection,
     @Body() body: unknown,
-    @Headers('durability') durability: string | undefined,
+    @Headers(DURABILITY_HEADER) durability: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<WriteResult> {
     return this.durability.around(collection, durability, reply, (level) =>
@@ -108,7 +109,7 @@ export class CollectionsController {
   writeBulk(
     @Param('collection', CollectionPipe) collection: Collection,
     @Body() body: unknown,
-    @Headers('durability') durability: string | undefined,
+    @Headers(DURABILITY_HEADER) durability: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<{ results: BulkItemResult[] }> {
     return this.durability.around(collection, durability, reply, (level) => this.bulk.write(collection, body, level));
